@@ -1,0 +1,47 @@
+"""bashflow - compile bash scripts into workflow graphs, check them against a policy, run them sandboxed.
+
+The public API is loaded lazily so that `import bashflow` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BashflowError",
+    "ParseError",
+    "PolicyError",
+    "Source",
+    "__version__",
+    "parse",
+]
+
+_LAZY = {
+    "parse": ("bashflow.parse", "parse"),
+    "ParseError": ("bashflow.errors", "ParseError"),
+    "PolicyError": ("bashflow.errors", "PolicyError"),
+    "BashflowError": ("bashflow.errors", "BashflowError"),
+    "Source": ("bashflow.source", "Source"),
+}
+
+if TYPE_CHECKING:
+    from bashflow.errors import BashflowError, ParseError, PolicyError
+    from bashflow.parse import parse
+    from bashflow.source import Source
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'bashflow' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,63 @@
+"""cli - the `bashflow` command: argument parsing, printing and exit codes live here only."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+from bashflow import __version__
+from bashflow.errors import EXIT_USAGE
+
+# name -> (module, one-line help). Each module defines `add_arguments(parser)` and
+# `run(args) -> int`; modules must be cheap to import (load heavy things inside `run`).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "parse": ("bashflow.cli.parse_cmd", "print a script's syntax tree as JSON"),
+}
+
+
+class _CommandModule(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bashflow",
+        description="Compile bash scripts into workflow graphs, check them against a policy, "
+        "and run them in a kernel sandbox.",
+    )
+    parser.add_argument("--version", action="version", version=f"bashflow {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = cast(_CommandModule, importlib.import_module(module_name))
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "_run", None)
+    if run is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(run(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): exit quietly like other Unix tools.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            return 141  # noqa: B012
+
+
+if __name__ == "__main__":
+    sys.exit(main())
