@@ -1,0 +1,110 @@
+"""policy/profiles.py - built-in profiles: `strict`, `workspace` (the default for exec), `permissive`.
+
+Each is an ordinary `Policy`; `bashflow policy show workspace` prints it and docs/policy.md lists
+it. They only use groups from `policy.groups`, so they stay readable.
+"""
+
+from __future__ import annotations
+
+from bashflow.policy.model import Policy
+
+_PROFILES: dict[str, dict[str, object]] = {
+    "strict": {
+        "commands": {
+            "allow": ["@coreutils", "@shell", "@text"],
+            "deny": ["@privileged", "@network"],
+        },
+        "paths": {
+            "read": ["@system", "."],
+            "write": [".", "@devnull"],
+            "deny": ["@secrets", "@dotenv"],
+        },
+        "network": {"allow": False},
+        "env": {"pass": ["LANG", "LC_*", "TZ"], "set": {"PATH": "/usr/bin:/bin"}},
+        "limits": {
+            "cpu_seconds": 10,
+            "wall_seconds": 60,
+            "memory_mib": 256,
+            "file_size_mib": 16,
+            "processes": 32,
+            "open_files": 256,
+            "disk_mib": 64,
+            "inodes": 2000,
+            "output_mib": 8,
+        },
+    },
+    "workspace": {
+        "commands": {
+            "allow": [
+                "@coreutils",
+                "@shell",
+                "@text",
+                "@find",
+                "@archive",
+                "@build",
+                "@git",
+                "@python",
+            ],
+            "deny": [
+                "@privileged",
+                "@network",
+                "git push",
+                "git fetch",
+                "git pull",
+                "git clone",
+                "pip install",
+                "pip3 install",
+            ],
+        },
+        "paths": {
+            "read": ["@system", "."],
+            "write": [".", "@devnull"],
+            "deny": ["@secrets", "@dotenv"],
+        },
+        "network": {"allow": False},
+        "env": {
+            "pass": ["LANG", "LC_*", "TZ", "TERM", "CI", "CI_*"],
+            "set": {"PATH": "/usr/local/bin:/usr/bin:/bin"},
+        },
+        "limits": {
+            "cpu_seconds": 300,
+            "wall_seconds": 900,
+            "memory_mib": 2048,
+            "file_size_mib": 512,
+            "processes": 256,
+            "open_files": 1024,
+            "disk_mib": 2048,
+            "inodes": 100000,
+            "output_mib": 64,
+        },
+    },
+    "permissive": {
+        "commands": {"allow": ["*"], "deny": ["@privileged"]},
+        "paths": {"read": ["/"], "write": [".", "@tmp", "@devnull"], "deny": ["@secrets"]},
+        "network": {"allow": True},
+        "env": {"pass": ["*"], "set": {}},
+        "limits": {
+            "cpu_seconds": 3600,
+            "wall_seconds": 7200,
+            "memory_mib": 8192,
+            "file_size_mib": 4096,
+            "processes": 1024,
+            "open_files": 4096,
+            "disk_mib": 16384,
+            "inodes": 1000000,
+            "output_mib": 1024,
+        },
+    },
+}
+
+PROFILE_NAMES: tuple[str, ...] = tuple(_PROFILES)
+DEFAULT_PROFILE = "workspace"
+
+
+def get_profile(name: str) -> Policy:
+    """The built-in profile `name`; raises `KeyError` naming the known ones."""
+    try:
+        data = _PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r} (known: {', '.join(PROFILE_NAMES)})") from None
+    return Policy.model_validate(data)
