@@ -1,0 +1,223 @@
+"""parse/cond - the conditional command `[[ ... ]]`.
+
+A tokenizer classifies the words between `[[` and `]]` exactly as bash's `cond_term` does
+(unary operators only at the start of a term, binary operators only after an operand, the
+right side of `=~` read as a regex word); the lark grammar `grammar/cond.lark` then gives
+`!`, `&&`, `||` and parentheses their structure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bashflow.parse import syntax as s
+from bashflow.source import Span
+
+if TYPE_CHECKING:
+    from bashflow.parse.commands import CommandParser, Token
+
+UNARY_OPS = frozenset(
+    "-" + c for c in "abcdefghknoprstuvwxzGLNOSR"
+)
+BINARY_OPS = frozenset(
+    ("=", "==", "!=", "=~", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "-nt", "-ot", "-ef")
+)
+
+
+def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
+    from lark import Token as LarkToken
+    from lark.exceptions import UnexpectedInput
+
+    from bashflow.parse.commands import NEWLINE, OP, WORD
+    from bashflow.parse.grammars import parse_tokens
+
+    start = open_tok.start
+    p.advance(open_tok)
+    p.enter(start)
+    words: list[s.Word] = []
+    toks: list[Any] = []
+
+    def emit(kind: str, tok: Token, value: str | None = None) -> None:
+        toks.append(LarkToken(kind, value or kind, start_pos=tok.start, end_pos=tok.end))
+
+    def emit_word(tok: Token) -> None:
+        assert tok.word is not None
+        words.append(tok.word)
+        toks.append(LarkToken("WORD", str(len(words) - 1), start_pos=tok.start, end_pos=tok.end))
+
+    def nxt() -> Token:
+        while True:
+            tok = p.peek(braces=False)
+            if tok.kind != NEWLINE:
+                return tok
+            p.advance(tok)
+
+    def is_end(tok: Token) -> bool:
+        return tok.kind == WORD and tok.lit == "]]"
+
+    def text_of(tok: Token) -> str:
+        return p.text[tok.start : tok.end]
+
+    at_term = True
+    end_tok: Token | None = None
+    while True:
+        tok = nxt()
+        if tok.kind not in (WORD, OP):
+            raise p.unexpected(tok, "`]]'")
+        if at_term:
+            if tok.kind == WORD and tok.lit == "!":
+                p.advance(tok)
+                emit("BANG", tok)
+                continue
+            if tok.kind == OP and tok.op == "(":
+                p.advance(tok)
+                emit("LPAR", tok)
+                continue
+            if tok.kind != WORD or is_end(tok):
+                raise p.error(
+                    f"unexpected token {p.describe(tok)} in conditional command",
+                    tok.start, tok.end, found=p.describe(tok), expected="an operand",
+                )
+            if tok.lit in UNARY_OPS:
+                p.advance(tok)
+                operand = nxt()
+                if operand.kind != WORD or is_end(operand):
+                    raise p.error(
+                        f"unexpected argument {p.describe(operand)} to conditional unary "
+                        f"operator", operand.start, operand.end, found=p.describe(operand),
+                        expected="an operand",
+                    )
+                emit("UNOP", tok, tok.lit)
+                p.advance(operand)
+                emit_word(operand)
+                at_term = False
+                continue
+            p.advance(tok)
+            emit_word(tok)
+            op = nxt()
+            op_text = text_of(op)
+            if (op.kind == WORD and op.lit in BINARY_OPS) or (
+                op.kind == OP and op.op in ("<", ">")
+            ):
+                p.advance(op)
+                emit("BINOP", op, op_text)
+                if op_text == "=~":
+                    i = _skip_blanks(p, p.pos)
+                    if i >= p.n or p.text[i] in "\n":
+                        raise p.error(
+                            "unexpected argument to conditional binary operator", i,
+                            found="newline", expected="a regular expression",
+                        )
+                    word = p.parse_regex_word(i)
+                    end = p._last_word_end
+                    if end == i:
+                        rhs = p.peek(braces=False)
+                        raise p.error(
+                            f"unexpected argument {p.describe(rhs)} to conditional binary "
+                            "operator", rhs.start, rhs.end, found=p.describe(rhs),
+                            expected="a regular expression",
+                        )
+                    words.append(word)
+                    toks.append(
+                        LarkToken("WORD", str(len(words) - 1), start_pos=i, end_pos=end)
+                    )
+                    p.pos = end
+                    p._peek_pos = -1
+                else:
+                    rhs = nxt()
+                    if rhs.kind != WORD or is_end(rhs):
+                        raise p.error(
+                            f"unexpected argument {p.describe(rhs)} to conditional binary "
+                            "operator", rhs.start, rhs.end, found=p.describe(rhs),
+                            expected="an operand",
+                        )
+                    p.advance(rhs)
+                    emit_word(rhs)
+            elif is_end(op) or (op.kind == OP and op.op in ("&&", "||", ")")):
+                pass
+            else:
+                raise p.error(
+                    f"conditional binary operator expected, found {p.describe(op)}",
+                    op.start, op.end, found=p.describe(op), expected="a binary operator",
+                )
+            at_term = False
+            continue
+        # after a complete term
+        if is_end(tok):
+            p.advance(tok)
+            end_tok = tok
+            break
+        if tok.kind == OP and tok.op in ("&&", "||", ")"):
+            p.advance(tok)
+            emit({"&&": "ANDAND", "||": "OROR", ")": "RPAR"}[tok.op], tok)
+            at_term = tok.op != ")"
+            continue
+        raise p.error(
+            f"syntax error in conditional expression: unexpected token {p.describe(tok)}",
+            tok.start, tok.end, found=p.describe(tok), expected="`&&', `||' or `]]'",
+        )
+    try:
+        tree = parse_tokens("cond", toks)
+    except UnexpectedInput as err:
+        bad = getattr(err, "token", None)
+        pos = bad.start_pos if bad is not None and bad.type != "$END" else end_tok.start
+        raise p.error(
+            "syntax error in conditional expression (unbalanced parentheses or operator)",
+            pos, found="", expected="",
+        ) from None
+    p.leave()
+    expr = _Builder(p, words).build(tree)
+    return s.CondCommand(p._sp(start, end_tok.end), expr)
+
+
+def _skip_blanks(p: CommandParser, i: int) -> int:
+    text = p.text
+    while i < p.n:
+        if text[i] in " \t":
+            i += 1
+        elif text.startswith("\\\n", i):
+            i += 2
+        else:
+            break
+    return i
+
+
+class _Builder:
+    def __init__(self, p: CommandParser, words: list[s.Word]) -> None:
+        self.sp = p._sp
+        self.words = words
+
+    def span_of(self, node: Any) -> Span:
+        from lark import Token
+
+        if isinstance(node, Token):
+            if node.type == "WORD":
+                return self.words[int(node)].span
+            return self.sp(node.start_pos, node.end_pos)
+        return Span(self.span_of(node.children[0]).start, self.span_of(node.children[-1]).end)
+
+    def build(self, node: Any) -> s.CondNode:
+        from lark import Token
+
+        if isinstance(node, Token):  # a lone WORD collapsed by `?`
+            w = self.words[int(node)]
+            return s.CondWord(w.span, w)
+        ch = node.children
+        span = self.span_of(node)
+        kind = node.data
+        if kind == "single":
+            w = self.words[int(ch[0])]
+            return s.CondWord(span, w)
+        if kind == "unary":
+            return s.CondUnary(span, str(ch[0]), self.words[int(ch[1])])
+        if kind == "binary":
+            return s.CondBinary(span, str(ch[1]), self.words[int(ch[0])], self.words[int(ch[2])])
+        if kind == "not_":
+            return s.CondNot(span, self.build(ch[1]))
+        if kind == "group":
+            return s.CondGroup(span, self.build(ch[1]))
+        if kind == "and_":
+            return s.CondAnd(span, self.build(ch[0]), self.build(ch[2]))
+        if kind == "or_":
+            return s.CondOr(span, self.build(ch[0]), self.build(ch[2]))
+        raise ValueError(f"unexpected conditional node {kind}")  # pragma: no cover
