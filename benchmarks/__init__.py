@@ -1,0 +1,1 @@
+"""benchmarks - the real-world corpus and the figures measured on it (run as `python -m benchmarks.X`)."""
