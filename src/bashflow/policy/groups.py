@@ -247,10 +247,6 @@ PATH_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "/dev/zero",
             "/dev/urandom",
             "/dev/random",
-            "/dev/fd",
-            "/dev/stdin",
-            "/dev/stdout",
-            "/dev/stderr",
         ),
         "@devnull": ("/dev/null",),
         "@tmp": ("/tmp", "/var/tmp"),
@@ -272,7 +268,6 @@ PATH_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "/etc/gshadow",
             "/etc/sudoers",
             "/etc/ssh",
-            "/root",
         ),
         "@dotenv": (".env", ".envrc"),
     }

@@ -1,0 +1,259 @@
+"""sandbox/plan.py - `prepare(policy, workdir) -> Plan`: every check and resolution, before any fork.
+
+The plan is plain data (picklable; the fork server receives it): real paths for the kernel,
+the resolved executables, the environment rules, the rlimits, the seccomp BPF (built once here)
+and the layers to apply. The child only applies it (STYLE habit 11). The sandbox never decides
+policy: it takes the Policy as given and maps it onto kernel mechanisms.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from bashflow.errors import BashflowError, PolicyError
+from bashflow.policy.groups import UnknownGroup, expand_commands
+from bashflow.policy.model import LimitsSection, Policy
+from bashflow.policy.paths import resolve_paths
+from bashflow.sandbox.probe import Layer, Probe, probe
+from bashflow.sandbox.rlimits import Rlimit, build_rlimits
+
+EXIT_SANDBOX = 125
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+DANGEROUS_ENV: tuple[str, ...] = (
+    "LD_*", "BASH_ENV", "ENV", "BASH_FUNC_*", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME",
+    "PYTHONINSPECT", "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYOPT", "RUBYLIB", "NODE_OPTIONS",
+    "NODE_PATH", "GIT_CONFIG*", "GIT_EXEC_PATH", "GIT_SSH*", "GIT_PAGER", "GIT_EDITOR",
+    "GIT_ASKPASS", "GIT_EXTERNAL_DIFF", "GIT_PROXY_COMMAND", "PAGER", "EDITOR", "VISUAL", "PS4",
+    "PROMPT_COMMAND", "IFS", "SHELLOPTS", "BASHOPTS", "GCONV_PATH", "LOCPATH", "MALLOC_*",
+    "GLIBC_TUNABLES", "HOSTALIASES", "RESOLV_HOST_CONF", "NLSPATH", "TMPDIR", "CDPATH",
+)  # fmt: skip
+"""Never taken from the caller through `env.pass` (not even `*`); only `env.set` gives them."""
+
+
+class SandboxError(BashflowError):
+    """The sandbox cannot be set up as asked (exit 125)."""
+
+    exit_code = EXIT_SANDBOX
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the fork server and the child need, resolved on this machine."""
+
+    workdir: str
+    home: str
+    read: tuple[str, ...]
+    write: tuple[str, ...]
+    deny: tuple[str, ...]
+    skipped: tuple[str, ...]
+    executables: tuple[str, ...]
+    exec_all: bool
+    network: bool
+    env_set: tuple[tuple[str, str], ...]
+    env_pass: tuple[str, ...]
+    limits: LimitsSection
+    rlimits: tuple[Rlimit, ...]
+    seccomp_bpf: bytes
+    layers: frozenset[Layer]
+    """Layers to apply (available here, or not accepted as missing)."""
+    accepted_missing: frozenset[Layer]
+    landlock_abi: int
+    root: bool
+    disk_baseline: tuple[int, int] = (0, 0)
+    key: str = field(default="", compare=False)
+
+    def env_for(self, caller: Mapping[str, str]) -> dict[str, str]:
+        """The environment a command sees: passed names minus dangerous ones, then `set`."""
+        env: dict[str, str] = {}
+        for name, value in caller.items():
+            if _matches(name, DANGEROUS_ENV):
+                continue
+            if _matches(name, self.env_pass):
+                env[name] = value
+        env.update(self.env_set)
+        env.setdefault("PATH", DEFAULT_PATH)
+        return env
+
+    def describe(self) -> list[str]:
+        out = [f"workdir {self.workdir}"]
+        out += [f"read {p}" for p in self.read] + [f"write {p}" for p in self.write]
+        out += [f"deny {p}" for p in self.deny] + [f"skipped {p}" for p in self.skipped]
+        out.append(f"exec {'any readable' if self.exec_all else len(self.executables)} files")
+        out.append(f"network {'on' if self.network else 'off'}")
+        return out
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def prepare(
+    policy: Policy,
+    workdir: str | os.PathLike[str],
+    *,
+    home: str | None = None,
+    accept_weaker: Iterable[Layer | str] = (),
+    probed: Probe | None = None,
+) -> Plan:
+    """Validate and resolve `policy` for running in `workdir`; raise before any fork.
+
+    `accept_weaker` names the layers the caller accepts to go without when this machine lacks
+    them; any other missing layer raises `SandboxError` (exit 125) naming it.
+    """
+    info = probed or probe()
+    accepted = frozenset(Layer(a) if isinstance(a, str) else a for a in accept_weaker)
+    missing = [layer for layer in info.missing() if layer not in accepted]
+    if missing:
+        names = ", ".join(m.value for m in missing)
+        details = "; ".join(info.status(m).detail for m in missing)
+        raise SandboxError(
+            f"sandbox layer unavailable: {names} ({details}); refusing to run untrusted code "
+            f"(accept a weaker sandbox explicitly with --accept-weaker {missing[0].value})"
+        )
+    wd = os.path.realpath(os.fspath(workdir))
+    if not os.path.isdir(wd):
+        raise SandboxError(f"work dir {os.fspath(workdir)!r} is not a directory")
+    home = home or os.environ.get("HOME") or os.path.expanduser("~")
+    try:
+        paths = resolve_paths(policy, cwd=wd, home=home)
+        commands = expand_commands(policy.commands.allow)
+        denied = expand_commands(policy.commands.deny)
+    except UnknownGroup as e:
+        raise PolicyError(str(e.args[0])) from None
+    real = _realpaths
+    read, write, deny = real(paths.read), real(paths.write), real(paths.deny)
+    env_set = dict(policy.env.set)
+    search = env_set.get("PATH", DEFAULT_PATH)
+    exec_all = "*" in commands
+    executables = () if exec_all else _resolve_executables(commands, denied, search)
+    layers = frozenset(layer for layer in Layer if info.status(layer).available)
+    rl = build_rlimits(
+        policy.limits,
+        cgroup_pids=Layer.CGROUP in layers,
+        cgroup_memory=Layer.CGROUP in layers,
+    )
+    bpf = b""
+    if Layer.SECCOMP in layers:
+        from bashflow.sandbox.seccomp import build_filter
+
+        bpf = build_filter(network=policy.network.allow)
+    baseline = (0, 0)
+    if policy.limits.disk_mib is not None or policy.limits.inodes is not None:
+        baseline = disk_usage(wd)
+    plan = Plan(
+        workdir=wd, home=home, read=read, write=write, deny=deny, skipped=paths.skipped,
+        executables=executables, exec_all=exec_all, network=policy.network.allow,
+        env_set=tuple(sorted(env_set.items())), env_pass=tuple(policy.env.pass_),
+        limits=policy.limits, rlimits=rl, seccomp_bpf=bpf, layers=layers,
+        accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
+        root=info.root, disk_baseline=baseline,
+    )  # fmt: skip
+    object.__setattr__(plan, "key", f"{id(plan):x}-{os.getpid()}")
+    return plan
+
+
+def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for p in paths:
+        r = os.path.realpath(p)
+        if os.path.exists(r) and r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def _resolve_executables(commands: list[str], denied: list[str], search: str) -> tuple[str, ...]:
+    """Real paths of the allowed programs found on `search`, their script interpreters and ELF
+    loaders. Entries spelled as paths are not resolved (allow entries are bare names)."""
+    denied_names = {d for d in denied if " " not in d.strip()}
+    found: list[str] = []
+    dirs = [d for d in search.split(":") if d.startswith("/")]
+    for entry in commands:
+        name = entry.split()[0]
+        if "/" in name or name in denied_names:
+            continue
+        for d in dirs:
+            cand = os.path.join(d, name)
+            if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                _add_executable(os.path.realpath(cand), found, dirs, depth=0)
+                break
+    return tuple(found)
+
+
+def _add_executable(path: str, found: list[str], dirs: list[str], *, depth: int) -> None:
+    if path in found or depth > 3:
+        return
+    found.append(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return
+    interp = ""
+    if head.startswith(b"#!"):
+        words = head[2:].split(b"\n", 1)[0].split()
+        if words:
+            interp = words[0].decode(errors="replace")
+            if os.path.basename(interp) == "env" and len(words) > 1:
+                _add_executable(os.path.realpath(interp), found, dirs, depth=depth + 1)
+                name = words[1].decode(errors="replace")
+                for d in dirs:
+                    cand = os.path.join(d, name)
+                    if os.path.isfile(cand):
+                        interp = cand
+                        break
+    elif head.startswith(b"\x7fELF"):
+        interp = _elf_interpreter(head, path)
+    if interp and os.path.exists(interp):
+        _add_executable(os.path.realpath(interp), found, dirs, depth=depth + 1)
+
+
+def _elf_interpreter(head: bytes, path: str) -> str:
+    """PT_INTERP of a 64-bit little-endian ELF file ('' when none or not parseable)."""
+    if len(head) < 64 or head[4] != 2 or head[5] != 1:
+        return ""
+    phoff, = struct.unpack_from("<Q", head, 0x20)  # fmt: skip
+    phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+    try:
+        with open(path, "rb") as f:
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+            for i in range(phnum):
+                p_type, = struct.unpack_from("<I", table, i * phentsize)  # fmt: skip
+                if p_type == 3:  # PT_INTERP
+                    off, = struct.unpack_from("<Q", table, i * phentsize + 8)  # fmt: skip
+                    size, = struct.unpack_from("<Q", table, i * phentsize + 32)  # fmt: skip
+                    f.seek(off)
+                    return f.read(size).rstrip(b"\0").decode(errors="replace")
+    except (OSError, struct.error):
+        return ""
+    return ""
+
+
+def disk_usage(root: str) -> tuple[int, int]:
+    """(bytes allocated, inodes) under `root`, not crossing into other file systems."""
+    total = 0
+    count = 0
+    dev = os.lstat(root).st_dev
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            it = os.scandir(d)
+        except OSError:
+            continue
+        with it:
+            for e in it:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                count += 1
+                total += st.st_blocks * 512
+                if e.is_dir(follow_symlinks=False) and st.st_dev == dev:
+                    stack.append(e.path)
+    return total, count

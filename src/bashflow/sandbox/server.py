@@ -1,0 +1,368 @@
+"""sandbox/server.py - the fork server: a small single-threaded process that starts and owns trees.
+
+It receives spawn requests from its `Spawner`, forks each process (see `spawner.contain`),
+reaps it as a child subreaper, enforces wall time and work-dir disk/inode growth, answers
+signal/stop/continue/kill requests for whole trees, and reports how each tree ended. When the
+caller goes away — closes the spawner, or dies, even by SIGKILL — it kills every tree, removes
+their cgroups and exits. Nothing here runs in the caller's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import selectors
+import signal
+import socket
+import stat
+import struct
+import time
+from dataclasses import dataclass, field
+
+from bashflow.sandbox import cgroup as cg
+from bashflow.sandbox import landlock
+from bashflow.sandbox._sys import PR_SET_CHILD_SUBREAPER, prctl
+from bashflow.sandbox.plan import Plan, disk_usage
+from bashflow.sandbox.probe import Layer
+from bashflow.sandbox.spawner import Job, Prepared, contain
+
+_MSG = 1 << 20
+SANDBOX_UID_BASE = 1_000_000_000
+DISK_SCAN_SECONDS = 0.1
+
+
+@dataclass
+class _Tree:
+    pid: int
+    sock: socket.socket
+    plan: Plan
+    cgroup: cg.Cgroup | None
+    deadline: float | None
+    limit: str | None = None
+    value: str = ""
+    reports: list[str] = field(default_factory=list)
+
+
+class Server:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.sel = selectors.DefaultSelector()
+        self.trees: dict[int, _Tree] = {}
+        self.prepared: dict[str, Prepared] = {}
+        self.userns: dict[tuple[int, int], int] = {}
+        self.counter = 0
+        self.root = os.geteuid() == 0
+        self.uid = SANDBOX_UID_BASE + os.getpid() % 1_000_000 if self.root else os.getuid()
+        self.gid = self.uid if self.root else os.getgid()
+        self.hierarchy = cg.detect() if self.root else None
+        if self.hierarchy is not None:
+            cg.sweep_stale(self.hierarchy)
+        self.last_scan = 0.0
+
+    # -- per plan, once -------------------------------------------------------------------
+    def prepare(self, plan: Plan) -> Prepared:
+        prep = self.prepared.get(plan.key)
+        if prep is not None:
+            return prep
+        rules: list[tuple[int, int, bool]] = []
+        proc_readable = False
+        extra = landlock.EXECUTE if plan.exec_all else 0
+
+        def rule(path: str, access: int) -> None:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                return
+            rules.append((fd, access, stat.S_ISDIR(os.fstat(fd).st_mode)))
+
+        for p in plan.read:
+            if p == "/proc" or p.startswith("/proc/"):
+                proc_readable = True
+                continue
+            rule(p, landlock.READ | extra)
+        for p in plan.write:
+            rule(p, landlock.READ | landlock.WRITE)
+        for p in plan.executables:
+            rule(p, landlock.EXECUTE | landlock.READ_FILE)
+        write_dirs: list[tuple[str, int]] = []
+        for p in plan.write:
+            if not os.path.isdir(p):
+                continue
+            fd = -1
+            if self.root:
+                st = os.stat(p)
+                fd = self._userns(st.st_uid, st.st_gid)
+            write_dirs.append((p, fd))
+        allowed = plan.read + plan.write
+        under = [d for d in plan.deny if any(_within(d, a) for a in allowed)]
+        mask_dirs = tuple(d for d in under if os.path.isdir(d))
+        mask_files = tuple(d for d in under if os.path.exists(d) and not os.path.isdir(d))
+        prep = Prepared(tuple(rules), tuple(write_dirs), mask_dirs, mask_files, proc_readable,
+                        self.uid, self.gid)  # fmt: skip
+        self.prepared[plan.key] = prep
+        return prep
+
+    def _userns(self, owner_uid: int, owner_gid: int) -> int:
+        key = (owner_uid, owner_gid)
+        if key not in self.userns:
+            from bashflow.sandbox.namespaces import idmap_userns
+
+            try:
+                self.userns[key] = idmap_userns(owner_uid, owner_gid, self.uid, self.gid)
+            except OSError:
+                self.userns[key] = -1
+        return self.userns[key]
+
+    # -- spawning -------------------------------------------------------------------------
+    def spawn(self, plan: Plan, job: Job, reply: socket.socket, fds: list[int]) -> None:
+        try:
+            prep = self.prepare(plan)
+        except OSError as e:
+            reply.send(pickle.dumps(("error", f"prepare: {e}")))
+            return
+        group: cg.Cgroup | None = None
+        if self.hierarchy is not None and Layer.CGROUP in plan.layers:
+            self.counter += 1
+            group = cg.Cgroup(self.hierarchy, f"{os.getpid()}-{self.counter}")
+            try:
+                group.create(plan.limits)
+            except OSError as e:
+                reply.send(pickle.dumps(("error", f"cgroup: {e}")))
+                group.remove()
+                return
+        errr, errw = os.pipe2(os.O_CLOEXEC)
+        pidr, pidw = os.pipe2(os.O_CLOEXEC)
+        a = os.fork()
+        if a == 0:  # pragma: no cover - child
+            os.close(errr)
+            os.close(pidr)
+            contain(plan, prep, group, job, fds, errw, pidw)
+        os.close(errw)
+        os.close(pidw)
+        data = _read_all(pidr)
+        err = _read_all(errr).decode(errors="replace")
+        os.close(pidr)
+        os.close(errr)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(a, 0)
+        pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
+        if err or not pid:
+            if pid:
+                with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            if group is not None:
+                group.remove()
+            reply.send(pickle.dumps(("error", err or "the sandboxed process did not start")))
+            return
+        wall = plan.limits.wall_seconds
+        tree = _Tree(pid, reply, plan, group, time.monotonic() + wall if wall else None)
+        self.trees[pid] = tree
+        self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
+        reply.send(pickle.dumps(("spawned", pid)))
+
+    # -- control ----------------------------------------------------------------------------
+    def control(self, tree: _Tree, msg: tuple[object, ...]) -> None:
+        kind = msg[0]
+        if kind == "kill":
+            self.kill(tree)
+        elif kind == "signal":
+            self.signal_tree(tree, int(str(msg[1])))
+        elif kind == "stop":
+            if tree.cgroup is None or not tree.cgroup.freeze(True):
+                self.signal_tree(tree, signal.SIGSTOP)
+        elif kind == "cont":
+            if tree.cgroup is None or not tree.cgroup.freeze(False):
+                self.signal_tree(tree, signal.SIGCONT)
+
+    def members(self, tree: _Tree) -> list[int]:
+        if tree.cgroup is not None:
+            pids = tree.cgroup.pids()
+            if pids:
+                return pids
+        return _pid_ns_members(tree.pid)
+
+    def signal_tree(self, tree: _Tree, sig: int) -> None:
+        for pid in self.members(tree):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+    def kill(self, tree: _Tree) -> None:
+        if tree.cgroup is not None:
+            tree.cgroup.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(tree.pid, signal.SIGKILL)  # pid 1 of its namespace: takes the rest along
+        if tree.cgroup is None:
+            self.signal_tree(tree, signal.SIGKILL)
+
+    def limit(self, tree: _Tree, name: str, value: str) -> None:
+        if tree.limit is None:
+            tree.limit, tree.value = name, value
+        self.kill(tree)
+
+    def finish(self, pid: int, status: int) -> None:
+        tree = self.trees.pop(pid)
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+        lim = tree.plan.limits
+        events = tree.cgroup.events() if tree.cgroup is not None else {}
+        if tree.limit is None:
+            if sig == signal.SIGXCPU or (
+                sig == signal.SIGKILL
+                and lim.cpu_seconds is not None
+                and tree.cgroup is not None
+                and tree.cgroup.cpu_seconds() >= lim.cpu_seconds
+            ):
+                tree.limit, tree.value = "cpu_seconds", str(lim.cpu_seconds)
+            elif sig == signal.SIGXFSZ:
+                field = next((r.field for r in tree.plan.rlimits if r.field in (
+                    "file_size_mib", "disk_mib")), "file_size_mib")  # fmt: skip
+                tree.limit, tree.value = field, str(getattr(lim, field))
+            elif events.get("memory_mib"):
+                tree.limit, tree.value = "memory_mib", str(lim.memory_mib)
+            elif events.get("processes"):
+                tree.limit, tree.value = "processes", str(lim.processes)
+        if tree.cgroup is not None:
+            tree.cgroup.remove()
+        self.check_disk(tree, final=True)
+        with contextlib.suppress(OSError):
+            self.sel.unregister(tree.sock)
+            tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
+        tree.sock.close()
+
+    def check_disk(self, tree: _Tree, *, final: bool = False) -> None:
+        lim = tree.plan.limits
+        if lim.disk_mib is None and lim.inodes is None:
+            return
+        used, inodes = disk_usage(tree.plan.workdir)
+        base_used, base_inodes = tree.plan.disk_baseline
+        if lim.disk_mib is not None and used - base_used > lim.disk_mib * 1024 * 1024:
+            tree.limit = tree.limit or "disk_mib"
+            tree.value = tree.value or str(lim.disk_mib)
+        elif lim.inodes is not None and inodes - base_inodes > lim.inodes:
+            tree.limit = tree.limit or "inodes"
+            tree.value = tree.value or str(lim.inodes)
+        else:
+            return
+        if not final:
+            self.kill(tree)
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.trees:
+                self.finish(pid, status)
+
+    def shutdown(self) -> None:
+        for tree in list(self.trees.values()):
+            self.kill(tree)
+            if tree.cgroup is not None:
+                tree.cgroup.remove()
+        for pid in list(self.trees):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+    def run(self) -> None:
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.sel.register(self.sock, selectors.EVENT_READ, ("main", 0))
+        self.sel.register(wake_r, selectors.EVENT_READ, ("wake", 0))
+        try:
+            while True:
+                now = time.monotonic()
+                deadlines = [t.deadline for t in self.trees.values() if t.deadline is not None]
+                timeout = max(0.0, min(deadlines) - now) if deadlines else None
+                if any(_watches_disk(t.plan) for t in self.trees.values()):
+                    timeout = min(timeout if timeout is not None else 1.0, DISK_SCAN_SECONDS)
+                for key, _ in self.sel.select(timeout):
+                    kind, pid = key.data
+                    if kind == "wake":
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(wake_r, 4096)
+                        self.reap()
+                    elif kind == "main":
+                        if not self.handle_request():
+                            return
+                    elif kind == "tree" and pid in self.trees:
+                        tree = self.trees[pid]
+                        try:
+                            data = tree.sock.recv(_MSG)
+                        except OSError:
+                            data = b""
+                        if not data:  # the caller dropped its handle: the tree goes too
+                            self.sel.unregister(tree.sock)
+                            self.kill(tree)
+                        else:
+                            self.control(tree, pickle.loads(data))
+                now = time.monotonic()
+                for tree in list(self.trees.values()):
+                    if tree.deadline is not None and now >= tree.deadline:
+                        tree.deadline = None
+                        self.limit(tree, "wall_seconds", f"{tree.plan.limits.wall_seconds:g}")
+                if now - self.last_scan >= DISK_SCAN_SECONDS:
+                    self.last_scan = now
+                    for tree in list(self.trees.values()):
+                        self.check_disk(tree)
+                self.reap()
+        finally:
+            self.shutdown()
+
+    def handle_request(self) -> bool:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(self.sock, _MSG, 64)
+        except OSError:
+            return False
+        if not msg:
+            return False
+        reply = socket.socket(fileno=fds[0])
+        try:
+            _kind, plan, job = pickle.loads(msg)
+            self.spawn(plan, job, reply, fds[1:])
+        finally:
+            for fd in fds[1:]:
+                os.close(fd)
+        return True
+
+
+def _watches_disk(plan: Plan) -> bool:
+    return plan.limits.disk_mib is not None or plan.limits.inodes is not None
+
+
+def _within(path: str, tree: str) -> bool:
+    return tree == "/" or path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _read_all(fd: int) -> bytes:
+    out = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
+def _pid_ns_members(pid: int) -> list[int]:
+    try:
+        ns = os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return [pid]
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{name}/ns/pid") == ns:
+                    out.append(int(name))
+    return out or [pid]
+
+
+def serve(sock: socket.socket) -> None:
+    """Entry point of the forked server process."""
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides; ^C reaches it, not us
+    Server(sock).run()

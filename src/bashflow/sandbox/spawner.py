@@ -1,0 +1,355 @@
+"""sandbox/spawner.py - start processes under a Plan: the containment function and the client.
+
+`contain` is the one ordered function that runs between fork and exec (STYLE habit 10). It runs
+in a child of the fork server (`sandbox/server.py`), a small single-threaded process forked before
+the caller starts threads or grows, so every spawn forks a small process and never runs
+`preexec_fn` in a large or threaded one.
+
+`Spawner` is the caller's side: it starts the server, sends it spawn requests (the plan, argv,
+environment and the caller's fds over SCM_RIGHTS), and returns a `SandboxProcess` per process,
+which can wait, signal, stop/continue and kill the whole process tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import socket
+import struct
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, NoReturn
+
+from bashflow.sandbox.cgroup import Cgroup
+from bashflow.sandbox.plan import Plan, SandboxError
+from bashflow.sandbox.probe import Layer
+
+_MSG = 1 << 16
+CLOSE_RANGE_CLOEXEC = 1 << 2
+SYS_CLOSE_RANGE = 436
+
+FdLike = int | IO[bytes] | IO[str] | None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One process to start: argv, environment, cwd and `fds` as (target fd in the child, index
+    into the fds received with the request)."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str
+    targets: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the fork server derives once per plan: open O_PATH fds for the Landlock rules, user
+    namespace fds for idmapped writable trees, and the mount masks."""
+
+    rules: tuple[tuple[int, int, bool], ...]
+    write_dirs: tuple[tuple[str, int], ...]
+    mask_dirs: tuple[str, ...]
+    mask_files: tuple[str, ...]
+    proc_readable: bool
+    uid: int
+    gid: int
+
+
+@dataclass
+class Outcome:
+    """How a sandboxed process tree ended."""
+
+    status: int
+    """The raw wait status of the tree's first process."""
+    limit: str | None = None
+    """The policy field of the limit that stopped it (`memory_mib`, ...), if any."""
+    value: str = ""
+    reports: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """The exit status, or 128 + N when killed by signal N."""
+        if os.WIFSIGNALED(self.status):
+            return 128 + os.WTERMSIG(self.status)
+        return os.waitstatus_to_exitcode(self.status)
+
+    @property
+    def signal(self) -> int:
+        return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else 0
+
+
+def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Sequence[int],
+            errw: int, pidw: int) -> NoReturn:  # fmt: skip
+    """Apply the plan to this (forked) process, in DESIGN.md's layer order, then exec.
+
+    cgroup → mount ns → rlimits → network ns → pid ns → uid / user ns → NO_NEW_PRIVS → Landlock
+    → seccomp → exec. An ordinary user has to create its user namespace first, because that is
+    what grants the right to create the others; root instead drops to an unprivileged uid at the
+    uid step. The pid namespace step forks: this process (A) reports the pid of its child (B,
+    pid 1 of the new namespace) on `pidw` and exits; B carries on to exec. Any failure is
+    written to `errw` (close-on-exec, so a successful exec just closes it) and exits 125.
+    """
+    from bashflow.sandbox import landlock, namespaces, rlimits, seccomp
+
+    layers = plan.layers
+    step = "start"
+    try:
+        step = "cgroup"
+        if cgroup is not None:
+            cgroup.join()
+        if not plan.root and Layer.USER in layers:
+            step = "user namespace"
+            uid, gid = os.getuid(), os.getgid()
+            namespaces.unshare(namespaces.CLONE_NEWUSER)
+            namespaces.write_id_maps("self", f"{uid} {uid} 1\n", f"{gid} {gid} 1\n",
+                                     deny_setgroups=True)  # fmt: skip
+        if Layer.MOUNT in layers:
+            step = "mount namespace"
+            namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC)
+            namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs),
+                                    list(prep.mask_files))  # fmt: skip
+        step = "rlimits"
+        rlimits.apply_rlimits(plan.rlimits)
+        if Layer.NETWORK in layers and not plan.network:
+            step = "network namespace"
+            namespaces.unshare(namespaces.CLONE_NEWNET)
+        if Layer.PID in layers:
+            step = "pid namespace"
+            namespaces.unshare(namespaces.CLONE_NEWPID)
+            child = os.fork()
+            if child:
+                os.write(pidw, struct.pack("i", child))
+                os._exit(0)
+            if Layer.MOUNT in layers:
+                namespaces.mount_proc()
+        else:
+            os.write(pidw, struct.pack("i", os.getpid()))
+        if plan.root and Layer.USER in layers:
+            step = "uid"
+            os.setgroups([])
+            os.setresgid(prep.gid, prep.gid, prep.gid)
+            os.setresuid(prep.uid, prep.uid, prep.uid)
+        step = "fds"
+        os.setsid()
+        _install_fds(job.targets, fds)
+        os.chdir(job.cwd)
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        step = "no_new_privs"
+        seccomp.set_no_new_privs()
+        if Layer.LANDLOCK in layers:
+            step = "landlock"
+            rs = landlock.create_ruleset(plan.landlock_abi, restrict_tcp=not plan.network)
+            for fd, access, is_dir in prep.rules:
+                landlock.add_path_fd(rs, fd, access, is_dir=is_dir, abi=plan.landlock_abi)
+            if prep.proc_readable:
+                landlock.add_path(rs, "/proc", landlock.READ, abi=plan.landlock_abi)
+            landlock.restrict_self(rs)
+            os.close(rs)
+        if Layer.SECCOMP in layers:
+            step = "seccomp"
+            seccomp.load_filter(plan.seccomp_bpf)
+        step = "exec"
+        os.execvpe(job.argv[0], list(job.argv), job.env)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.write(errw, f"{step}: {e}".encode(errors="replace")[:4000])
+    finally:
+        os._exit(125)
+
+
+def _install_fds(targets: Sequence[int], fds: Sequence[int]) -> None:
+    """dup2 the received fds onto their targets (through high numbers, so they cannot clobber
+    each other), and mark everything else close-on-exec."""
+    import fcntl
+
+    from bashflow.sandbox._sys import syscall
+
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1000) for fd in fds]
+    for target, fd in zip(targets, high, strict=True):
+        os.dup2(fd, target, inheritable=True)
+    top = max(targets, default=2)
+    for fd in range(top):
+        if fd not in targets:
+            with contextlib.suppress(OSError):
+                os.set_inheritable(fd, False)
+    syscall(SYS_CLOSE_RANGE, top + 1, 0xFFFFFFFF, CLOSE_RANGE_CLOEXEC)
+
+
+def _fileno(f: FdLike) -> int | None:
+    if f is None:
+        return None
+    return f if isinstance(f, int) else f.fileno()
+
+
+class SandboxProcess:
+    """A sandboxed process tree. `pid` is its first process (pid 1 of its pid namespace)."""
+
+    def __init__(self, pid: int, sock: socket.socket, argv: Sequence[str]) -> None:
+        self.pid = pid
+        self.argv = tuple(argv)
+        self._sock = sock
+        self._lock = threading.Lock()
+        self.outcome: Outcome | None = None
+
+    def fileno(self) -> int:
+        """Readable when the tree has ended (for selectors)."""
+        return self._sock.fileno()
+
+    def _send(self, *msg: object) -> None:
+        if self.outcome is None:
+            with contextlib.suppress(OSError):
+                self._sock.send(pickle.dumps(msg))
+
+    def send_signal(self, sig: int) -> None:
+        """Send `sig` to every process of the tree."""
+        self._send("signal", int(sig))
+
+    def stop(self) -> None:
+        """Stop the whole tree (cgroup freezer, else SIGSTOP to each process)."""
+        self._send("stop")
+
+    def cont(self) -> None:
+        self._send("cont")
+
+    def kill(self) -> None:
+        """Kill the whole tree now."""
+        self._send("kill")
+
+    def poll(self) -> Outcome | None:
+        return self.wait(timeout=0)
+
+    def wait(self, timeout: float | None = None) -> Outcome | None:
+        """Wait for the tree to end; None if `timeout` passed first."""
+        with self._lock:
+            if self.outcome is not None:
+                return self.outcome
+            self._sock.settimeout(timeout)
+            try:
+                data = self._sock.recv(_MSG)
+            except (TimeoutError, BlockingIOError):
+                return None
+            finally:
+                self._sock.settimeout(None)
+            if not data:
+                self.outcome = Outcome(status=signal.SIGKILL, reports=["fork server went away"])
+            else:
+                kind, status, limit, value, reports = pickle.loads(data)
+                self.outcome = Outcome(status, limit, value, list(reports))
+            self._sock.close()
+            return self.outcome
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._sock.close()
+
+
+class Spawner:
+    """Owner of a fork server; start it before the process grows or starts threads.
+
+    Use as a context manager, or call `start()` and `close()`. Closing (or the death of this
+    process, even by SIGKILL) makes the server kill every tree it started and remove their
+    cgroups.
+    """
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._server_pid = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Spawner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def server_pid(self) -> int:
+        return self._server_pid
+
+    def start(self) -> None:
+        if self._sock is not None:
+            return
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the server process
+            code = 0
+            try:
+                mine.close()
+                from bashflow.sandbox.server import serve
+
+                serve(theirs)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        self._sock, self._server_pid = mine, pid
+
+    def close(self) -> None:
+        if self._sock is None:
+            return
+        self._sock.close()
+        self._sock = None
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self._server_pid, 0)
+
+    def spawn(
+        self,
+        plan: Plan,
+        argv: Sequence[str],
+        *,
+        stdin: FdLike = None,
+        stdout: FdLike = None,
+        stderr: FdLike = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        pass_fds: Sequence[int] = (),
+    ) -> SandboxProcess:
+        """Start `argv` under `plan`. stdin/stdout/stderr are fds or files (None: /dev/null for
+        stdin, the caller's for the others, unless that is a terminal); `pass_fds` keep their
+        numbers. `env` is the caller's environment, filtered by the plan."""
+        if not argv:
+            raise SandboxError("empty command")
+        self.start()
+        assert self._sock is not None
+        devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            chosen = [_fileno(stdin), _fileno(stdout), _fileno(stderr)]
+            if chosen[0] is None or os.isatty(chosen[0]):
+                chosen[0] = devnull  # a terminal is never handed in
+            for i in (1, 2):
+                fd = chosen[i]
+                if fd is None:
+                    fd = chosen[i] = i
+                if os.isatty(fd):
+                    raise SandboxError("refusing to hand a terminal to a sandboxed process; "
+                                       "give a pipe or a file")  # fmt: skip
+            fds = [int(fd) for fd in chosen if fd is not None] + [int(f) for f in pass_fds]
+            targets = (0, 1, 2, *pass_fds)
+            job = Job(tuple(argv), plan.env_for(os.environ if env is None else env),
+                      cwd or plan.workdir, targets)  # fmt: skip
+            client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                payload = pickle.dumps(("spawn", plan, job))
+                with self._lock:
+                    socket.send_fds(self._sock, [payload], [server.fileno(), *fds])
+            finally:
+                server.close()
+        finally:
+            os.close(devnull)
+        reply = client.recv(_MSG)
+        if not reply:
+            client.close()
+            raise SandboxError("the sandbox fork server is gone")
+        kind, value = pickle.loads(reply)
+        if kind != "spawned":
+            client.close()
+            raise SandboxError(f"sandbox setup failed: {value}")
+        return SandboxProcess(int(value), client, argv)
