@@ -42,7 +42,9 @@ def parse_source(source: Source) -> Script:
     if nul >= 0:
         raise ParseError(
             "NUL byte in script (bash cannot run text with NUL bytes)",
-            source=source, span=Span(nul, nul + 1), found="NUL byte",
+            source=source,
+            span=Span(nul, nul + 1),
+            found="NUL byte",
         )
     _ensure_recursion_limit()
     parser = CommandParser(text, source)

@@ -52,7 +52,7 @@ def _tokenize(p: WordParser, start: int, end: int, words: list[s.Word]) -> list[
         if i >= end:
             break
         ch = text[i]
-        if ch.isalnum() or ch in "_$`\"@#":
+        if ch.isalnum() or ch in '_$`"@#':
             # an operand: identifier / number characters and expansions, joined
             parts: list[s.WordPart] = []
             j = i
@@ -89,17 +89,19 @@ def _tokenize(p: WordParser, start: int, end: int, words: list[s.Word]) -> list[
             elif plain and _NAME.match(raw):
                 toks.append(Token("NAME", raw, start_pos=i, end_pos=j))
             elif plain:
-                raise ArithSyntaxError(f"invalid arithmetic operand (error token is \"{raw}\")", i)
+                raise ArithSyntaxError(f'invalid arithmetic operand (error token is "{raw}")', i)
             else:
                 words.append(s.Word(sp(i, j), tuple(parts)))
                 toks.append(Token("WORD", str(len(words) - 1), start_pos=i, end_pos=j))
             i = j
             continue
-        for op, kind in _OPS:
-            if text.startswith(op, i) and i + len(op) <= end:
-                break
-        else:
-            raise ArithSyntaxError(f"syntax error: invalid arithmetic operator (error token is \"{text[i:end].strip()}\")", i)
+        found = _operator_at(text, i, end)
+        if found is None:
+            raise ArithSyntaxError(
+                f'syntax error: invalid arithmetic operator (error token is "{text[i:end].strip()}")',
+                i,
+            )
+        op, kind = found
         if op in ("+", "-") and text.startswith(op * 2, i) and i + 2 <= end:
             prev = toks[-1].type if toks else None
             if prev in ("NAME", "RSQB"):
@@ -114,6 +116,13 @@ def _tokenize(p: WordParser, start: int, end: int, words: list[s.Word]) -> list[
         toks.append(Token(kind, op, start_pos=i, end_pos=i + len(op)))
         i += len(op)
     return toks
+
+
+def _operator_at(text: str, i: int, end: int) -> tuple[str, str] | None:
+    for op, kind in _OPS:
+        if text.startswith(op, i) and i + len(op) <= end:
+            return op, kind
+    return None
 
 
 def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
@@ -141,7 +150,7 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
             msg = "syntax error: operand expected (error token is end of expression)"
         else:
             rest = p.text[tok.start_pos : end].strip()
-            msg = f"syntax error in expression (error token is \"{rest}\")"
+            msg = f'syntax error in expression (error token is "{rest}")'
         return s.Arith(span, raw, None, msg)
     return s.Arith(span, raw, _Builder(p, words).build(tree))
 
@@ -155,7 +164,7 @@ class _Builder:
         from lark import Token
 
         if isinstance(node, Token):
-            return self.sp(node.start_pos, node.end_pos)
+            return self.sp(node.start_pos or 0, node.end_pos or 0)
         first = node.children[0]
         last = node.children[-1]
         return Span(self.span_of(first).start, self.span_of(last).end)

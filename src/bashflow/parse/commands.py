@@ -34,9 +34,7 @@ for _op in _OPERATORS:
     _OP_BY_CHAR.setdefault(_op[0], ())
     _OP_BY_CHAR[_op[0]] += (_op,)
 
-REDIRECT_OPS = frozenset(
-    ("<", ">", ">>", ">|", "<>", "&>", "&>>", ">&", "<&", "<<", "<<-", "<<<")
-)
+REDIRECT_OPS = frozenset(("<", ">", ">>", ">|", "<>", "&>", "&>>", ">&", "<&", "<<", "<<-", "<<<"))
 _LIST_END_WORDS = frozenset(("then", "else", "elif", "fi", "do", "done", "esac", "}"))
 _LIST_END_OPS = frozenset((")", ";;", ";&", ";;&"))
 _COMPOUND_WORDS = frozenset(
@@ -46,6 +44,7 @@ _DECL_BUILTINS = frozenset(("declare", "typeset", "local", "export", "readonly")
 _IOVAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}(?=[<>])")
 _DIGITS_REDIR = re.compile(r"[0-9]+(?=[<>])")
 _ASSIGN_HEAD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[)?")
+_ASSIGN_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
 _BLANKS = re.compile(r"(?:[ \t]|\\\n)*")
 _VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -54,7 +53,12 @@ class Token:
     __slots__ = ("end", "kind", "lit", "op", "start", "word")
 
     def __init__(
-        self, kind: int, start: int, end: int, op: str = "", word: s.Word | None = None,
+        self,
+        kind: int,
+        start: int,
+        end: int,
+        op: str = "",
+        word: s.Word | None = None,
         lit: str | None = None,
     ) -> None:
         self.kind = kind
@@ -117,8 +121,10 @@ class CommandParser(WordParser):
                     return Token(OP, i, i + len(op), op)
         if "0" <= ch <= "9":
             m = _DIGITS_REDIR.match(text, i)
-            if m is not None and not text.startswith("<(", m.end()) and not text.startswith(
-                ">(", m.end()
+            if (
+                m is not None
+                and not text.startswith("<(", m.end())
+                and not text.startswith(">(", m.end())
             ):
                 return Token(IONUMBER, i, m.end(), lit=m.group())
         elif ch == "{":
@@ -244,9 +250,7 @@ class CommandParser(WordParser):
                 i = line_end
             parts = _merge_literals(parts, sp)
         else:
-            parts, _ = self.read_dq_parts(
-                start, "", end, heredoc=True, strip_tabs=hd.strip_tabs
-            )
+            parts, _ = self.read_dq_parts(start, "", end, heredoc=True, strip_tabs=hd.strip_tabs)
         body = s.Word(sp(start, end), tuple(parts))
         object.__setattr__(hd.node, "body", body)
         object.__setattr__(hd.node, "span", sp(start, end))
@@ -291,10 +295,7 @@ class CommandParser(WordParser):
             else:
                 items.append(s.ListItem(and_or.span, and_or, ""))
                 break
-        if items:
-            span = Span(items[0].span.start, items[-1].span.end)
-        else:
-            span = self._sp(start, start)
+        span = Span(items[0].span.start, items[-1].span.end) if items else self._sp(start, start)
         return s.CommandList(span, tuple(items))
 
     def _sp_raw(self, mapped_start: int, raw_end: int, node: s.AndOr) -> Span:
@@ -347,9 +348,7 @@ class CommandParser(WordParser):
         ops: list[str] = []
         if start_tok is not tok and not self._starts_command(tok):
             # `time` or `!` alone
-            return s.Pipeline(
-                self._sp(start_tok.start, end), (), (), negated, timed
-            )
+            return s.Pipeline(self._sp(start_tok.start, end), (), (), negated, timed)
         self.enter(tok.start)
         commands.append(self.parse_command())
         while True:
@@ -392,7 +391,12 @@ class CommandParser(WordParser):
                 raise self.unexpected(tok)
             # `name ( )` function definition?
             j = _BLANKS.match(self.text, tok.end).end()  # type: ignore[union-attr]
-            if lit is not None and j < self.n and self.text[j] == "(":
+            if (
+                lit is not None
+                and j < self.n
+                and self.text[j] == "("
+                and not _ASSIGN_PREFIX.match(self.text, tok.start)
+            ):
                 nxt = self.lex(tok.end)
                 after = self.lex(nxt.end)
                 if after.kind == OP and after.op == ")":
@@ -524,8 +528,9 @@ class CommandParser(WordParser):
         if name_tok.kind != WORD or name_tok.lit is None or not _VALID_NAME.match(name_tok.lit):
             if name_tok.kind == WORD:
                 raise self.error(
-                    f"`{text[name_tok.start:name_tok.end]}': not a valid identifier",
-                    name_tok.start, name_tok.end,
+                    f"`{text[name_tok.start : name_tok.end]}': not a valid identifier",
+                    name_tok.start,
+                    name_tok.end,
                 )
             raise self.unexpected(name_tok, "a variable name")
         self.advance(name_tok)
@@ -548,7 +553,7 @@ class CommandParser(WordParser):
                     words.append(w.word)
                     self.advance(w)
                 term = self.peek()
-                if term.kind == OP and term.op == ";" or term.kind == NEWLINE:
+                if (term.kind == OP and term.op == ";") or term.kind == NEWLINE:
                     self.advance(term)
                     self.skip_newlines()
                 else:
@@ -567,7 +572,8 @@ class CommandParser(WordParser):
         if len(sections) != 3:
             raise self.error(
                 "syntax error: arithmetic for needs three expressions `((init; cond; step))'",
-                paren, close + 2,
+                paren,
+                close + 2,
             )
         ariths: list[s.Arith | None] = []
         for a, b in sections:
@@ -699,9 +705,9 @@ class CommandParser(WordParser):
     def _function_body(self, start: int, name: str, style: str) -> s.FunctionDef:
         self.skip_newlines()
         tok = self.peek()
-        is_compound = (tok.kind == WORD and tok.lit in _COMPOUND_WORDS - {"function", "coproc"}) or (
-            tok.kind == OP and tok.op == "("
-        )
+        is_compound = (
+            tok.kind == WORD and tok.lit in _COMPOUND_WORDS - {"function", "coproc"}
+        ) or (tok.kind == OP and tok.op == "(")
         if not is_compound:
             raise self.unexpected(tok, f"a compound command as the body of function `{name}'")
         self.enter(start)
@@ -716,12 +722,12 @@ class CommandParser(WordParser):
         name: str | None = None
         if nxt.kind == WORD and nxt.lit is not None and nxt.lit not in _COMPOUND_WORDS:
             after = self.lex(nxt.end)
-            if (after.kind == WORD and after.lit in _COMPOUND_WORDS) or (
-                after.kind == OP and after.op == "("
-            ):
-                if _VALID_NAME.match(nxt.lit):
-                    name = nxt.lit
-                    self.advance(nxt)
+            if (
+                (after.kind == WORD and after.lit in _COMPOUND_WORDS)
+                or (after.kind == OP and after.op == "(")
+            ) and _VALID_NAME.match(nxt.lit):
+                name = nxt.lit
+                self.advance(nxt)
         self.enter(start)
         body = self.parse_command()
         self.leave()
@@ -762,7 +768,7 @@ class CommandParser(WordParser):
                 else:
                     words.append(node)
                     span = node.span
-            elif kind == IONUMBER or kind == IOVAR or (kind == OP and tok.op in REDIRECT_OPS):
+            elif kind in (IONUMBER, IOVAR) or (kind == OP and tok.op in REDIRECT_OPS):
                 r = self.parse_redirect(tok)
                 redirects.append(r)
                 span = r.span
@@ -834,8 +840,10 @@ class CommandParser(WordParser):
             if tok.kind != WORD:
                 if tok.kind == EOF:
                     raise self.error(
-                        "unexpected end of file while looking for matching `)'", start,
-                        found="end of file", expected="`)'",
+                        "unexpected end of file while looking for matching `)'",
+                        start,
+                        found="end of file",
+                        expected="`)'",
                     )
                 raise self.unexpected(tok, "an array element or `)'")
             elem = self._array_element(tok.start)
@@ -895,10 +903,17 @@ class CommandParser(WordParser):
         word = target_tok.word
         if op == "<<" or op == "<<-":
             delim, quoted = self._heredoc_delimiter(word, target_tok)
-            node = s.HereDoc(self._sp(target_tok.end, target_tok.end), delim, quoted, op == "<<-",
-                             s.Word(self._sp(target_tok.end, target_tok.end), ()))
+            node = s.HereDoc(
+                self._sp(target_tok.end, target_tok.end),
+                delim,
+                quoted,
+                op == "<<-",
+                s.Word(self._sp(target_tok.end, target_tok.end), ()),
+            )
             self.pending.append(_PendingHereDoc(start, node, delim, quoted, op == "<<-"))
-            return s.Redirect(Span(self._sp(start, start).start, word.span.end), op, node, fd, fd_var)
+            return s.Redirect(
+                Span(self._sp(start, start).start, word.span.end), op, node, fd, fd_var
+            )
         return s.Redirect(Span(self._sp(start, start).start, word.span.end), op, word, fd, fd_var)
 
     def _heredoc_delimiter(self, word: s.Word, tok: Token) -> tuple[str, bool]:
@@ -946,7 +961,8 @@ class CommandParser(WordParser):
                 if tok.kind == EOF:
                     raise self.error(
                         f"unexpected end of file while looking for matching `{closer}'",
-                        start - 2 if start >= 2 else start, found="end of file",
+                        start - 2 if start >= 2 else start,
+                        found="end of file",
                         expected=f"`{closer}'",
                     )
                 raise self.unexpected(tok, f"`{closer}'")
@@ -1001,8 +1017,6 @@ def _is_assign_like_word(w: s.Word) -> bool:
 
 
 def _replace_redirects(node: s.Command, span: Span, redirects: tuple[s.Redirect, ...]) -> s.Command:
-    import dataclasses
-
     if isinstance(node, s.FunctionDef | s.Coproc | s.SimpleCommand):  # pragma: no cover
         raise TypeError("redirections attach to compound commands only")
-    return dataclasses.replace(node, span=span, redirects=node.redirects + redirects)
+    return s.replace(node, span=span, redirects=node.redirects + redirects)

@@ -16,9 +16,7 @@ from bashflow.source import Span
 if TYPE_CHECKING:
     from bashflow.parse.commands import CommandParser, Token
 
-UNARY_OPS = frozenset(
-    "-" + c for c in "abcdefghknoprstuvwxzGLNOSR"
-)
+UNARY_OPS = frozenset("-" + c for c in "abcdefghknoprstuvwxzGLNOSR")
 BINARY_OPS = frozenset(
     ("=", "==", "!=", "=~", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "-nt", "-ot", "-ef")
 )
@@ -76,15 +74,20 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
             if tok.kind != WORD or is_end(tok):
                 raise p.error(
                     f"unexpected token {p.describe(tok)} in conditional command",
-                    tok.start, tok.end, found=p.describe(tok), expected="an operand",
+                    tok.start,
+                    tok.end,
+                    found=p.describe(tok),
+                    expected="an operand",
                 )
             if tok.lit in UNARY_OPS:
                 p.advance(tok)
                 operand = nxt()
                 if operand.kind != WORD or is_end(operand):
                     raise p.error(
-                        f"unexpected argument {p.describe(operand)} to conditional unary "
-                        f"operator", operand.start, operand.end, found=p.describe(operand),
+                        f"unexpected argument {p.describe(operand)} to conditional unary operator",
+                        operand.start,
+                        operand.end,
+                        found=p.describe(operand),
                         expected="an operand",
                     )
                 emit("UNOP", tok, tok.lit)
@@ -105,30 +108,34 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
                     i = _skip_blanks(p, p.pos)
                     if i >= p.n or p.text[i] in "\n":
                         raise p.error(
-                            "unexpected argument to conditional binary operator", i,
-                            found="newline", expected="a regular expression",
+                            "unexpected argument to conditional binary operator",
+                            i,
+                            found="newline",
+                            expected="a regular expression",
                         )
                     word = p.parse_regex_word(i)
                     end = p._last_word_end
                     if end == i:
                         rhs = p.peek(braces=False)
                         raise p.error(
-                            f"unexpected argument {p.describe(rhs)} to conditional binary "
-                            "operator", rhs.start, rhs.end, found=p.describe(rhs),
+                            f"unexpected argument {p.describe(rhs)} to conditional binary operator",
+                            rhs.start,
+                            rhs.end,
+                            found=p.describe(rhs),
                             expected="a regular expression",
                         )
                     words.append(word)
-                    toks.append(
-                        LarkToken("WORD", str(len(words) - 1), start_pos=i, end_pos=end)
-                    )
+                    toks.append(LarkToken("WORD", str(len(words) - 1), start_pos=i, end_pos=end))
                     p.pos = end
                     p._peek_pos = -1
                 else:
                     rhs = nxt()
                     if rhs.kind != WORD or is_end(rhs):
                         raise p.error(
-                            f"unexpected argument {p.describe(rhs)} to conditional binary "
-                            "operator", rhs.start, rhs.end, found=p.describe(rhs),
+                            f"unexpected argument {p.describe(rhs)} to conditional binary operator",
+                            rhs.start,
+                            rhs.end,
+                            found=p.describe(rhs),
                             expected="an operand",
                         )
                     p.advance(rhs)
@@ -138,7 +145,10 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
             else:
                 raise p.error(
                     f"conditional binary operator expected, found {p.describe(op)}",
-                    op.start, op.end, found=p.describe(op), expected="a binary operator",
+                    op.start,
+                    op.end,
+                    found=p.describe(op),
+                    expected="a binary operator",
                 )
             at_term = False
             continue
@@ -154,7 +164,10 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
             continue
         raise p.error(
             f"syntax error in conditional expression: unexpected token {p.describe(tok)}",
-            tok.start, tok.end, found=p.describe(tok), expected="`&&', `||' or `]]'",
+            tok.start,
+            tok.end,
+            found=p.describe(tok),
+            expected="`&&', `||' or `]]'",
         )
     try:
         tree = parse_tokens("cond", toks)
@@ -163,7 +176,9 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
         pos = bad.start_pos if bad is not None and bad.type != "$END" else end_tok.start
         raise p.error(
             "syntax error in conditional expression (unbalanced parentheses or operator)",
-            pos, found="", expected="",
+            pos,
+            found="",
+            expected="",
         ) from None
     p.leave()
     expr = _Builder(p, words).build(tree)
@@ -193,7 +208,7 @@ class _Builder:
         if isinstance(node, Token):
             if node.type == "WORD":
                 return self.words[int(node)].span
-            return self.sp(node.start_pos, node.end_pos)
+            return self.sp(node.start_pos or 0, node.end_pos or 0)
         return Span(self.span_of(node.children[0]).start, self.span_of(node.children[-1]).end)
 
     def build(self, node: Any) -> s.CondNode:

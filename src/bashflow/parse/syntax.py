@@ -1,6 +1,6 @@
 """parse/syntax - the typed syntax tree: the contract between parse and every later stage.
 
-Every node is a frozen, slotted dataclass with a `span` (character offsets into the source)
+Every node is an immutable, slotted `Node` (declared like a dataclass) with a `span` (character offsets into the source)
 that slices back to exactly the text the node came from. Nodes from inside a backquoted
 command substitution whose body needed un-escaping map their spans through the escapes, so
 they cover the original (escaped) text.
@@ -12,15 +12,116 @@ node families.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from collections.abc import Iterator
+from typing import Any, ClassVar, TypeVar, Union, dataclass_transform
 
 from bashflow.source import Span
+
+_T = TypeVar("_T")
+
+
+class Node:
+    """Base of every syntax node: immutable, slotted, compared and hashed by value.
+
+    Node classes are declared like dataclasses (annotations, defaults) and built by `@node`;
+    it is much cheaper to import than `dataclasses` (which matters: `import bashflow` must
+    stay fast) and makes nodes faster to construct. `fields(node)` lists the fields.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable (cannot delete {name!r})")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+
+@dataclass_transform(frozen_default=True)
+def node(cls: type[_T]) -> type[_T]:
+    """Turn an annotated class body into a slotted, immutable `Node` subclass with an
+    `__init__(field, ..., field=default)` in declaration order."""
+    body = cls.__dict__
+    names = tuple(body.get("__annotations__", {}))
+    defaults = {n: body[n] for n in names if n in body}
+    params = ", ".join(f"{n}=_d_{n}" if n in defaults else n for n in names)
+    lines = "".join(f"    _set(self, {n!r}, {n})\n" for n in names) or "    pass\n"
+    env: dict[str, Any] = {"_set": object.__setattr__}
+    env.update({f"_d_{n}": v for n, v in defaults.items()})
+    exec(f"def __init__(self, {params}):\n{lines}", env)
+    ns = {
+        k: v for k, v in body.items() if k not in defaults and k not in ("__dict__", "__weakref__")
+    }
+    ns["__slots__"] = names
+    ns["_fields"] = names
+    ns["__match_args__"] = names
+    ns["__init__"] = env["__init__"]
+    bases = cls.__bases__ if cls.__bases__ != (object,) else (Node,)
+    new = type(cls.__name__, bases, ns)
+    new.__qualname__ = cls.__qualname__
+    return new
+
+
+def fields(n: Node | type[Node]) -> tuple[str, ...]:
+    """The field names of a node (or node class), in declaration order."""
+    return n._fields
+
+
+def replace(n: _T, **changes: Any) -> _T:
+    """A copy of node `n` with some fields changed."""
+    values = {f: getattr(n, f) for f in n._fields}  # type: ignore[attr-defined]
+    values.update(changes)
+    return type(n)(**values)
+
+
+def children(n: Node) -> Iterator[Node]:
+    """The direct child nodes of `n` (fields that are nodes, or tuples holding nodes)."""
+    for f in n._fields:
+        value = getattr(n, f)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Node):
+                    yield item
+                elif isinstance(item, tuple):  # AndOr.rest: (operator, pipeline) pairs
+                    for sub in item:
+                        if isinstance(sub, Node):
+                            yield sub
+
+
+def walk(root: Node) -> Iterator[Node]:
+    """Every node under `root` (itself included), parents before children, in source
+    order; iterative, so arbitrarily deep trees are fine."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        yield n
+        kids = list(children(n))
+        kids.reverse()
+        stack.extend(kids)
+
 
 # --------------------------------------------------------------------------- words
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Literal:
     """Unquoted literal text. Glob characters (`*?[`) are never inside a Literal (they are
     `Glob` parts); braces, commas and tildes left in a Literal did not form an expansion."""
@@ -29,7 +130,7 @@ class Literal:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Escaped:
     """A backslash-escaped character outside quotes (`\\x`); `char` is the character."""
 
@@ -37,7 +138,7 @@ class Escaped:
     char: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class SingleQuoted:
     """`'text'`: taken literally."""
 
@@ -45,7 +146,7 @@ class SingleQuoted:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AnsiCQuoted:
     """`$'text'`: `value` is the decoded string (`\\x72` -> `r`, `\\u00e9`, octal, `\\cX`, ...)."""
 
@@ -53,7 +154,7 @@ class AnsiCQuoted:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class DoubleQuoted:
     """`"..."`: parts are Literal, Escaped, ParamExpansion and substitutions."""
 
@@ -61,7 +162,7 @@ class DoubleQuoted:
     parts: tuple[WordPart, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class LocaleQuoted:
     """`$"..."` (translated string); treated like a double-quoted string."""
 
@@ -69,7 +170,7 @@ class LocaleQuoted:
     parts: tuple[WordPart, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ParamExpansion:
     """`$name`, `${...}` in every form.
 
@@ -97,7 +198,7 @@ class ParamExpansion:
     arg2: Word | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CommandSub:
     """`$(list)` or `` `list` ``. `body` is None only inside here-doc bodies, where bash
     itself parses the substitution at expansion time; `error` then says why it failed."""
@@ -108,7 +209,7 @@ class CommandSub:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithSub:
     """`$(( expr ))` (also the legacy `$[ expr ]`)."""
 
@@ -116,7 +217,7 @@ class ArithSub:
     arith: Arith
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ProcessSub:
     """`<(list)` or `>(list)`."""
 
@@ -125,7 +226,7 @@ class ProcessSub:
     body: CommandList
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BadSubstitution:
     """`${...}` text that is not a valid expansion. bash accepts it when parsing and fails
     with "bad substitution" only when it expands it, so it is not a syntax error here."""
@@ -134,7 +235,7 @@ class BadSubstitution:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Glob:
     """An unquoted pattern character: `*`, `?`, or a bracket expression `[...]`."""
 
@@ -142,7 +243,7 @@ class Glob:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ExtGlob:
     """`@(a|b)`, `*(..)`, `+(..)`, `?(..)`, `!(..)`: op is the leading character."""
 
@@ -151,7 +252,7 @@ class ExtGlob:
     patterns: tuple[Word, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BraceExpansion:
     """`{a,b,c}`: each alternative is a word (possibly empty)."""
 
@@ -159,7 +260,7 @@ class BraceExpansion:
     alternatives: tuple[Word, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BraceRange:
     """`{1..10..2}` or `{a..z}`: start, end and optional step as written."""
 
@@ -169,7 +270,7 @@ class BraceRange:
     step: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Tilde:
     """`~`, `~user`, `~+`, `~-`, `~+N`: `user` is the text after the tilde."""
 
@@ -177,7 +278,7 @@ class Tilde:
     user: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArrayLiteral:
     """`(a b [k]=v)`: the value of an array assignment. Elements of the form `[k]=v` are
     `ArrayElement`s, others plain words."""
@@ -186,7 +287,7 @@ class ArrayLiteral:
     elements: tuple[Word | ArrayElement, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArrayElement:
     """`[key]=value` or `[key]+=value` inside an array literal."""
 
@@ -217,7 +318,7 @@ WordPart = Union[  # noqa: UP007 - a runtime alias used in isinstance-free dispa
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Word:
     """A shell word: a sequence of parts with no unquoted blank between them."""
 
@@ -228,7 +329,7 @@ class Word:
 # --------------------------------------------------------------------------- arithmetic
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithNumber:
     """An integer constant as written (`42`, `0x1f`, `017`, `2#101`, `64#@_`)."""
 
@@ -236,7 +337,7 @@ class ArithNumber:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithVar:
     """A variable, with an optional subscript expression (`a[i+1]`)."""
 
@@ -245,7 +346,7 @@ class ArithVar:
     subscript: ArithNode | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithWord:
     """An operand that is only known after expansion (`$x`, `${a[1]}`, `$(cmd)`, `"3"`...).
 
@@ -255,7 +356,7 @@ class ArithWord:
     word: Word
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithUnary:
     """Prefix operator: `-` `+` `!` `~` `++` `--`."""
 
@@ -264,7 +365,7 @@ class ArithUnary:
     operand: ArithNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithPostfix:
     """Postfix `++` / `--`."""
 
@@ -273,7 +374,7 @@ class ArithPostfix:
     operand: ArithNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithBinary:
     span: Span
     op: str
@@ -281,7 +382,7 @@ class ArithBinary:
     right: ArithNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithAssign:
     """`=`, `+=`, `-=`, `*=`, `/=`, `%=`, `<<=`, `>>=`, `&=`, `^=`, `|=`."""
 
@@ -291,7 +392,7 @@ class ArithAssign:
     value: ArithNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithTernary:
     span: Span
     cond: ArithNode
@@ -299,13 +400,13 @@ class ArithTernary:
     otherwise: ArithNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithComma:
     span: Span
     items: tuple[ArithNode, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithGroup:
     span: Span
     expr: ArithNode
@@ -325,7 +426,7 @@ ArithNode = Union[  # noqa: UP007
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Arith:
     """An arithmetic expression as found in `$(( ))`, `(( ))`, `for (( ;; ))`.
 
@@ -344,7 +445,7 @@ class Arith:
 # --------------------------------------------------------------------------- [[ ]]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondWord:
     """A lone word: true when non-empty (`[[ $x ]]`)."""
 
@@ -352,7 +453,7 @@ class CondWord:
     word: Word
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondUnary:
     """`-f file`, `-z str`, `-v name`, ...: op includes the dash."""
 
@@ -361,7 +462,7 @@ class CondUnary:
     operand: Word
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondBinary:
     """`==` `=` `!=` (right side a pattern), `=~` (right side a regex), `<` `>`, `-eq` ...,
     `-nt` `-ot` `-ef`."""
@@ -372,27 +473,27 @@ class CondBinary:
     right: Word
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondNot:
     span: Span
     operand: CondNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondAnd:
     span: Span
     left: CondNode
     right: CondNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondOr:
     span: Span
     left: CondNode
     right: CondNode
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondGroup:
     span: Span
     expr: CondNode
@@ -403,7 +504,7 @@ CondNode = Union[CondWord, CondUnary, CondBinary, CondNot, CondAnd, CondOr, Cond
 # --------------------------------------------------------------------------- commands
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class HereDoc:
     """The body of a `<<` / `<<-` redirection.
 
@@ -422,7 +523,7 @@ class HereDoc:
     body: Word
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Redirect:
     """One redirection.
 
@@ -439,7 +540,7 @@ class Redirect:
     fd_var: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Assignment:
     """`name=value`, `name+=value`, `name[sub]=value`, `name=(array)`."""
 
@@ -450,7 +551,7 @@ class Assignment:
     append: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class SimpleCommand:
     """Assignments, then words (the first is the command name), with redirections
     (bash allows them anywhere; their relative order is kept)."""
@@ -461,21 +562,21 @@ class SimpleCommand:
     redirects: tuple[Redirect, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BraceGroup:
     span: Span
     body: CommandList
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Subshell:
     span: Span
     body: CommandList
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class IfClause:
     """One `if`/`elif` condition and its `then` body."""
 
@@ -484,7 +585,7 @@ class IfClause:
     body: CommandList
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class If:
     span: Span
     clauses: tuple[IfClause, ...]
@@ -492,7 +593,7 @@ class If:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class While:
     """`while` loop, or `until` when `until` is true."""
 
@@ -503,7 +604,7 @@ class While:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class For:
     """`for name [in words]; do ...; done`; words None means `in "$@"`."""
 
@@ -514,7 +615,7 @@ class For:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Select:
     """`select name [in words]; do ...; done`."""
 
@@ -525,7 +626,7 @@ class Select:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithFor:
     """`for (( init; cond; step )); do ...; done`: empty parts are None."""
 
@@ -537,7 +638,7 @@ class ArithFor:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CaseItem:
     """`pat1 | pat2) body ;;` with terminator `;;`, `;&`, `;;&` (or "" for the last item)."""
 
@@ -547,7 +648,7 @@ class CaseItem:
     terminator: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Case:
     span: Span
     word: Word
@@ -555,7 +656,7 @@ class Case:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondCommand:
     """`[[ expression ]]`."""
 
@@ -564,7 +665,7 @@ class CondCommand:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ArithCommand:
     """`(( expression ))`."""
 
@@ -573,7 +674,7 @@ class ArithCommand:
     redirects: tuple[Redirect, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class FunctionDef:
     """`name() body`, `function name body`, `function name() body`.
 
@@ -587,7 +688,7 @@ class FunctionDef:
     style: str = "posix"
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Coproc:
     """`coproc [NAME] command`: name is None for the default `COPROC`."""
 
@@ -613,7 +714,7 @@ Command = Union[  # noqa: UP007
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Pipeline:
     """`[time [-p]] [!] cmd1 | cmd2 |& cmd3`.
 
@@ -628,7 +729,7 @@ class Pipeline:
     timed: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AndOr:
     """`p1 && p2 || p3`: rest pairs each operator with the pipeline after it."""
 
@@ -637,7 +738,7 @@ class AndOr:
     rest: tuple[tuple[str, Pipeline], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ListItem:
     """One and-or list with its terminator: `;`, `&` (run in the background), `\\n`, or ""."""
 
@@ -650,13 +751,13 @@ class ListItem:
         return self.terminator == "&"
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CommandList:
     span: Span
     items: tuple[ListItem, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Script:
     """A whole script. `body` holds every top-level command in order."""
 
@@ -665,7 +766,7 @@ class Script:
     filename: str = "<string>"
 
 
-Node = Union[  # noqa: UP007
+AnyNode = Union[  # noqa: UP007
     Script,
     CommandList,
     ListItem,

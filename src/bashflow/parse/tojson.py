@@ -7,9 +7,9 @@ reports, so byte offsets are exact for any UTF-8 (or undecodable) input.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from bashflow.parse.syntax import Node
 from bashflow.source import Source, Span
 
 SCHEMA_VERSION = 1
@@ -26,14 +26,14 @@ def span_json(source: Source, span: Span) -> dict[str, Any]:
 
 def to_json(node: Any, source: Source) -> Any:
     """Convert a syntax node (or tuple / scalar) to plain JSON-ready data."""
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+    if isinstance(node, Node):
         out: dict[str, Any] = {"kind": type(node).__name__}
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
-            if f.name == "span":
+        for name in node._fields:
+            value = getattr(node, name)
+            if name == "span":
                 out["span"] = span_json(source, value)
             else:
-                out[f.name] = to_json(value, source)
+                out[name] = to_json(value, source)
         return out
     if isinstance(node, tuple):
         return [to_json(v, source) for v in node]

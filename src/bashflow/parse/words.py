@@ -8,6 +8,7 @@ process substitution bodies.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
@@ -137,7 +138,12 @@ class WordParser:
     # ------------------------------------------------------------------ errors
 
     def error(
-        self, message: str, start: int, end: int | None = None, *, found: str = "",
+        self,
+        message: str,
+        start: int,
+        end: int | None = None,
+        *,
+        found: str = "",
         expected: str = "",
     ) -> ParseError:
         span = self._sp(start, start if end is None else end)
@@ -189,10 +195,7 @@ class WordParser:
         parts: list[s.WordPart] = []
         append = parts.append
         sp = self._sp
-        if mode == M_PARAM:
-            lit_re = _LIT_PARAM
-        else:
-            lit_re = _LIT_UNQUOTED
+        lit_re = _LIT_PARAM if mode == M_PARAM else _LIT_UNQUOTED
         i = pos
         while i < n:
             ch = text[i]
@@ -210,8 +213,8 @@ class WordParser:
             if mode == M_UNQUOTED:
                 if ch in UNQUOTED_END:
                     if ch in "<>" and i + 1 < n and text[i + 1] == "(":
-                        part, i = self.read_process_sub(i)
-                        append(part)
+                        psub, i = self.read_process_sub(i)
+                        append(psub)
                         continue
                     break
             elif mode == M_PARAM:
@@ -238,19 +241,21 @@ class WordParser:
                     if j < 0:
                         raise self.error(
                             "unexpected end of file while looking for matching `''",
-                            i, found="end of file", expected="`''",
+                            i,
+                            found="end of file",
+                            expected="`''",
                         )
                     append(s.SingleQuoted(sp(i, j + 1), text[i + 1 : j]))
                     i = j + 1
             elif ch == '"':
-                part, i = self.read_double_quoted(i)
-                append(part)
+                dq, i = self.read_double_quoted(i)
+                append(dq)
             elif ch == "$":
-                part, i = self.read_dollar(i, in_dq=in_dq)
-                append(part)
+                dollar, i = self.read_dollar(i, in_dq=in_dq)
+                append(dollar)
             elif ch == "`":
-                part, i = self.read_backquote(i, in_dq=in_dq)
-                append(part)
+                bq, i = self.read_backquote(i, in_dq=in_dq)
+                append(bq)
             elif mode == M_REGEX:
                 if ch == "(":
                     j = self._skip_balanced(i + 1, ")")
@@ -263,8 +268,8 @@ class WordParser:
                     i += 1
             elif ch in "*?" or ch in "@+!":
                 if i + 1 < n and text[i + 1] == "(" and ch in _EXTGLOB_OPS:
-                    part, i = self.read_extglob(i)
-                    append(part)
+                    ext, i = self.read_extglob(i)
+                    append(ext)
                 elif ch in "*?":
                     append(s.Glob(sp(i, i + 1), ch))
                     i += 1
@@ -312,14 +317,14 @@ class WordParser:
                     parts.append(s.SingleQuoted(sp(i, j + 1), text[i + 1 : j]))
                     i = j + 1
                 elif ch == '"':
-                    part, i = self.read_double_quoted(i)
-                    parts.append(part)
+                    dq, i = self.read_double_quoted(i)
+                    parts.append(dq)
                 elif ch == "$":
-                    part, i = self.read_dollar(i)
-                    parts.append(part)
+                    dollar, i = self.read_dollar(i)
+                    parts.append(dollar)
                 else:
-                    part, i = self.read_backquote(i)
-                    parts.append(part)
+                    bq, i = self.read_backquote(i)
+                    parts.append(bq)
                 lit = i
             else:
                 i += 1
@@ -362,8 +367,10 @@ class WordParser:
                 depth -= 1
             i += 1
         raise self.error(
-            f"unexpected end of file while looking for matching `{closer}'", min(i, n),
-            found="end of file", expected=f"`{closer}'",
+            f"unexpected end of file while looking for matching `{closer}'",
+            min(i, n),
+            found="end of file",
+            expected=f"`{closer}'",
         )
 
     # ------------------------------------------------------------------ quoting
@@ -372,13 +379,20 @@ class WordParser:
         parts, end = self.read_dq_parts(start + 1, '"')
         if end >= self.n:
             raise self.error(
-                "unexpected end of file while looking for matching `\"'", start,
-                found="end of file", expected="`\"'",
+                "unexpected end of file while looking for matching `\"'",
+                start,
+                found="end of file",
+                expected="`\"'",
             )
         return s.DoubleQuoted(self._sp(start, end + 1), tuple(parts)), end + 1
 
     def read_dq_parts(
-        self, start: int, closer: str, end_limit: int | None = None, *, heredoc: bool = False,
+        self,
+        start: int,
+        closer: str,
+        end_limit: int | None = None,
+        *,
+        heredoc: bool = False,
         strip_tabs: bool = False,
     ) -> tuple[list[s.WordPart], int]:
         """Parts of double-quoted text (or a here-doc body when `heredoc`), up to `closer`
@@ -389,7 +403,7 @@ class WordParser:
         parts: list[s.WordPart] = []
         append = parts.append
         lit_re = _LIT_HEREDOC if heredoc else _LIT_DQ
-        escapable = "$`\\\n" if heredoc else "$`\"\\\n"
+        escapable = "$`\\\n" if heredoc else '$`"\\\n'
         i = start
         if strip_tabs:
             while i < n and text[i] == "\t":
@@ -419,11 +433,11 @@ class WordParser:
                     append(s.Literal(sp(i, i + 1), "\\"))
                     i += 1
             elif ch == "$":
-                part, i = self.read_dollar(i, in_dq=True, lenient=heredoc)
-                append(part)
+                dollar, i = self.read_dollar(i, in_dq=True, lenient=heredoc)
+                append(dollar)
             else:  # backquote
-                part, i = self.read_backquote(i, in_dq=not heredoc, lenient=heredoc)
-                append(part)
+                bq, i = self.read_backquote(i, in_dq=not heredoc, lenient=heredoc)
+                append(bq)
         return _merge_literals(parts, sp), i
 
     # ------------------------------------------------------------------ $ forms
@@ -463,16 +477,20 @@ class WordParser:
                 j += 1
             if j >= n:
                 raise self.error(
-                    "unexpected end of file while looking for matching `''", start,
-                    found="end of file", expected="`''",
+                    "unexpected end of file while looking for matching `''",
+                    start,
+                    found="end of file",
+                    expected="`''",
                 )
             return s.AnsiCQuoted(sp(start, j + 1), decode_ansi_c(text[i + 1 : j])), j + 1
         if ch == '"' and not in_dq:
             parts, end = self.read_dq_parts(i + 1, '"')
             if end >= n:
                 raise self.error(
-                    "unexpected end of file while looking for matching `\"'", start,
-                    found="end of file", expected="`\"'",
+                    "unexpected end of file while looking for matching `\"'",
+                    start,
+                    found="end of file",
+                    expected="`\"'",
                 )
             return s.LocaleQuoted(sp(start, end + 1), tuple(parts)), end + 1
         m = _NAME.match(text, i)
@@ -559,7 +577,7 @@ class WordParser:
         pieces: list[str] = []
         offsets: list[int] = []
         escaped = False
-        unescape = "$`\\\"" if in_dq else "$`\\"
+        unescape = '$`\\"' if in_dq else "$`\\"
         while i < n:
             ch = text[i]
             if ch == "\\" and i + 1 < n:
@@ -581,8 +599,10 @@ class WordParser:
             i += 1
         if i >= n:
             raise self.error(
-                "unexpected end of file while looking for matching ``'", start,
-                found="end of file", expected="``'",
+                "unexpected end of file while looking for matching ``'",
+                start,
+                found="end of file",
+                expected="``'",
             )
         offsets.append(i)
         body_text = "".join(pieces)
@@ -607,11 +627,12 @@ class WordParser:
         length = indirect = False
         if i < n and text[i] == "#" and i + 1 < n and text[i + 1] != "}":
             nxt = text[i + 1]
-            if nxt.isalnum() or nxt == "_" or nxt in _SPECIAL_PARAMS:
-                # `${#-}`/`${#?}` are lengths, but `${#-x}` is `$#` with a default.
-                if not (nxt in "-?=+:%#/" and i + 2 < n and text[i + 2] != "}"):
-                    length = True
-                    i += 1
+            # `${#-}`/`${#?}` are lengths, but `${#-x}` is `$#` with a default.
+            if (nxt.isalnum() or nxt == "_" or nxt in _SPECIAL_PARAMS) and not (
+                nxt in "-?=+:%#/" and i + 2 < n and text[i + 2] != "}"
+            ):
+                length = True
+                i += 1
         elif i < n and text[i] == "!" and i + 1 < n and text[i + 1] not in "}":
             nxt = text[i + 1]
             if nxt.isalnum() or nxt == "_" or nxt in _SPECIAL_PARAMS:
@@ -642,12 +663,16 @@ class WordParser:
             i = close + 1
         if i >= n:
             raise self.error(
-                "unexpected end of file while looking for matching `}'", start,
-                found="end of file", expected="`}'",
+                "unexpected end of file while looking for matching `}'",
+                start,
+                found="end of file",
+                expected="`}'",
             )
         ch = text[i]
         if ch == "}":
-            return s.ParamExpansion(sp(start, i + 1), name, True, length, indirect, subscript), i + 1
+            return s.ParamExpansion(
+                sp(start, i + 1), name, True, length, indirect, subscript
+            ), i + 1
         if length:
             return self._bad_substitution(start, in_dq)
         if indirect and ch in "*@" and i + 1 < n and text[i + 1] == "}" and subscript is None:
@@ -708,11 +733,15 @@ class WordParser:
             self._dq_single_quotes_quote = saved
         if i >= n or text[i] != "}":
             raise self.error(
-                "unexpected end of file while looking for matching `}'", start,
-                found="end of file", expected="`}'",
+                "unexpected end of file while looking for matching `}'",
+                start,
+                found="end of file",
+                expected="`}'",
             )
         return (
-            s.ParamExpansion(sp(start, i + 1), name, True, False, indirect, subscript, op, arg, arg2),
+            s.ParamExpansion(
+                sp(start, i + 1), name, True, False, indirect, subscript, op, arg, arg2
+            ),
             i + 1,
         )
 
@@ -763,8 +792,10 @@ class WordParser:
                 return s.BadSubstitution(self._sp(start, i + 1), text[start : i + 1]), i + 1
             i += 1
         raise self.error(
-            "unexpected end of file while looking for matching `}'", start,
-            found="end of file", expected="`}'",
+            "unexpected end of file while looking for matching `}'",
+            start,
+            found="end of file",
+            expected="`}'",
         )
 
     # ------------------------------------------------------------------ patterns
@@ -782,8 +813,10 @@ class WordParser:
         while True:
             if i >= n:
                 raise self.error(
-                    "unexpected end of file while looking for matching `)'", start,
-                    found="end of file", expected="`)'",
+                    "unexpected end of file while looking for matching `)'",
+                    start,
+                    found="end of file",
+                    expected="`)'",
                 )
             ch = text[i]
             if ch == "|" or ch == ")":
@@ -881,22 +914,23 @@ class WordParser:
             j += 1
         else:
             return None
-        start_pos = atoms[i][1]  # type: ignore[index]
-        end_pos = atoms[j][1] + 1  # type: ignore[index]
+        start_pos = _atom_pos(atoms[i])
+        end_pos = _atom_pos(atoms[j]) + 1
         sp = self._sp
         if commas:
             bounds = [i, *commas, j]
             alts: list[s.Word] = []
-            for a, b in zip(bounds, bounds[1:], strict=False):
-                inner = self._braces(atoms, a + 1, b)
+            for lo_i, hi_i in itertools.pairwise(bounds):
+                inner = self._braces(atoms, lo_i + 1, hi_i)
                 inner = _merge_literals(inner, sp)
-                lo = _atom_pos(atoms[a]) + 1
-                hi_pos = _atom_pos(atoms[b])
+                lo = _atom_pos(atoms[lo_i]) + 1
+                hi_pos = _atom_pos(atoms[hi_i])
                 alts.append(s.Word(sp(lo, hi_pos), tuple(inner)))
             return s.BraceExpansion(sp(start_pos, end_pos), tuple(alts)), j + 1
         inner_atoms = atoms[i + 1 : j]
-        if all(isinstance(a, tuple) for a in inner_atoms):
-            body = "".join(a[0] for a in inner_atoms)  # type: ignore[index]
+        chars = [a[0] for a in inner_atoms if isinstance(a, tuple)]
+        if len(chars) == len(inner_atoms):
+            body = "".join(chars)
             m = _BRACE_SEQ.match(body)
             if m is not None:
                 if m.group(1) is not None:
@@ -952,7 +986,7 @@ class WordParser:
         for k, p in enumerate(out):
             if type(p) is s.Tilde and k + 1 < len(out):
                 nxt = out[k + 1]
-                if type(nxt) is not s.Literal or not nxt.text[:1] in ("/", ":"):
+                if type(nxt) is not s.Literal or nxt.text[:1] not in ("/", ":"):
                     fixed.append(s.Literal(p.span, "~" + p.user))
                     continue
             fixed.append(p)
