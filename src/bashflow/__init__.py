@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "parse": ("bashflow.parse", "parse"),
+    "parse": ("bashflow.parser", "parse"),
     "ParseError": ("bashflow.errors", "ParseError"),
     "PolicyError": ("bashflow.errors", "PolicyError"),
     "BashflowError": ("bashflow.errors", "BashflowError"),
@@ -29,7 +29,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from bashflow.errors import BashflowError, ParseError, PolicyError
-    from bashflow.parse import parse
+    from bashflow.parser import parse
     from bashflow.source import Source
 
 

@@ -29,8 +29,8 @@ def read_script(path: str) -> tuple[bytes, str]:
 
 def run(args: argparse.Namespace) -> int:
     from bashflow.errors import ParseError
-    from bashflow.parse import parse_source
-    from bashflow.parse.tojson import script_json
+    from bashflow.parser import parse_source
+    from bashflow.parser.tojson import script_json
     from bashflow.render import render_error
     from bashflow.source import Source
 

@@ -1,4 +1,4 @@
-"""parse/grammars - loads the lark grammars shipped in `bashflow/grammar/`, lazily, once.
+"""parser/grammars - loads the lark grammars shipped in `bashflow/grammar/`, lazily, once.
 
 lark is only imported when a script first uses arithmetic or `[[ ]]`, and its LALR tables
 are cached in the user's cache directory so later processes skip the grammar analysis.

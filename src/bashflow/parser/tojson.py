@@ -1,4 +1,4 @@
-"""parse/tojson - the syntax tree as JSON-ready data (`bashflow parse` output).
+"""parser/tojson - the syntax tree as JSON-ready data (`bashflow parse` output).
 
 Each node becomes an object with `"kind"` (the class name) and `"span"` (line:col and byte
 offsets of both ends), then its fields in declaration order. Spans are what `Source`
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bashflow.parse.syntax import Node
+from bashflow.parser.syntax import Node
 from bashflow.source import Source, Span
 
 SCHEMA_VERSION = 1

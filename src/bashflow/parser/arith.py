@@ -1,4 +1,4 @@
-"""parse/arith - shell arithmetic: a tokenizer over the script text and the lark grammar
+"""parser/arith - shell arithmetic: a tokenizer over the script text and the lark grammar
 `grammar/arith.lark` for structure.
 
 bash evaluates arithmetic text only when it runs it, so an invalid expression is not a
@@ -11,11 +11,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import ParseError
-from bashflow.parse import syntax as s
+from bashflow.parser import syntax as s
 from bashflow.source import Span
 
 if TYPE_CHECKING:
-    from bashflow.parse.words import WordParser
+    from bashflow.parser.words import WordParser
 
 _OPS = (
     ("<<=", "ASSIGN"), (">>=", "ASSIGN"),
@@ -140,7 +140,7 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
         return s.Arith(span, raw, None, None)
     from lark.exceptions import UnexpectedInput
 
-    from bashflow.parse.grammars import parse_tokens
+    from bashflow.parser.grammars import parse_tokens
 
     try:
         tree = parse_tokens("arith", toks)

@@ -1,4 +1,4 @@
-"""parse/cond - the conditional command `[[ ... ]]`.
+"""parser/cond - the conditional command `[[ ... ]]`.
 
 A tokenizer classifies the words between `[[` and `]]` exactly as bash's `cond_term` does
 (unary operators only at the start of a term, binary operators only after an operand, the
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bashflow.parse import syntax as s
+from bashflow.parser import syntax as s
 from bashflow.source import Span
 
 if TYPE_CHECKING:
-    from bashflow.parse.commands import CommandParser, Token
+    from bashflow.parser.commands import CommandParser, Token
 
 UNARY_OPS = frozenset("-" + c for c in "abcdefghknoprstuvwxzGLNOSR")
 BINARY_OPS = frozenset(
@@ -26,8 +26,8 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
     from lark import Token as LarkToken
     from lark.exceptions import UnexpectedInput
 
-    from bashflow.parse.commands import NEWLINE, OP, WORD
-    from bashflow.parse.grammars import parse_tokens
+    from bashflow.parser.commands import NEWLINE, OP, WORD
+    from bashflow.parser.grammars import parse_tokens
 
     start = open_tok.start
     p.advance(open_tok)

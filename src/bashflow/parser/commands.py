@@ -1,4 +1,4 @@
-"""parse/commands - the command layer: tokens, lists, pipelines, compound commands,
+"""parser/commands - the command layer: tokens, lists, pipelines, compound commands,
 redirections and here-documents (recursive descent, as bash's grammar)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 
 from bashflow.errors import ParseError
-from bashflow.parse import syntax as s
-from bashflow.parse.words import (
+from bashflow.parser import syntax as s
+from bashflow.parser.words import (
     M_REGEX,
     M_UNQUOTED,
     WordParser,
@@ -458,7 +458,7 @@ class CommandParser(WordParser):
         elif kind == "case":
             node = self.parse_case(tok)
         elif kind == "[[":
-            from bashflow.parse.cond import parse_cond_command
+            from bashflow.parser.cond import parse_cond_command
 
             node = parse_cond_command(self, tok)
         else:  # pragma: no cover - callers only pass compound starts
@@ -758,8 +758,8 @@ class CommandParser(WordParser):
                     w = tok.word
                     if not words and tok.lit in _DECL_BUILTINS:
                         decl = True
-                    if words and _is_assign_like_word(w):
-                        w = s.Word(w.span, tuple(self.assignment_tildes(list(w.parts))))
+                    if words and self._sp is Span and _is_assign_like_word(w):
+                        w = self._assign_like_tildes(w)
                     words.append(w)
                     span = w.span
                 elif isinstance(node, s.Assignment):
@@ -782,6 +782,22 @@ class CommandParser(WordParser):
         return s.SimpleCommand(
             Span(start_mapped, end_mapped), tuple(assignments), tuple(words), tuple(redirects)
         )
+
+    def _assign_like_tildes(self, w: s.Word) -> s.Word:
+        """bash expands tildes after the `=` of an argument shaped like an assignment."""
+        head = w.parts[0]
+        assert type(head) is s.Literal
+        eq = head.text.index("=") + 1
+        a = head.span.start
+        rest: list[s.WordPart] = []
+        if eq < len(head.text):
+            rest.append(s.Literal(Span(a + eq, head.span.end), head.text[eq:]))
+        rest.extend(w.parts[1:])
+        value = self.assignment_tildes(rest)
+        if not any(type(p) is s.Tilde for p in value):
+            return w
+        first = s.Literal(Span(a, a + eq), head.text[:eq])
+        return s.Word(w.span, (first, *value))
 
     def try_assignment(self, pos: int) -> s.Assignment | None:
         text = self.text
@@ -996,7 +1012,7 @@ class CommandParser(WordParser):
         return sub.parse_script()
 
     def parse_arith_text(self, start: int, end: int) -> s.Arith:
-        from bashflow.parse.arith import parse_arith_region
+        from bashflow.parser.arith import parse_arith_region
 
         return parse_arith_region(self, start, end)
 

@@ -1,4 +1,4 @@
-"""parse/syntax - the typed syntax tree: the contract between parse and every later stage.
+"""parser/syntax - the typed syntax tree: the contract between parse and every later stage.
 
 Every node is an immutable, slotted `Node` (declared like a dataclass) with a `span` (character offsets into the source)
 that slices back to exactly the text the node came from. Nodes from inside a backquoted

@@ -1,4 +1,4 @@
-"""parse - shell text to the typed syntax tree (`bashflow.parse.syntax`).
+"""parser - shell text to the typed syntax tree (`bashflow.parser.syntax`).
 
 `parse(text)` is the front end every other stage stands on: a construct bash accepts either
 parses faithfully or fails with a located `ParseError`.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from bashflow.errors import ParseError
-from bashflow.parse.syntax import Script
+from bashflow.parser.syntax import Script
 from bashflow.source import Source, Span
 
 __all__ = ["ParseError", "parse", "parse_source"]
@@ -35,7 +35,7 @@ def parse(text: str | bytes, filename: str = "<string>") -> Script:
 
 
 def parse_source(source: Source) -> Script:
-    from bashflow.parse.commands import CommandParser
+    from bashflow.parser.commands import CommandParser
 
     text = source.text
     nul = text.find("\0")
@@ -50,6 +50,14 @@ def parse_source(source: Source) -> Script:
     parser = CommandParser(text, source)
     try:
         body = parser.parse_script()
+    except ParseError as err:
+        if "\r\n" in text and "CRLF" not in err.message:
+            err.message += (
+                " (the script has CRLF line ends: bash reads each `\\r' as part of a word, "
+                "so keywords like `then\\r' are not recognised)"
+            )
+            err.args = (err.message,)
+        raise
     except RecursionError:
         raise ParseError(
             "script nested too deeply to parse", source=source, span=Span(parser.pos, parser.pos)

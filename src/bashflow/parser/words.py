@@ -1,4 +1,4 @@
-"""parse/words - the word layer: quoting, expansions, globs, braces and tildes.
+"""parser/words - the word layer: quoting, expansions, globs, braces and tildes.
 
 `WordParser` reads word parts at a position of the source text in one of a few lexer modes
 (unquoted, inside `${...}`, inside double quotes, inside a here-doc body). It is the base of
@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from bashflow.errors import ParseError
-from bashflow.parse import syntax as s
+from bashflow.parser import syntax as s
 from bashflow.source import Source, Span
 
 # Runs of characters that need no attention, per mode.
