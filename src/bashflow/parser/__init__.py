@@ -17,7 +17,7 @@ __all__ = ["ParseError", "parse", "parse_source"]
 # The parser recurses once per nesting level of the script (each level costs a handful of
 # Python frames); CPython 3.11+ runs pure-Python recursion without growing the C stack, so
 # a higher limit is safe. It is raised once, never lowered.
-_RECURSION_LIMIT = 30000
+_RECURSION_LIMIT = 60000
 
 
 def _ensure_recursion_limit() -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import ParseError
 from bashflow.parser import syntax as s
+from bashflow.parser.grammars import parse_tokens
 from bashflow.source import Span
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SPACE = re.compile(r"(?:[ \t\n]|\\\n)*")
 
 
+_Token: Any = None  # lark.Token, bound when lark is first loaded
+
+
 class ArithSyntaxError(Exception):
     def __init__(self, message: str, pos: int) -> None:
         super().__init__(message)
@@ -41,7 +45,7 @@ class ArithSyntaxError(Exception):
 
 
 def _tokenize(p: WordParser, start: int, end: int, words: list[s.Word]) -> list[Any]:
-    from lark import Token
+    from lark import Token  # lark loads with the first arithmetic in a script
 
     text = p.text
     sp = p._sp
@@ -140,8 +144,6 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
         return s.Arith(span, raw, None, None)
     from lark.exceptions import UnexpectedInput
 
-    from bashflow.parser.grammars import parse_tokens
-
     try:
         tree = parse_tokens("arith", toks)
     except UnexpectedInput as err:
@@ -157,22 +159,22 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
 
 class _Builder:
     def __init__(self, p: WordParser, words: list[s.Word]) -> None:
+        global _Token
+        from lark import Token
+
+        _Token = Token
         self.sp = p._sp
         self.words = words
 
     def span_of(self, node: Any) -> Span:
-        from lark import Token
-
-        if isinstance(node, Token):
+        if type(node) is _Token:
             return self.sp(node.start_pos or 0, node.end_pos or 0)
         first = node.children[0]
         last = node.children[-1]
         return Span(self.span_of(first).start, self.span_of(last).end)
 
     def build(self, node: Any) -> s.ArithNode:
-        from lark import Token
-
-        if isinstance(node, Token):
+        if type(node) is _Token:
             if node.type == "NUMBER":
                 return s.ArithNumber(self.span_of(node), str(node))
             if node.type == "WORD":
@@ -207,7 +209,7 @@ class _Builder:
         if kind == "comma_op":
             items: list[s.ArithNode] = []
             cur = node
-            while not isinstance(cur, Token) and cur.data == "comma_op":
+            while type(cur) is not _Token and cur.data == "comma_op":
                 items.append(self.build(cur.children[2]))
                 cur = cur.children[0]
             items.append(self.build(cur))

@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bashflow.parser import syntax as s
+from bashflow.parser.grammars import parse_tokens
 from bashflow.source import Span
 
 if TYPE_CHECKING:
     from bashflow.parser.commands import CommandParser, Token
+
+Tree: Any = None  # lark.Tree, bound when lark is first loaded
 
 UNARY_OPS = frozenset("-" + c for c in "abcdefghknoprstuvwxzGLNOSR")
 BINARY_OPS = frozenset(
@@ -27,7 +30,6 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
     from lark.exceptions import UnexpectedInput
 
     from bashflow.parser.commands import NEWLINE, OP, WORD
-    from bashflow.parser.grammars import parse_tokens
 
     start = open_tok.start
     p.advance(open_tok)
@@ -199,22 +201,21 @@ def _skip_blanks(p: CommandParser, i: int) -> int:
 
 class _Builder:
     def __init__(self, p: CommandParser, words: list[s.Word]) -> None:
+        global Tree
+        from lark import Tree
+
         self.sp = p._sp
         self.words = words
 
     def span_of(self, node: Any) -> Span:
-        from lark import Token
-
-        if isinstance(node, Token):
+        if type(node) is not Tree:
             if node.type == "WORD":
                 return self.words[int(node)].span
             return self.sp(node.start_pos or 0, node.end_pos or 0)
         return Span(self.span_of(node.children[0]).start, self.span_of(node.children[-1]).end)
 
     def build(self, node: Any) -> s.CondNode:
-        from lark import Token
-
-        if isinstance(node, Token):  # a lone WORD collapsed by `?`
+        if type(node) is not Tree:  # a lone WORD collapsed by `?`
             w = self.words[int(node)]
             return s.CondWord(w.span, w)
         ch = node.children

@@ -38,17 +38,24 @@ def _load(name: str) -> Any:
     return lark.Lark(text, parser="lalr", lexer="basic", cache=_cache_file(name))
 
 
+_loaded: dict[str, Any] = {}
+
+
 def grammar(name: str) -> Any:
     """The `Lark` parser for `grammar/NAME.lark` (thread-safe, built once per process)."""
-    with _lock:
-        return _load(name)
+    parser = _loaded.get(name)
+    if parser is None:
+        with _lock:
+            parser = _loaded[name] = _load(name)
+    return parser
 
 
 def parse_tokens(name: str, tokens: Iterable[Any]) -> Any:
     """Feed already-classified lark tokens to the grammar's LALR parser; returns the tree.
 
     Raises lark's UnexpectedToken / UnexpectedEOF on a syntax error."""
-    interactive = grammar(name).parse_interactive("")
+    parser = _loaded.get(name) or grammar(name)
+    interactive = parser.parse_interactive("")
     for tok in tokens:
         interactive.feed_token(tok)
     return interactive.feed_eof()

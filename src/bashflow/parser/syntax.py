@@ -41,12 +41,27 @@ class Node:
         return tuple(getattr(self, f) for f in self._fields)
 
     def __eq__(self, other: object) -> bool:
+        # Iterative: trees nest thousands deep, and tuple comparison would recurse in C.
         if type(other) is not type(self):
             return NotImplemented
-        return self._values() == other._values()
+        stack: list[tuple[Any, Any]] = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if type(a) is not type(b):
+                return False
+            if isinstance(a, Node):
+                stack.extend((getattr(a, f), getattr(b, f)) for f in a._fields)
+            elif isinstance(a, tuple):
+                if len(a) != len(b):
+                    return False
+                stack.extend(zip(a, b, strict=True))
+            elif a != b:
+                return False
+        return True
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._values()))
+        # Shallow (equal nodes have equal kinds and spans), so deep trees hash in O(1).
+        return hash((type(self).__name__, getattr(self, "span", None)))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)

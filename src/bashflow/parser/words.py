@@ -993,7 +993,7 @@ class WordParser:
         return _merge_literals(fixed, self._sp, keep_tilde=True)
 
 
-MAX_DEPTH = 1500
+MAX_DEPTH = 4000
 """Deepest nesting of commands and substitutions accepted (a located error beyond)."""
 
 
