@@ -200,7 +200,7 @@ def test_cond_operators_and_precedence() -> None:
 
 
 def test_cond_single_word_and_newlines() -> None:
-    cmd = first("[[ $x\n && -n y ]]")
+    cmd = first("[[ $x &&\n -n y ]]")
     assert isinstance(cmd, s.CondCommand) and isinstance(cmd.expr, s.CondAnd)
     assert isinstance(cmd.expr.left, s.CondWord)
 
@@ -267,7 +267,10 @@ def shape(n: s.ArithNode) -> str:
         ("2 ** 3 ** 2", "(2**(3**2))"),
         ("a = b += 3", "(a=(b+=3))"),
         ("a ? b : c ? d : e", "(a?b:(c?d:e))"),
-        ("a || b && c | d ^ e & f == g < h << i + j * k", "(a||(b&&(c|(d^(e&(f==(g<(h<<(i+(j*k))))))))))"),
+        (
+            "a || b && c | d ^ e & f == g < h << i + j * k",
+            "(a||(b&&(c|(d^(e&(f==(g<(h<<(i+(j*k))))))))))",
+        ),
         ("i++ + ++j", "((i++)+(++j))"),
         ("x--, --y", "((x--),(--y))"),
         ("a[i+1] = 16#ff", "(a[(i+1)]=16#ff)"),
@@ -336,7 +339,13 @@ def test_double_quote_escapes() -> None:
     w = simple(r'echo "a\$b\"c\d"').words[1]
     dq = w.parts[0]
     assert isinstance(dq, s.DoubleQuoted)
-    assert [type(p).__name__ for p in dq.parts] == ["Literal", "Escaped", "Literal", "Escaped", "Literal"]
+    assert [type(p).__name__ for p in dq.parts] == [
+        "Literal",
+        "Escaped",
+        "Literal",
+        "Escaped",
+        "Literal",
+    ]
     assert dq.parts[-1] == s.Literal(dq.parts[-1].span, "c\\d")
 
 
@@ -457,7 +466,7 @@ def test_globs_and_extglobs() -> None:
 
 
 def test_braces() -> None:
-    w = simple("echo {a,b}{1..10..2} x{a,{b,c}}y {} {a} a{1..z} {\"a,b\"}").words
+    w = simple('echo {a,b}{1..10..2} x{a,{b,c}}y {} {a} a{1..z} {"a,b"}').words
     assert kinds(w[1]) == ["BraceExpansion", "BraceRange"]
     r = w[1].parts[1]
     assert isinstance(r, s.BraceRange) and (r.start, r.end, r.step) == ("1", "10", "2")
@@ -526,7 +535,7 @@ def test_heredocs() -> None:
     assert isinstance(last, s.SimpleCommand) and src(text, last) == "echo after"
 
 
-@pytest.mark.parametrize("delim", ["'EOF'", '"EOF"', "\\EOF", "E\"O\"F"])
+@pytest.mark.parametrize("delim", ["'EOF'", '"EOF"', "\\EOF", 'E"O"F'])
 def test_quoted_heredoc_delimiters(delim: str) -> None:
     text = f"cat <<{delim}\n$x\nEOF\n"
     hd = simple(text).redirects[0].target
@@ -550,7 +559,7 @@ def test_heredoc_body_with_broken_substitution_is_kept() -> None:
     # bash parses `$( )` in a here-doc body only when expanding it
     hd = simple("cat <<EOF\n$(if)\nEOF\n").redirects[0].target
     assert isinstance(hd, s.HereDoc)
-    sub = [p for p in hd.body.parts if isinstance(p, s.CommandSub)][0]
+    sub = next(p for p in hd.body.parts if isinstance(p, s.CommandSub))
     assert sub.body is None and sub.error
 
 
@@ -559,7 +568,7 @@ def test_heredoc_body_with_broken_substitution_is_kept() -> None:
 
 def test_spans_slice_back_on_every_node() -> None:
     text = (
-        "f() { local x=${1:-a}; [[ $x == *.sh ]] && echo \"$x\" >&2; }\n"
+        'f() { local x=${1:-a}; [[ $x == *.sh ]] && echo "$x" >&2; }\n'
         "for i in {1..3}; do (( n += i )); done | tee log\n"
         "case $1 in a) echo `date`;; esac\n"
     )

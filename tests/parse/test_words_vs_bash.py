@@ -114,7 +114,9 @@ def brace_range(r: s.BraceRange) -> list[str]:
     step = step or 1
     if r.start.lstrip("-").isdigit():
         a, b = int(r.start), int(r.end)
-        width = max(len(r.start), len(r.end)) if r.start.startswith("0") or r.end.startswith("0") else 0
+        width = (
+            max(len(r.start), len(r.end)) if r.start.startswith("0") or r.end.startswith("0") else 0
+        )
         seq = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
         return [str(v).zfill(width) for v in seq]
     a, b = ord(r.start), ord(r.end)
@@ -123,9 +125,7 @@ def brace_range(r: s.BraceRange) -> list[str]:
 
 
 def bash_fields(bash: str, words: list[str]) -> list[list[bytes]]:
-    script = "set -f\n" + "".join(
-        f"printf '%s\\0' {w}; printf '\\1\\0'\n" for w in words
-    )
+    script = "set -f\n" + "".join(f"printf '%s\\0' {w}; printf '\\1\\0'\n" for w in words)
     out = subprocess.run(
         [bash, "--norc", "--noprofile", "-c", script],
         capture_output=True,

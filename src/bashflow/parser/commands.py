@@ -357,6 +357,9 @@ class CommandParser(WordParser):
                 self.advance(tok)
                 self.skip_newlines()
                 ops.append(tok.op)
+                nxt = self.peek()
+                if nxt.kind == WORD and nxt.lit == "!":
+                    raise self.unexpected(nxt)  # `!` only starts a pipeline
                 commands.append(self.parse_command())
             else:
                 break

@@ -45,10 +45,11 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
         words.append(tok.word)
         toks.append(LarkToken("WORD", str(len(words) - 1), start_pos=tok.start, end_pos=tok.end))
 
-    def nxt() -> Token:
+    def nxt(skip_newlines: bool = False) -> Token:
+        # bash skips newlines only where a term starts (after `[[`, `(`, `!`, `&&`, `||`)
         while True:
             tok = p.peek(braces=False)
-            if tok.kind != NEWLINE:
+            if tok.kind != NEWLINE or not skip_newlines:
                 return tok
             p.advance(tok)
 
@@ -61,7 +62,7 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
     at_term = True
     end_tok: Token | None = None
     while True:
-        tok = nxt()
+        tok = nxt(skip_newlines=at_term)
         if tok.kind not in (WORD, OP):
             raise p.unexpected(tok, "`]]'")
         if at_term:

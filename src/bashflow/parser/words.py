@@ -433,7 +433,15 @@ class WordParser:
                     append(s.Literal(sp(i, i + 1), "\\"))
                     i += 1
             elif ch == "$":
-                dollar, i = self.read_dollar(i, in_dq=True, lenient=heredoc)
+                try:
+                    dollar, i = self.read_dollar(i, in_dq=True, lenient=heredoc)
+                except ParseError:
+                    if not heredoc:
+                        raise
+                    # bash expands here-doc bodies only when it runs them: an unclosed
+                    # `${` is a run-time "bad substitution", not a syntax error
+                    dollar = s.BadSubstitution(sp(i, n), text[i:n])
+                    i = n
                 append(dollar)
             else:  # backquote
                 bq, i = self.read_backquote(i, in_dq=not heredoc, lenient=heredoc)
