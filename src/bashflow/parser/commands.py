@@ -40,7 +40,10 @@ _LIST_END_OPS = frozenset((")", ";;", ";&", ";;&"))
 _COMPOUND_WORDS = frozenset(
     ("{", "if", "while", "until", "for", "select", "case", "[[", "function", "coproc")
 )
-_DECL_BUILTINS = frozenset(("declare", "typeset", "local", "export", "readonly"))
+# After these command names bash parses `name=(...)` arguments as array assignments.
+_DECL_BUILTINS = frozenset(
+    ("declare", "typeset", "local", "export", "readonly", "eval", "let", "alias")
+)
 _IOVAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}(?=[<>])")
 _DIGITS_REDIR = re.compile(r"[0-9]+(?=[<>])")
 _ASSIGN_HEAD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[)?")
