@@ -50,7 +50,7 @@ def test_parsing_a_one_liner_loads_no_grammar() -> None:
 
 
 def test_parse_is_the_function_even_after_submodule_imports() -> None:
-    import bashflow.parser.syntax  # noqa: F401
+    import bashflow.parser.syntax
 
     assert callable(bashflow.parse)
     assert isinstance(bashflow.parse("true"), bashflow.parser.syntax.Script)
