@@ -365,8 +365,9 @@ def bash_verdict(text: str) -> str:
             return f"? ({type(e).__name__})"
     if r.returncode == 0:
         return "accepts"
-    first = r.stderr.strip().splitlines()[0] if r.stderr.strip() else ""
-    return "rejects: " + first.replace(f.name, "FILE")[:70]
+    if not r.stderr.strip():
+        return f"rejects: no message, exit status {r.returncode}"
+    return "rejects: " + r.stderr.strip().splitlines()[0].replace(f.name, "FILE")[:70]
 
 
 def select(words: list[str]) -> Iterator[Shape]:
