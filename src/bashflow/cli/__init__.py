@@ -16,6 +16,10 @@ from bashflow.errors import EXIT_USAGE
 # `run(args) -> int`; modules must be cheap to import (load heavy things inside `run`).
 COMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("bashflow.cli.parse_cmd", "print a script's syntax tree as JSON"),
+    "check": ("bashflow.cli.check_cmd", "check a script against a policy: allow or deny"),
+    "policy": ("bashflow.cli.policy_cmd", "print the policy schema or a resolved policy"),
+    "doctor": ("bashflow.cli.doctor_cmd", "show which sandbox layers this machine supports"),
+    "sandbox": ("bashflow.cli.sandbox_cmd", "run one command in the kernel sandbox"),
 }
 
 

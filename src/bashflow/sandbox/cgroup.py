@@ -174,7 +174,8 @@ class Cgroup:
 
     def remove(self) -> None:
         """Kill what is left and remove the directories."""
-        self.kill()
+        if self.pids():
+            self.kill()
         for path in self.paths.values():
             for _ in range(50):
                 try:

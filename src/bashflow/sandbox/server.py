@@ -15,7 +15,6 @@ import pickle
 import selectors
 import signal
 import socket
-import stat
 import struct
 import time
 from dataclasses import dataclass, field
@@ -65,26 +64,9 @@ class Server:
         prep = self.prepared.get(plan.key)
         if prep is not None:
             return prep
-        rules: list[tuple[int, int, bool]] = []
-        proc_readable = False
-        extra = landlock.EXECUTE if plan.exec_all else 0
-
-        def rule(path: str, access: int) -> None:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                return
-            rules.append((fd, access, stat.S_ISDIR(os.fstat(fd).st_mode)))
-
-        for p in plan.read:
-            if p == "/proc" or p.startswith("/proc/"):
-                proc_readable = True
-                continue
-            rule(p, landlock.READ | extra)
-        for p in plan.write:
-            rule(p, landlock.READ | landlock.WRITE)
-        for p in plan.executables:
-            rule(p, landlock.EXECUTE | landlock.READ_FILE)
+        ruleset = -1
+        if Layer.LANDLOCK in plan.layers:
+            ruleset = build_ruleset(plan)
         write_dirs: list[tuple[str, int]] = []
         for p in plan.write:
             if not os.path.isdir(p):
@@ -98,8 +80,11 @@ class Server:
         under = [d for d in plan.deny if any(_within(d, a) for a in allowed)]
         mask_dirs = tuple(d for d in under if os.path.isdir(d))
         mask_files = tuple(d for d in under if os.path.exists(d) and not os.path.isdir(d))
-        prep = Prepared(tuple(rules), tuple(write_dirs), mask_dirs, mask_files, proc_readable,
-                        self.uid, self.gid)  # fmt: skip
+        if len(self.prepared) >= 16:  # keep the fd table small: forget the oldest plan
+            old = self.prepared.pop(next(iter(self.prepared)))
+            if old.ruleset >= 0:
+                os.close(old.ruleset)
+        prep = Prepared(ruleset, tuple(write_dirs), mask_dirs, mask_files, self.uid, self.gid)
         self.prepared[plan.key] = prep
         return prep
 
@@ -144,9 +129,10 @@ class Server:
         err = _read_all(errr).decode(errors="replace")
         os.close(pidr)
         os.close(errr)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(a, 0)
         pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
+        if pid != a:  # A only forked the tree's init (pid namespace) and exited
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(a, 0)
         if err or not pid:
             if pid:
                 with contextlib.suppress(ChildProcessError, ProcessLookupError):
@@ -172,9 +158,8 @@ class Server:
         elif kind == "stop":
             if tree.cgroup is None or not tree.cgroup.freeze(True):
                 self.signal_tree(tree, signal.SIGSTOP)
-        elif kind == "cont":
-            if tree.cgroup is None or not tree.cgroup.freeze(False):
-                self.signal_tree(tree, signal.SIGCONT)
+        elif kind == "cont" and (tree.cgroup is None or not tree.cgroup.freeze(False)):
+            self.signal_tree(tree, signal.SIGCONT)
 
     def members(self, tree: _Tree) -> list[int]:
         if tree.cgroup is not None:
@@ -224,7 +209,8 @@ class Server:
                 tree.limit, tree.value = "processes", str(lim.processes)
         if tree.cgroup is not None:
             tree.cgroup.remove()
-        self.check_disk(tree, final=True)
+        if time.monotonic() - self.last_scan >= DISK_SCAN_SECONDS:
+            self.check_disk(tree, final=True)
         with contextlib.suppress(OSError):
             self.sel.unregister(tree.sock)
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
@@ -234,6 +220,7 @@ class Server:
         lim = tree.plan.limits
         if lim.disk_mib is None and lim.inodes is None:
             return
+        self.last_scan = time.monotonic()
         used, inodes = disk_usage(tree.plan.workdir)
         base_used, base_inodes = tree.plan.disk_baseline
         if lim.disk_mib is not None and used - base_used > lim.disk_mib * 1024 * 1024:
@@ -306,7 +293,6 @@ class Server:
                         tree.deadline = None
                         self.limit(tree, "wall_seconds", f"{tree.plan.limits.wall_seconds:g}")
                 if now - self.last_scan >= DISK_SCAN_SECONDS:
-                    self.last_scan = now
                     for tree in list(self.trees.values()):
                         self.check_disk(tree)
                 self.reap()
@@ -328,6 +314,22 @@ class Server:
             for fd in fds[1:]:
                 os.close(fd)
         return True
+
+
+def build_ruleset(plan: Plan) -> int:
+    """The plan's Landlock ruleset, built once: read trees (EXECUTE too when any program may
+    run), writable trees, and EXECUTE on the resolved executables and their loaders. A rule on
+    the host's /proc also covers the sandbox's own /proc, which is mounted on top of it."""
+    abi = plan.landlock_abi
+    rs = landlock.create_ruleset(abi, restrict_tcp=not plan.network)
+    extra = landlock.EXECUTE if plan.exec_all else 0
+    grants = [(p, landlock.READ | extra) for p in plan.read]
+    grants += [(p, landlock.READ | landlock.WRITE) for p in plan.write]
+    grants += [(p, landlock.EXECUTE | landlock.READ_FILE) for p in plan.executables]
+    for path, access in grants:
+        with contextlib.suppress(OSError):
+            landlock.add_path(rs, path, access, abi=abi)
+    return rs
 
 
 def _watches_disk(plan: Plan) -> bool:

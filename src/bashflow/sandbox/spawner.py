@@ -13,6 +13,7 @@ which can wait, signal, stop/continue and kill the whole process tree.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pickle
 import signal
@@ -47,14 +48,13 @@ class Job:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the fork server derives once per plan: open O_PATH fds for the Landlock rules, user
-    namespace fds for idmapped writable trees, and the mount masks."""
+    """What the fork server derives once per plan: the Landlock ruleset fd (-1: none), user
+    namespace fds for idmapped writable trees, the mount masks and the uid to drop to."""
 
-    rules: tuple[tuple[int, int, bool], ...]
+    ruleset: int
     write_dirs: tuple[tuple[str, int], ...]
     mask_dirs: tuple[str, ...]
     mask_files: tuple[str, ...]
-    proc_readable: bool
     uid: int
     gid: int
 
@@ -112,6 +112,10 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
             namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC)
             namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs),
                                     list(prep.mask_files))  # fmt: skip
+        step = "fds"  # not a layer: before rlimits so a low open_files cannot stop it
+        os.setsid()
+        _install_fds(job.targets, fds)
+        os.chdir(job.cwd)
         step = "rlimits"
         rlimits.apply_rlimits(plan.rlimits)
         if Layer.NETWORK in layers and not plan.network:
@@ -133,10 +137,6 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
             os.setgroups([])
             os.setresgid(prep.gid, prep.gid, prep.gid)
             os.setresuid(prep.uid, prep.uid, prep.uid)
-        step = "fds"
-        os.setsid()
-        _install_fds(job.targets, fds)
-        os.chdir(job.cwd)
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -144,18 +144,16 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
         seccomp.set_no_new_privs()
         if Layer.LANDLOCK in layers:
             step = "landlock"
-            rs = landlock.create_ruleset(plan.landlock_abi, restrict_tcp=not plan.network)
-            for fd, access, is_dir in prep.rules:
-                landlock.add_path_fd(rs, fd, access, is_dir=is_dir, abi=plan.landlock_abi)
-            if prep.proc_readable:
-                landlock.add_path(rs, "/proc", landlock.READ, abi=plan.landlock_abi)
-            landlock.restrict_self(rs)
-            os.close(rs)
+            landlock.restrict_self(prep.ruleset)
         if Layer.SECCOMP in layers:
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
         step = "exec"
-        os.execvpe(job.argv[0], list(job.argv), job.env)
+        try:
+            os.execvpe(job.argv[0], list(job.argv), job.env)
+        except OSError as e:
+            os.write(errw, f"exec:{e.errno}:{job.argv[0]}: {e.strerror}".encode(errors="replace"))
+            os._exit(127 if e.errno == errno.ENOENT else 126)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.write(errw, f"{step}: {e}".encode(errors="replace")[:4000])
@@ -170,10 +168,10 @@ def _install_fds(targets: Sequence[int], fds: Sequence[int]) -> None:
 
     from bashflow.sandbox._sys import syscall
 
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1000) for fd in fds]
+    top = max(targets, default=2)
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top + 1) for fd in fds]
     for target, fd in zip(targets, high, strict=True):
         os.dup2(fd, target, inheritable=True)
-    top = max(targets, default=2)
     for fd in range(top):
         if fd not in targets:
             with contextlib.suppress(OSError):
@@ -185,6 +183,15 @@ def _fileno(f: FdLike) -> int | None:
     if f is None:
         return None
     return f if isinstance(f, int) else f.fileno()
+
+
+class ExecDenied(SandboxError):
+    """The sandbox is up but the program could not be executed: not allowed (126) or not
+    found (127)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
 
 
 class SandboxProcess:
@@ -239,7 +246,7 @@ class SandboxProcess:
             if not data:
                 self.outcome = Outcome(status=signal.SIGKILL, reports=["fork server went away"])
             else:
-                kind, status, limit, value, reports = pickle.loads(data)
+                _kind, status, limit, value, reports = pickle.loads(data)
                 self.outcome = Outcome(status, limit, value, list(reports))
             self._sock.close()
             return self.outcome
@@ -282,6 +289,9 @@ class Spawner:
             code = 0
             try:
                 mine.close()
+                keep = theirs.fileno()
+                os.closerange(3, keep)  # fds the caller opened are not ours to hold open
+                os.closerange(keep + 1, 1 << 16)
                 from bashflow.sandbox.server import serve
 
                 serve(theirs)
@@ -351,5 +361,10 @@ class Spawner:
         kind, value = pickle.loads(reply)
         if kind != "spawned":
             client.close()
-            raise SandboxError(f"sandbox setup failed: {value}")
+            text = str(value)
+            if text.startswith("exec:"):
+                _, num, rest = text.split(":", 2)
+                code = 127 if int(num) == errno.ENOENT else 126
+                raise ExecDenied(f"cannot execute {rest.strip()}", code)
+            raise SandboxError(f"sandbox setup failed: {text}")
         return SandboxProcess(int(value), client, argv)
