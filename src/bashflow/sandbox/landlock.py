@@ -18,6 +18,7 @@ from bashflow.sandbox._sys import (
     check,
     syscall,
 )
+from bashflow.sandbox._sys import _syscall as _raw_syscall
 
 EXECUTE = 1 << 0
 WRITE_FILE = 1 << 1
@@ -118,6 +119,21 @@ def add_path_fd(ruleset: int, fd: int, access: int, *, is_dir: bool, abi: int) -
         syscall(SYS_LANDLOCK_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0),
         "landlock_add_rule",
     )
+
+
+def add_rules(ruleset: int, rules: tuple[tuple[int, int, bool], ...], *, abi: int) -> None:
+    """Add many (fd, access, is_dir) path rules with one reused struct (this runs per spawn)."""
+    handled = handled_fs(abi)
+    rule = _PathBeneath(0, 0)
+    ref = ctypes.byref(rule)
+    nr = ctypes.c_long(SYS_LANDLOCK_ADD_RULE)
+    for fd, access, is_dir in rules:
+        access &= handled if is_dir else handled & FILE_RIGHTS
+        if not access:
+            continue
+        rule.allowed_access = access
+        rule.parent_fd = fd
+        check(_raw_syscall(nr, ruleset, _RULE_PATH_BENEATH, ref, 0), "landlock_add_rule")
 
 
 def add_path(ruleset: int, path: str, access: int, *, abi: int) -> None:

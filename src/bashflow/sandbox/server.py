@@ -10,11 +10,14 @@ their cgroups and exits. Nothing here runs in the caller's process.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
+import resource
 import selectors
 import signal
 import socket
+import stat
 import struct
 import time
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from bashflow.sandbox.spawner import Job, Prepared, contain
 _MSG = 1 << 20
 SANDBOX_UID_BASE = 1_000_000_000
 DISK_SCAN_SECONDS = 0.1
+HIGH_FD = 8192
 
 
 @dataclass
@@ -64,9 +68,20 @@ class Server:
         prep = self.prepared.get(plan.key)
         if prep is not None:
             return prep
-        ruleset = -1
+        rules: list[tuple[int, int, bool]] = []
+        proc_readable = False
         if Layer.LANDLOCK in plan.layers:
-            ruleset = build_ruleset(plan)
+            extra = landlock.EXECUTE if plan.exec_all else 0
+            grants = [(p, landlock.READ | extra) for p in plan.read]
+            grants += [(p, landlock.READ | landlock.WRITE) for p in plan.write]
+            grants += [(p, landlock.EXECUTE | landlock.READ_FILE) for p in plan.executables]
+            for path, access in grants:
+                if path == "/proc" or path.startswith("/proc/"):
+                    proc_readable = True  # the child's own /proc: its rule is added there
+                    continue
+                fd = _high_fd(path)
+                if fd >= 0:
+                    rules.append((fd, access, stat.S_ISDIR(os.fstat(fd).st_mode)))
         write_dirs: list[tuple[str, int]] = []
         for p in plan.write:
             if not os.path.isdir(p):
@@ -82,9 +97,10 @@ class Server:
         mask_files = tuple(d for d in under if os.path.exists(d) and not os.path.isdir(d))
         if len(self.prepared) >= 16:  # keep the fd table small: forget the oldest plan
             old = self.prepared.pop(next(iter(self.prepared)))
-            if old.ruleset >= 0:
-                os.close(old.ruleset)
-        prep = Prepared(ruleset, tuple(write_dirs), mask_dirs, mask_files, self.uid, self.gid)
+            for fd, _, _ in old.rules:
+                os.close(fd)
+        prep = Prepared(tuple(rules), proc_readable, tuple(write_dirs), mask_dirs, mask_files,
+                        self.uid, self.gid)  # fmt: skip
         self.prepared[plan.key] = prep
         return prep
 
@@ -316,20 +332,18 @@ class Server:
         return True
 
 
-def build_ruleset(plan: Plan) -> int:
-    """The plan's Landlock ruleset, built once: read trees (EXECUTE too when any program may
-    run), writable trees, and EXECUTE on the resolved executables and their loaders. A rule on
-    the host's /proc also covers the sandbox's own /proc, which is mounted on top of it."""
-    abi = plan.landlock_abi
-    rs = landlock.create_ruleset(abi, restrict_tcp=not plan.network)
-    extra = landlock.EXECUTE if plan.exec_all else 0
-    grants = [(p, landlock.READ | extra) for p in plan.read]
-    grants += [(p, landlock.READ | landlock.WRITE) for p in plan.write]
-    grants += [(p, landlock.EXECUTE | landlock.READ_FILE) for p in plan.executables]
-    for path, access in grants:
-        with contextlib.suppress(OSError):
-            landlock.add_path(rs, path, access, abi=abi)
-    return rs
+def _high_fd(path: str) -> int:
+    """An O_PATH fd for `path`, moved above the low numbers a child's open_files limit leaves
+    usable (-1 when it cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return -1
+    with contextlib.suppress(OSError):
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD)
+        os.close(fd)
+        return high
+    return fd
 
 
 def _watches_disk(plan: Plan) -> bool:
@@ -365,6 +379,10 @@ def _pid_ns_members(pid: int) -> list[int]:
 
 def serve(sock: socket.socket) -> None:
     """Entry point of the forked server process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard == resource.RLIM_INFINITY else min(hard, 1 << 20)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(want, 65536)), hard))
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides; ^C reaches it, not us
     Server(sock).run()

@@ -29,7 +29,6 @@ from bashflow.sandbox.plan import Plan, SandboxError
 from bashflow.sandbox.probe import Layer
 
 _MSG = 1 << 16
-CLOSE_RANGE_CLOEXEC = 1 << 2
 SYS_CLOSE_RANGE = 436
 
 FdLike = int | IO[bytes] | IO[str] | None
@@ -48,10 +47,12 @@ class Job:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the fork server derives once per plan: the Landlock ruleset fd (-1: none), user
-    namespace fds for idmapped writable trees, the mount masks and the uid to drop to."""
+    """What the fork server derives once per plan: O_PATH fds for the Landlock rules (fd,
+    access, is_dir), user namespace fds for idmapped writable trees, the mount masks and the uid
+    to drop to. The ruleset itself is built in each child, because /proc is that child's own."""
 
-    ruleset: int
+    rules: tuple[tuple[int, int, bool], ...]
+    proc_readable: bool
     write_dirs: tuple[tuple[str, int], ...]
     mask_dirs: tuple[str, ...]
     mask_files: tuple[str, ...]
@@ -114,7 +115,7 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
                                     list(prep.mask_files))  # fmt: skip
         step = "fds"  # not a layer: before rlimits so a low open_files cannot stop it
         os.setsid()
-        _install_fds(job.targets, fds)
+        _install_fds(job.targets, fds, keep=[errw, pidw, *(r[0] for r in prep.rules)])
         os.chdir(job.cwd)
         step = "rlimits"
         rlimits.apply_rlimits(plan.rlimits)
@@ -144,7 +145,12 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
         seccomp.set_no_new_privs()
         if Layer.LANDLOCK in layers:
             step = "landlock"
-            landlock.restrict_self(prep.ruleset)
+            rs = landlock.create_ruleset(plan.landlock_abi, restrict_tcp=not plan.network)
+            landlock.add_rules(rs, prep.rules, abi=plan.landlock_abi)
+            if prep.proc_readable:
+                landlock.add_path(rs, "/proc", landlock.READ, abi=plan.landlock_abi)
+            landlock.restrict_self(rs)
+            os.close(rs)
         if Layer.SECCOMP in layers:
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
@@ -161,9 +167,10 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
         os._exit(125)
 
 
-def _install_fds(targets: Sequence[int], fds: Sequence[int]) -> None:
+def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[int]) -> None:
     """dup2 the received fds onto their targets (through high numbers, so they cannot clobber
-    each other), and mark everything else close-on-exec."""
+    each other), close every other fd except `keep` (close-on-exec), and mark the rest
+    close-on-exec."""
     import fcntl
 
     from bashflow.sandbox._sys import syscall
@@ -176,7 +183,12 @@ def _install_fds(targets: Sequence[int], fds: Sequence[int]) -> None:
         if fd not in targets:
             with contextlib.suppress(OSError):
                 os.set_inheritable(fd, False)
-    syscall(SYS_CLOSE_RANGE, top + 1, 0xFFFFFFFF, CLOSE_RANGE_CLOEXEC)
+    lo = top + 1
+    for k in sorted({k for k in keep if k > top}):
+        if k > lo:
+            syscall(SYS_CLOSE_RANGE, lo, k - 1, 0)
+        lo = k + 1
+    syscall(SYS_CLOSE_RANGE, lo, 0xFFFFFFFF, 0)
 
 
 def _fileno(f: FdLike) -> int | None:
