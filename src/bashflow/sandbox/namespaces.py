@@ -145,6 +145,8 @@ def setup_mounts(
     write_dirs: list[tuple[str, int]],
     mask_dirs: list[str],
     mask_files: list[str],
+    noexec_dirs: list[str],
+    exec_files: list[str],
 ) -> None:
     """The mount step (in a fresh mount namespace of the child).
 
@@ -156,7 +158,10 @@ def setup_mounts(
     4. /dev: a small read-only tmpfs with only `DEVICES` and the fd symlinks;
     5. the writable trees mounted back, parents first;
     6. deny paths masked on top: an empty read-only mode-000 tmpfs over directories, a
-       read-only nodev /dev/null over files (open fails, unlink and rename give EBUSY).
+       read-only nodev /dev/null over files (open fails, unlink and rename give EBUSY);
+    7. the program directories (`noexec_dirs`) noexec, with each allowed program in them
+       (`exec_files`) bind-mounted back executable: the ELF loader cannot map any other program
+       there (`ld.so /usr/bin/x` fails), whatever Landlock grants it.
     """
     mount("none", "/", None, MS_REC | MS_PRIVATE)
     clones: list[tuple[int, str]] = []
@@ -199,6 +204,16 @@ def setup_mounts(
     for fd, f in masks:
         move_mount(fd, f)
         os.close(fd)
+    if noexec_dirs:
+        files = [(open_tree(f), f) for f in exec_files]
+        for d in noexec_dirs:
+            fd = open_tree(d)
+            mount_setattr(fd, "", MOUNT_ATTR_NOEXEC)
+            move_mount(fd, d)
+            os.close(fd)
+        for fd, f in files:
+            move_mount(fd, f)
+            os.close(fd)
 
 
 def mount_proc() -> None:

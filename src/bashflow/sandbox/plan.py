@@ -35,6 +35,11 @@ DANGEROUS_ENV: tuple[str, ...] = (
 """Never taken from the caller through `env.pass` (not even `*`); only `env.set` gives them."""
 
 
+PROGRAM_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/usr/games",
+                "/sbin", "/bin")  # fmt: skip
+"""Directories of programs, mounted noexec except for the allowed ones (see namespaces)."""
+
+
 class SandboxError(BashflowError):
     """The sandbox cannot be set up as asked (exit 125)."""
 
@@ -64,6 +69,9 @@ class Plan:
     accepted_missing: frozenset[Layer]
     landlock_abi: int
     root: bool
+    noexec_dirs: tuple[str, ...] = ()
+    """Program directories mounted noexec (all but `exec_files` in them unloadable)."""
+    exec_files: tuple[str, ...] = ()
     disk_baseline: tuple[int, int] = (0, 0)
     key: str = field(default="", compare=False)
 
@@ -145,13 +153,18 @@ def prepare(
     baseline = (0, 0)
     if policy.limits.disk_mib is not None or policy.limits.inodes is not None:
         baseline = disk_usage(wd)
+    noexec_dirs: tuple[str, ...] = ()
+    exec_files: tuple[str, ...] = ()
+    if not exec_all:
+        noexec_dirs = _realpaths(p for p in PROGRAM_DIRS if os.path.isdir(p))
+        exec_files = tuple(e for e in executables if os.path.dirname(e) in noexec_dirs)
     plan = Plan(
         workdir=wd, home=home, read=read, write=write, deny=deny, skipped=paths.skipped,
         executables=executables, exec_all=exec_all, network=policy.network.allow,
         env_set=tuple(sorted(env_set.items())), env_pass=tuple(policy.env.pass_),
         limits=policy.limits, rlimits=rl, seccomp_bpf=bpf, layers=layers,
         accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
-        root=info.root, disk_baseline=baseline,
+        root=info.root, disk_baseline=baseline, noexec_dirs=noexec_dirs, exec_files=exec_files,
     )  # fmt: skip
     object.__setattr__(plan, "key", f"{id(plan):x}-{os.getpid()}")
     return plan

@@ -99,6 +99,7 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
     layers = plan.layers
     step = "start"
     try:
+        signal.set_wakeup_fd(-1)  # the server's; this process must not write to it
         step = "cgroup"
         if cgroup is not None:
             cgroup.join()
@@ -112,7 +113,8 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
             step = "mount namespace"
             namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC)
             namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs),
-                                    list(prep.mask_files))  # fmt: skip
+                                    list(prep.mask_files), list(plan.noexec_dirs),
+                                    list(plan.exec_files))  # fmt: skip
         step = "fds"  # not a layer: before rlimits so a low open_files cannot stop it
         os.setsid()
         _install_fds(job.targets, fds, keep=[errw, pidw, *(r[0] for r in prep.rules)])

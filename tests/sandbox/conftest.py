@@ -1,0 +1,151 @@
+"""Shared fixtures: one fork server for the session, a helper that runs argv under a policy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bashflow.policy import Policy
+from bashflow.sandbox.plan import Plan, prepare
+from bashflow.sandbox.probe import Layer, Probe, probe
+from bashflow.sandbox.relay import relay
+from bashflow.sandbox.spawner import Outcome, Spawner
+
+BASE: dict[str, Any] = {
+    "commands": {"allow": ["@shell", "@coreutils", "@text", "python3"]},
+    "paths": {"read": ["@system", "."], "write": [".", "@devnull"]},
+    "env": {"pass": ["LANG"], "set": {"PATH": "/usr/bin:/bin"}},
+    "limits": {"wall_seconds": 30, "disk_mib": None, "inodes": None},
+}
+
+
+def policy(**sections: Any) -> Policy:
+    """BASE with some sections (or section keys) replaced."""
+    data: dict[str, Any] = {k: dict(v) for k, v in BASE.items()}
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    return Policy.model_validate(data)
+
+
+@dataclass
+class Ran:
+    outcome: Outcome
+    out: str
+    err: str
+
+    @property
+    def code(self) -> int:
+        return self.outcome.exit_code
+
+
+@pytest.fixture(scope="session")
+def probed() -> Probe:
+    return probe()
+
+
+@pytest.fixture(scope="session")
+def spawner() -> Iterator[Spawner]:
+    with Spawner() as sp:
+        yield sp
+
+
+def need(probed: Probe, *layers: Layer) -> None:
+    for layer in layers:
+        status = probed.status(layer)
+        if not status.available:
+            pytest.skip(f"kernel/host lacks the {layer.value} layer: {status.detail}")
+
+
+@pytest.fixture
+def full(probed: Probe) -> Probe:
+    """Skip unless every layer is available (the tests then check real enforcement)."""
+    need(probed, *Layer)
+    return probed
+
+
+def _searchable(path: Path) -> None:
+    """Ancestors must be searchable by the sandbox's unprivileged uid (as with any other user)."""
+    for parent in [path, *path.parents]:
+        if parent != Path("/"):
+            parent.chmod(parent.stat().st_mode | 0o711)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    wd = tmp_path / "work"
+    wd.mkdir()
+    _searchable(wd)
+    return wd
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A world-readable, world-writable directory outside the work dir, with a secret file."""
+    d = tmp_path / "outside"
+    d.mkdir()
+    d.chmod(0o777)
+    secret = d / "secret.txt"
+    secret.write_text("TOPSECRET\n")
+    secret.chmod(0o666)
+    _searchable(d)
+    return d
+
+
+def run(
+    spawner: Spawner,
+    pol: Policy | Plan,
+    argv: list[str],
+    workdir: Path,
+    *,
+    stdin: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Ran:
+    plan = pol if isinstance(pol, Plan) else prepare(pol, workdir)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = spawner.spawn(plan, argv, stdin=stdin, stdout=out_w, stderr=err_w, env=env)
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    o_r, o_w = os.pipe()
+    e_r, e_w = os.pipe()
+    # relay into pipes we read back (small outputs in tests)
+    import threading
+
+    chunks: dict[int, list[bytes]] = {o_r: [], e_r: []}
+
+    def drain(fd: int) -> None:
+        while data := os.read(fd, 65536):
+            chunks[fd].append(data)
+        os.close(fd)
+
+    threads = [threading.Thread(target=drain, args=(fd,)) for fd in (o_r, e_r)]
+    for t in threads:
+        t.start()
+    outcome, _ = relay(proc, {out_r: o_w, err_r: e_w}, limit_mib=plan.limits.output_mib)
+    os.close(o_w)
+    os.close(e_w)
+    for t in threads:
+        t.join()
+    return Ran(outcome, b"".join(chunks[o_r]).decode(errors="replace"),
+               b"".join(chunks[e_r]).decode(errors="replace"))  # fmt: skip
+
+
+def sh(spawner: Spawner, pol: Policy | Plan, script: str, workdir: Path, **kw: Any) -> Ran:
+    return run(spawner, pol, ["sh", "-c", script], workdir, **kw)
+
+
+def unsandboxed(script: str, cwd: Path, *, as_uid: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The positive control: the same script without the sandbox (optionally as another uid)."""
+    cmd = ["sh", "-c", script]
+    if as_uid is not None and shutil.which("setpriv"):
+        cmd = ["setpriv", f"--reuid={as_uid}", f"--regid={as_uid}", "--clear-groups", *cmd]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=30, check=False)
