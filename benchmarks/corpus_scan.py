@@ -205,9 +205,10 @@ def _classify_file(path: str, st: os.stat_result, kind: str, site_dir: str) -> C
     return Candidate(path, kind, shell or "sourced", executable, st.st_size, site_dir)
 
 
-def find_candidates(python_roots: list[str] | None = None) -> list[Candidate]:
+def find_candidates(py_roots: list[str] | None = None) -> list[Candidate]:
     """Every candidate file in the Debian roots, then in the Python roots, in a fixed order."""
-    py_roots = python_roots() if python_roots is None else python_roots
+    if py_roots is None:
+        py_roots = python_roots()
     prune = frozenset(py_roots)
     found: list[Candidate] = []
     seen_roots: set[str] = set()

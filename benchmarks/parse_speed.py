@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         (Tally("bashflow"), lambda e: _bashflow_error(bashflow.parse, e.source)),
     ]
     if not args.no_bashlex:
-        import bashlex
+        import bashlex  # type: ignore[import-untyped]
 
         bashlex.parse("true")
         parsers.append((Tally("bashlex"), lambda _e: bashlex.parse))
