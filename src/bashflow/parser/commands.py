@@ -48,6 +48,8 @@ _IOVAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}(?=[<>])")
 _DIGITS_REDIR = re.compile(r"[0-9]+(?=[<>])")
 _ASSIGN_HEAD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[)?")
 _ASSIGN_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
+# A word made only of characters that are never special, ended by a blank or metacharacter.
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:=,%^-]+(?=[ \t\n;&|()<>]|\Z)")
 _BLANKS = re.compile(r"(?:[ \t]|\\\n)*")
 _VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -134,6 +136,14 @@ class CommandParser(WordParser):
             m = _IOVAR.match(text, i)
             if m is not None:
                 return Token(IOVAR, i, m.end(), lit=m.group(1))
+        m = _PLAIN_WORD.match(text, i)
+        if m is not None:
+            # fast path: a word of plain characters only (no quotes, expansions, patterns)
+            end = m.end()
+            lit = m.group()
+            span = self._sp(i, end)
+            plain = s.Word(span, (s.Literal(span, lit),))
+            return Token(WORD, i, end, word=plain, lit=lit)
         word = self.read_word(i, braces=braces)
         end = self._last_word_end
         if end == i:  # pragma: no cover - every character starts a token or a word
