@@ -59,7 +59,6 @@ from bashflow.parser.syntax import (
     CondNot,
     CondOr,
     CondUnary,
-    CondWord,
     Coproc,
     DoubleQuoted,
     Escaped,
@@ -93,6 +92,11 @@ __all__ = ["format_function", "print_function_body", "render"]
 _INDENT = 4
 _CONTINUATION = re.compile(r"\\\n")
 _DIGITS = re.compile(r"[0-9]+")
+# a backslash-newline whose backslash is not itself escaped
+_ESCAPED_NEWLINE = re.compile(r"(?<!\\)((?:\\\\)*)\\\n")
+# `${x OP word}` operators whose word bash reads as a pattern: a `$'..'` inside a
+# double-quoted one is decoded and single-quoted (extquote), elsewhere decoded bare
+_PATTERN_OPS = frozenset({"#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^", ",", ",,"})
 
 
 # ----------------------------------------------------------------- bash's command shapes
@@ -223,13 +227,8 @@ class _Printer:
         pending = ""
         for item in lst.items:
             cmd = self.andor_to_bash(item.command)
-            if result is None:
-                result = cmd
-            else:
-                result = _Conn(result, cmd, pending)
+            result = cmd if result is None else _Conn(result, cmd, pending)
             pending = item.terminator or "\n"
-            if pending == "&":
-                pending = "&"
         if result is not None and lst.items and lst.items[-1].terminator == "&":
             result = _connect_async(result)
             # `a & b`: the `&` between items is a connector, only a final one is async.
@@ -247,10 +246,9 @@ class _Printer:
     def pipeline_to_bash(self, pipe: Pipeline) -> _BashCmd:
         result: _BashCmd = _Leaf(pipe.commands[0])
         for op, cmd in zip(pipe.ops, pipe.commands[1:], strict=True):
-            if op == "|&":
-                if self.faithful:
-                    result.extra.append(_STDERR_TO_STDOUT)
-                    op = "|"
+            if op == "|&" and self.faithful:
+                result.extra.append(_STDERR_TO_STDOUT)
+                op = "|"
             result = _Conn(result, _Leaf(cmd), op)
         result.timed = pipe.timed
         result.negated = pipe.negated
@@ -562,11 +560,10 @@ class _Printer:
         elif heredocs:
             self.heredoc_bodies(heredocs)
 
-    @staticmethod
-    def _fd_prefix(redirect: Redirect, default: int) -> str:
+    def _fd_prefix(self, redirect: Redirect, default: int) -> str:
         if redirect.fd_var is not None:
             return "{" + redirect.fd_var + "}"
-        if redirect.fd is not None and redirect.fd != default:
+        if redirect.fd is not None and (redirect.fd != default or not self.faithful):
             return str(redirect.fd)
         return ""
 
@@ -578,8 +575,7 @@ class _Printer:
         op = redirect.op
         word = self.word(target)
         if op in ("<", "<<<"):
-            sep = " " if op == "<<<" else " "
-            return self._fd_prefix(redirect, 0) + op + sep + word
+            return self._fd_prefix(redirect, 0) + op + " " + word
         if op in (">", ">>", ">|"):
             return self._fd_prefix(redirect, 1) + op + " " + word
         if op == "<>":
@@ -665,10 +661,10 @@ class _Printer:
                 items.append(self.word(el))
         return "(" + " ".join(items) + ")"
 
-    def word(self, word: Word, in_dquote: bool = False) -> str:
+    def word(self, word: Word, in_dquote: bool | str = False) -> str:
         return "".join(self.part(p, in_dquote) for p in word.parts)
 
-    def part(self, part: WordPart, in_dquote: bool) -> str:
+    def part(self, part: WordPart, in_dquote: bool | str) -> str:
         if isinstance(part, Literal | Glob):
             return part.text
         if isinstance(part, Escaped):
@@ -678,7 +674,8 @@ class _Printer:
         if isinstance(part, AnsiCQuoted):
             if not self.faithful:
                 return _ansi_c_quote(part.value)
-            return part.value if in_dquote else sh_single_quote(part.value)
+            value = part.value.split("\0", 1)[0]  # bash's strings end at a NUL
+            return value if in_dquote == "bare" else sh_single_quote(value)
         if isinstance(part, DoubleQuoted):
             return '"' + "".join(self.part(p, True) for p in part.parts) + '"'
         if isinstance(part, LocaleQuoted):
@@ -701,6 +698,9 @@ class _Printer:
         if isinstance(part, BadSubstitution):
             return part.text
         if isinstance(part, ExtGlob):
+            if self.faithful and self.source is not None and part.span != MISSING:
+                # bash reads an extglob group as raw text: nothing inside is re-printed
+                return _remove_continuations(self.source[part.span.start : part.span.end])
             return part.op + "(" + "|".join(self.word(w) for w in part.patterns) + ")"
         if isinstance(part, BraceExpansion):
             return "{" + ",".join(self.word(w) for w in part.alternatives) + "}"
@@ -711,7 +711,7 @@ class _Printer:
             return "~" + part.user
         return self.array(part)
 
-    def param(self, p: ParamExpansion, in_dquote: bool) -> str:
+    def param(self, p: ParamExpansion, in_dquote: bool | str) -> str:
         if not p.braced:
             return "$" + p.name
         out = ["${"]
@@ -726,10 +726,13 @@ class _Printer:
             out.append(p.op[1])
         elif p.op is not None:
             out.append(p.op)
+            ctx: bool | str = in_dquote
+            if in_dquote and p.op not in _PATTERN_OPS:
+                ctx = "bare"
             if p.arg is not None:
-                out.append(self.word(p.arg, in_dquote))
+                out.append(self.word(p.arg, ctx))
             if p.arg2 is not None:
-                out.append(("/" if p.op.startswith("/") else ":") + self.word(p.arg2, in_dquote))
+                out.append(("/" if p.op.startswith("/") else ":") + self.word(p.arg2, ctx))
         out.append("}")
         return "".join(out)
 
@@ -776,7 +779,7 @@ class _Printer:
 
 def _remove_continuations(text: str) -> str:
     """Drop backslash-newline pairs (a backslash escaped by a backslash stays)."""
-    return re.sub(r"((?:\\\\)*)\\\n", r"\1", text)
+    return _ESCAPED_NEWLINE.sub(r"\1", text)
 
 
 def _plain_text(word: Word) -> str | None:
