@@ -12,8 +12,12 @@ import bashflow
 
 DOCUMENTED_API = {
     "BashflowError",
+    "Finding",
     "ParseError",
+    "Policy",
     "PolicyError",
+    "Verdict",
+    "check",
     "Source",
     "__version__",
     "parse",

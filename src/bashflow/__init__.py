@@ -12,10 +12,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BashflowError",
+    "Finding",
     "ParseError",
+    "Policy",
     "PolicyError",
     "Source",
+    "Verdict",
     "__version__",
+    "check",
     "parse",
 ]
 
@@ -25,11 +29,18 @@ _LAZY = {
     "PolicyError": ("bashflow.errors", "PolicyError"),
     "BashflowError": ("bashflow.errors", "BashflowError"),
     "Source": ("bashflow.source", "Source"),
+    "check": ("bashflow.policy.check", "check"),
+    "Policy": ("bashflow.policy.model", "Policy"),
+    "Verdict": ("bashflow.policy.findings", "Verdict"),
+    "Finding": ("bashflow.policy.findings", "Finding"),
 }
 
 if TYPE_CHECKING:
     from bashflow.errors import BashflowError, ParseError, PolicyError
     from bashflow.parser import parse
+    from bashflow.policy.check import check
+    from bashflow.policy.findings import Finding, Verdict
+    from bashflow.policy.model import Policy
     from bashflow.source import Source
 
 

@@ -1,0 +1,163 @@
+"""cli/check_cmd - `bashflow check [FILE | - | -c CMD] --policy P`: allow or deny, with reasons.
+
+Exit 0 allow, 1 deny, 2 bad invocation or policy. Formats: text (`file:line:col:
+deny[BF101]: ...` with the source line and a caret), json (docs/check.md) and SARIF 2.1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from bashflow.errors import EXIT_DENY, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from bashflow.policy.findings import Verdict
+    from bashflow.policy.model import Policy
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", nargs="?", help="script to check, or - for stdin")
+    parser.add_argument("-c", dest="command", metavar="CMD", help="check this command text")
+    parser.add_argument(
+        "--policy",
+        "-p",
+        metavar="P",
+        default="workspace",
+        help="policy file (.toml/.json) or built-in profile name (default: workspace)",
+    )
+    parser.add_argument("--cwd", metavar="DIR", help="working directory to assume")
+    parser.add_argument("--home", metavar="DIR", help="home directory to assume")
+    parser.add_argument(
+        "--format", choices=("text", "json", "sarif"), default="text", help="output format"
+    )
+
+
+def load_policy_arg(spec: str) -> Policy:
+    """A policy file, or a built-in profile name when no such file exists."""
+    import os
+
+    from bashflow.errors import PolicyError
+    from bashflow.policy.model import Policy
+    from bashflow.policy.profiles import PROFILE_NAMES
+
+    if not os.path.exists(spec) and spec in PROFILE_NAMES:
+        return Policy.profile(spec)
+    if not os.path.exists(spec):
+        names = ", ".join(PROFILE_NAMES)
+        raise PolicyError(f"no policy file {spec!r} (and not a built-in profile: {names})")
+    return Policy.load(spec)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bashflow.errors import PolicyError
+    from bashflow.policy.check import check
+    from bashflow.render import render_error
+
+    if (args.command is None) == (args.file is None):
+        print("bashflow check: give exactly one of FILE, - or -c CMD", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command is not None:
+        data, name = args.command.encode("utf-8", "surrogateescape"), "<command>"
+    elif args.file == "-":
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        try:
+            with open(args.file, "rb") as f:
+                data, name = f.read(), args.file
+        except OSError as err:
+            print(f"bashflow: {args.file}: {err.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        policy = load_policy_arg(args.policy)
+        verdict = check(data, policy, cwd=args.cwd, home=args.home, filename=name)
+    except PolicyError as err:
+        print(render_error(err), file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        out = json.dumps(verdict.to_data(), indent=2, ensure_ascii=False)
+    elif args.format == "sarif":
+        out = json.dumps(sarif(verdict), indent=2, ensure_ascii=False)
+    else:
+        out = render_text(verdict)
+    if out:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(out.encode("utf-8", "backslashreplace") + b"\n")
+    return EXIT_OK if verdict.allowed else EXIT_DENY
+
+
+def render_text(verdict: Verdict) -> str:
+    from bashflow.render import diagnostic
+    from bashflow.source import MISSING
+
+    parts = []
+    for f in verdict.findings:
+        message = f.message if f.definite else f"{f.message} (unknown: needs a runtime check)"
+        span = f.span if f.line else MISSING
+        parts.append(diagnostic(verdict.source, span, f"deny[{f.code}]", message))
+    return "\n".join(parts)
+
+
+def sarif(verdict: Verdict) -> dict[str, Any]:
+    """The verdict as a SARIF 2.1.0 log (one run, one result per finding)."""
+    from bashflow import __version__
+    from bashflow.policy.rules import RULES
+
+    source = verdict.source
+    rules = []
+    for r in RULES:
+        doc = (r.__doc__ or "").strip()
+        rules.append(
+            {
+                "id": r.CODE,
+                "name": r.NAME,
+                "shortDescription": {"text": doc.splitlines()[0] if doc else r.NAME},
+                "fullDescription": {"text": doc},
+                "defaultConfiguration": {"level": "error"},
+            }
+        )
+    results = []
+    for f in verdict.findings:
+        region: dict[str, int] = {}
+        if f.line and source is not None:
+            end_line, end_col = source.line_col(f.span.end)
+            region = {
+                "startLine": f.line,
+                "startColumn": f.col,
+                "endLine": end_line,
+                "endColumn": end_col,
+            }
+        location: dict[str, Any] = {
+            "physicalLocation": {
+                "artifactLocation": {"uri": source.filename if source else "<string>"},
+                **({"region": region} if region else {}),
+            }
+        }
+        results.append(
+            {
+                "ruleId": f.code,
+                "level": "error",
+                "message": {"text": f.message},
+                "locations": [location],
+                "properties": {"kind": f.kind, "construct": f.construct},
+            }
+        )
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "bashflow",
+                        "version": __version__,
+                        "informationUri": "https://github.com/bashflow/bashflow",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }

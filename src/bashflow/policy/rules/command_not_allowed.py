@@ -1,0 +1,37 @@
+"""BF101 command-not-allowed - a program that no `commands.allow` entry covers.
+
+What: an external program runs whose argv no allow entry is a whole-word prefix of.
+Why: allow lists are the policy; anything not listed does not run (`"*"` allows any
+program that is not denied).
+Example: `curl -s https://example.com` with `allow = ["@coreutils"]`
+Fix: add an allow entry (`"curl"`, or a narrower prefix such as `"git status"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bashflow.policy.check import Context
+    from bashflow.policy.values import Exec
+
+CODE = "BF101"
+NAME = "command-not-allowed"
+EFFECT = "Exec"
+_HOLE = "\x00?"
+
+
+def check(e: Exec, ctx: Context) -> Iterator[tuple[str, bool]]:
+    from bashflow.policy.commands import is_system_path
+
+    first = e.argv[0]
+    if not first.exact:
+        return
+    if "/" in first.text and not is_system_path(first.text):
+        return  # program_path (BF104) says why
+    argv = [f.text if f.exact else _HOLE for f in e.argv]
+    if not ctx.commands.is_allowed(argv):
+        shown = " ".join(f.text if f.exact else "…" for f in e.argv[:3])
+        via = f" (run by `{e.via}`)" if e.via else ""
+        yield f"`{shown}` is not allowed by commands.allow{via}", True
