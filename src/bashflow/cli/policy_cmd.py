@@ -44,9 +44,12 @@ def show(spec: str, *, cwd: str | None = None, home: str | None = None) -> dict[
 
     from bashflow.cli.check_cmd import load_policy_arg
     from bashflow.policy.groups import expand_commands
+    from bashflow.policy.model import Policy
     from bashflow.policy.paths import resolve_paths
 
     policy = load_policy_arg(spec)
+    if not isinstance(policy, Policy):  # only the lite loader returns anything else
+        raise TypeError(type(policy).__name__)
     cwd = os.path.abspath(cwd or os.getcwd())
     home = os.path.abspath(home or os.path.expanduser("~"))
     paths = resolve_paths(policy, cwd=cwd, home=home, must_exist=True)

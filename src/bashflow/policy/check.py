@@ -8,24 +8,29 @@ walker; compiled policies are cached by object identity behind a lock (an optimi
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import ParseError, PolicyError
 from bashflow.policy.commands import CommandRules
 from bashflow.policy.findings import Finding, Verdict
 from bashflow.policy.groups import UnknownGroup
-from bashflow.policy.model import Policy
+from bashflow.policy.lite import LitePolicy
 from bashflow.policy.paths import Access as Grant
 from bashflow.policy.paths import PathTrie, components, resolve_paths
 from bashflow.policy.values import Field, State
 from bashflow.source import MISSING, Source, Span
+
+if TYPE_CHECKING:
+    from bashflow.policy.model import Policy
 
 MAX_SCRIPT_CHARS = 150_000
 MAX_SCRIPT_LINES = 10_000
@@ -45,13 +50,13 @@ class Target:
 class Context:
     """A policy compiled for one working directory and home; immutable once built."""
 
-    def __init__(self, policy: Policy, cwd: str, home: str) -> None:
+    def __init__(self, policy: Policy | LitePolicy, cwd: str, home: str) -> None:
         self.policy = policy
         self.cwd = cwd
         self.home = home
         try:
             self.commands = CommandRules(policy.commands.allow, policy.commands.deny)
-            resolved = resolve_paths(policy, cwd=cwd, home=home, must_exist=False)
+            resolved = resolve_paths(policy, cwd=cwd, home=home, must_exist=False)  # type: ignore[arg-type]
         except UnknownGroup as err:
             raise PolicyError(str(err.args[0])) from None
         self.trie: PathTrie = resolved.trie()
@@ -60,20 +65,7 @@ class Context:
 
     def resolve(self, f: Field, cwd: str | None) -> Target | None:
         """Where a field points, or None when that is not known statically."""
-        if f.exact or (f.glob and not f.dotdot and not f.tainted):
-            text = f.text
-        else:
-            return None
-        if text.startswith("~/") or text == "~":
-            text = self.home + text[1:]
-        if not text.startswith("/"):
-            if cwd is None:
-                return None
-            text = posixpath.join(cwd, text)
-        if f.exact:
-            return Target(_norm(text))
-        head, _, name = text.rpartition("/")
-        return Target(_norm(head or "/"), True, name)
+        return _resolve(f, cwd, self.home)
 
     def grant(self, t: Target) -> Grant:
         return self.trie.access(t.path)
@@ -94,16 +86,34 @@ class Context:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _resolve(f: Field, cwd: str | None, home: str) -> Target | None:
+    if f.exact or (f.glob and not f.dotdot and not f.tainted):
+        text = f.text
+    else:
+        return None
+    if text.startswith("~/") or text == "~":
+        text = home + text[1:]
+    if not text.startswith("/"):
+        if cwd is None:
+            return None
+        text = posixpath.join(cwd, text)
+    if f.exact:
+        return Target(_norm(text))
+    head, _, name = text.rpartition("/")
+    return Target(_norm(head or "/"), True, name)
+
+
 def _norm(p: str) -> str:
     n = posixpath.normpath(p)
     return "/" + n.lstrip("/") if n.startswith("//") else n
 
 
-_CACHE: dict[int, tuple[weakref.ref[Policy], str, str, Context]] = {}
+_CACHE: dict[int, tuple[weakref.ref[Any], str, str, Context]] = {}
 _LOCK = threading.Lock()
 
 
-def compile_policy(policy: Policy, cwd: str, home: str) -> Context:
+def compile_policy(policy: Policy | LitePolicy, cwd: str, home: str) -> Context:
     key = id(policy)
     with _LOCK:
         hit = _CACHE.get(key)
@@ -117,11 +127,17 @@ def compile_policy(policy: Policy, cwd: str, home: str) -> Context:
     return ctx
 
 
-def _as_policy(policy: Policy | Mapping[str, Any] | None) -> Policy:
+def _as_policy(policy: object) -> Policy | LitePolicy:
+    """The policy to check against; pydantic is only imported when it is really needed."""
+    if isinstance(policy, LitePolicy):
+        return policy
+    model = sys.modules.get("bashflow.policy.model")
+    if model is not None and isinstance(policy, model.Policy):
+        return policy  # type: ignore[no-any-return]
+    from bashflow.policy.model import Policy
+
     if policy is None:
         return Policy.profile("workspace")
-    if isinstance(policy, Policy):
-        return policy
     if isinstance(policy, Mapping):
         from pydantic import ValidationError
 
@@ -138,7 +154,7 @@ def _as_policy(policy: Policy | Mapping[str, Any] | None) -> Policy:
 
 def check(
     script: str | bytes,
-    policy: Policy | Mapping[str, Any] | None = None,
+    policy: Policy | LitePolicy | Mapping[str, Any] | None = None,
     *,
     cwd: str | None = None,
     home: str | None = None,

@@ -133,13 +133,24 @@ class DenyMatch:
 class CommandRules:
     """A policy's `commands` section compiled for matching; immutable, so safe to share."""
 
-    __slots__ = ("allow", "allow_any", "allow_programs", "deny", "deny_programs")
+    __slots__ = (
+        "allow",
+        "allow_any",
+        "allow_by_program",
+        "allow_programs",
+        "deny",
+        "deny_programs",
+    )
 
     def __init__(self, allow: Sequence[str], deny: Sequence[str]) -> None:
         allow_entries = [Entry.parse(e) for e in expand_commands(allow) if e != "*"]
         self.allow_any = "*" in allow
         self.allow: tuple[Entry, ...] = tuple(allow_entries)
         self.allow_programs = frozenset(e.program for e in allow_entries)
+        by_program: dict[str, list[Entry]] = {}
+        for e in allow_entries:
+            by_program.setdefault(e.program, []).append(e)
+        self.allow_by_program = {k: tuple(v) for k, v in by_program.items()}
         self.deny: tuple[Entry, ...] = tuple(Entry.parse(e) for e in expand_commands(deny))
         self.deny_programs = frozenset(basename(e.program) for e in self.deny)
 
@@ -158,7 +169,9 @@ class CommandRules:
         if name == "git":  # harmless global options do not hide the subcommand
             while args and args[0] in ("--no-pager", "-P", "--no-optional-locks"):
                 args.pop(0)
-        return any(e.program == name and tuple(args[: len(e.words)]) == e.words for e in self.allow)
+        return any(
+            tuple(args[: len(e.words)]) == e.words for e in self.allow_by_program.get(name, ())
+        )
 
     def denied(
         self, argv: Sequence[str], *, unknown: Sequence[tuple[int, str]] = ()

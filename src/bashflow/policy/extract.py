@@ -207,7 +207,6 @@ class Walker:
     # ------------------------------------------------------------------ entry points
 
     def run_script(self, script: Script, st: State) -> None:
-        self.prescan(script)
         initial = st.fork()
         self.run_list(script.body, st)
         # Functions never called by name are still checked, in a pessimistic state.
@@ -222,14 +221,6 @@ class Walker:
             finally:
                 self.stack.pop()
                 self.override = saved
-
-    def prescan(self, script: Script) -> None:
-        for n in walk(script):
-            if isinstance(n, FunctionDef):
-                names, tainted, cd = assigned_names(n.body)
-                self.func_assigned |= names
-                self.func_tainted |= tainted
-                self.func_cd = self.func_cd or cd
 
     def sub_check(self, code: Field, span: Span, st: State, what: str) -> None:
         """Parse and check a payload (`eval`, `sh -c`, `trap`, alias) in state `st`."""
@@ -251,12 +242,6 @@ class Walker:
         saved, self.override = self.override, self.span(span)
         self.depth += 1
         try:
-            for n in walk(tree):
-                if isinstance(n, FunctionDef):
-                    names, tainted, cd = assigned_names(n.body)
-                    self.func_assigned |= names
-                    self.func_tainted |= tainted
-                    self.func_cd = self.func_cd or cd
             self.run_list(tree.body, st)
         finally:
             self.depth -= 1
@@ -351,12 +336,9 @@ class Walker:
         st.absorb(branches)
 
     def loop_prepare(self, body: object, st: State) -> None:
-        names, tainted, cd = assigned_names(body)
-        calls = any(
-            isinstance(x, SimpleCommand) and x.words and word_literal(x.words[0]) in st.funcs
-            for x in walk(body)
-        )
-        if calls:
+        called: set[str] = set()
+        names, tainted, cd = assigned_names(body, called)
+        if any(name in st.funcs for name in called):
             names |= self.func_assigned
             tainted |= self.func_tainted
             cd = cd or self.func_cd
@@ -436,6 +418,10 @@ class Walker:
             )
         st.funcs[n.name] = n
         self.defs.append((n, self.override))
+        names, tainted, cd = assigned_names(n.body)
+        self.func_assigned |= names
+        self.func_tainted |= tainted
+        self.func_cd = self.func_cd or cd
 
     def coproc(self, n: Coproc, st: State, stdin: Field) -> None:
         self.run_command(n.body, st.fork())

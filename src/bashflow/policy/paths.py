@@ -10,9 +10,12 @@ import enum
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bashflow.policy.groups import expand_paths
-from bashflow.policy.model import Policy
+
+if TYPE_CHECKING:  # annotations only: the checker's fast path runs without pydantic
+    from bashflow.policy.model import Policy
 
 
 class Access(enum.IntEnum):

@@ -77,9 +77,10 @@ _ASSIGNING_BUILTINS = frozenset(
 )
 
 
-def assigned_names(root: object) -> tuple[set[str], set[str], bool]:
+def assigned_names(root: object, calls: set[str] | None = None) -> tuple[set[str], set[str], bool]:
     """Names a subtree may assign, those that may get a value read from data (command output,
-    `read`, other variables), and whether it may change the working directory."""
+    `read`, other variables), and whether it may change the working directory. Command names
+    it runs are added to `calls` when given."""
     names: set[str] = set()
     tainted: set[str] = set()
     cd = False
@@ -95,6 +96,8 @@ def assigned_names(root: object) -> tuple[set[str], set[str], bool]:
             names.add(n.name)
         elif isinstance(n, SimpleCommand) and n.words:
             first = word_literal(n.words[0])
+            if calls is not None:
+                calls.add(first)
             if first in ("cd", "pushd", "popd"):
                 cd = True
             if first in _ASSIGNING_BUILTINS or first in ("eval", "source", "."):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from bashflow.policy.programs import code_flags
 from bashflow.policy.values import Access
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ EFFECT = ("Exec", "Access")
 
 
 def check(e: Exec | Access, ctx: Context) -> Iterator[tuple[str, bool]]:
-    from bashflow.policy.programs import code_flags
-
     if isinstance(e, Access):
         t = ctx.resolve(e.path, e.cwd)
         if e.mode == "write" and t is not None and ".git" in t.path.split("/") and e.what != "git":

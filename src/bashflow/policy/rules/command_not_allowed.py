@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from bashflow.policy.commands import is_system_path
+
 if TYPE_CHECKING:
     from bashflow.policy.check import Context
     from bashflow.policy.values import Exec
@@ -23,8 +25,6 @@ _HOLE = "\x00?"
 
 
 def check(e: Exec, ctx: Context) -> Iterator[tuple[str, bool]]:
-    from bashflow.policy.commands import is_system_path
-
     first = e.argv[0]
     if not first.exact:
         return
@@ -32,6 +32,9 @@ def check(e: Exec, ctx: Context) -> Iterator[tuple[str, bool]]:
         return  # program_path (BF104) says why
     argv = [f.text if f.exact else _HOLE for f in e.argv]
     if not ctx.commands.is_allowed(argv):
+        m = ctx.commands.denied([f.text for f in e.argv if f.exact])
+        if m is not None and m.definite:
+            return  # command_denied (BF102) already says it
         shown = " ".join(f.text if f.exact else "…" for f in e.argv[:3])
         via = f" (run by `{e.via}`)" if e.via else ""
         yield f"`{shown}` is not allowed by commands.allow{via}", True

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from bashflow.policy.inline import inline_code
+
 if TYPE_CHECKING:
     from bashflow.policy.check import Context
     from bashflow.policy.values import Exec
@@ -25,8 +27,6 @@ EFFECT = "Exec"
 
 
 def check(e: Exec, ctx: Context) -> Iterator[tuple[str, bool]]:
-    from bashflow.policy.inline import inline_code
-
     why = inline_code(e.argv)
     if why:
         yield why, "not known" not in why

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from bashflow.policy.programs import network_use
 from bashflow.policy.values import Access
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ EFFECT = ("Exec", "Access")
 
 
 def check(e: Exec | Access, ctx: Context) -> Iterator[tuple[str, bool]]:
-    from bashflow.policy.programs import network_use
-
     if ctx.network:
         return
     if isinstance(e, Access):

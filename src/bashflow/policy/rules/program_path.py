@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from bashflow.policy.commands import is_system_path
+
 if TYPE_CHECKING:
     from bashflow.policy.check import Context
     from bashflow.policy.values import Exec
@@ -23,8 +25,6 @@ EFFECT = "Exec"
 
 
 def check(e: Exec, ctx: Context) -> Iterator[tuple[str, bool]]:
-    from bashflow.policy.commands import is_system_path
-
     name = e.argv[0].text
     if e.argv[0].exact and "/" in name and not is_system_path(name) and not ctx.commands.allow_any:
         yield f"`{name}` is a program spelled as a path; allow entries match only bare names", True
