@@ -482,13 +482,24 @@ def _read(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> 
     for i, o in enumerate(opts):
         if o == "-a" and i + 1 < len(opts):
             _set_name(w, Field(opts[i + 1]), st, span, name)
+        elif o.startswith("-") and "a" in o[1:] and not o.endswith("a"):
+            # a cluster like `-ra NAME` is handled above only when `a` is last: `-aNAME`
+            idx = o.index("a", 1)
+            if o[idx + 1 :] and all(c in "ers" for c in o[1:idx]):
+                _set_name(w, Field(o[idx + 1 :]), st, span, name)
     for f in ops or ([] if "-a" in opts else [Field("REPLY")]):
         _set_name(w, f, st, span, name)
 
 
 def _printf(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:
-    if len(argv) > 2 and argv[1].exact and argv[1].text == "-v":
-        _set_name(w, argv[2], st, span, "printf -v")
+    if len(argv) > 1 and argv[1].exact and argv[1].text.startswith("-v"):
+        name = argv[1].text[2:]  # bash also takes `-vNAME`
+        if name:
+            _set_name(w, Field(name), st, span, "printf -v")
+        elif len(argv) > 2:
+            _set_name(w, argv[2], st, span, "printf -v")
+    elif len(argv) > 1 and not argv[1].exact and argv[1].text.startswith("-"):
+        w.flag("BF113", "`printf` with an option that is not known statically", span)
 
 
 def _getopts(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:
@@ -538,6 +549,20 @@ def _declare(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) 
 
 def _set(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:
     args = argv[1:]
+    for i, f in enumerate(args):
+        if not f.exact:
+            w.flag("BF113", "`set` with an option that is not known statically", span)
+            break
+        if f.text == "--":
+            break
+        keyword = f.text.startswith("-") and not f.text.startswith("--") and "k" in f.text
+        if keyword or (f.text == "-o" and i + 1 < len(args) and args[i + 1].text == "keyword"):
+            w.flag(
+                "BF113",
+                "`set -k` turns NAME=VALUE arguments into environment variables",
+                span,
+                definite=True,
+            )
     i = 0
     while (
         i < len(args)

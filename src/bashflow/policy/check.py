@@ -98,10 +98,30 @@ def _resolve(f: Field, cwd: str | None, home: str) -> Target | None:
         if cwd is None:
             return None
         text = posixpath.join(cwd, text)
+    if text.startswith("/proc/") or text == "/proc":
+        text = _proc(_norm(text) if f.exact else text, cwd) or ""
+        if not text or not f.exact:
+            return None  # another process's root or cwd, or a glob over processes
     if f.exact:
         return Target(_norm(text))
     head, _, name = text.rpartition("/")
     return Target(_norm(head or "/"), True, name)
+
+
+def _proc(path: str, cwd: str | None) -> str | None:
+    """`/proc/self/root/x` is `/x`, `/proc/self/cwd/x` is `cwd/x`; other processes' roots and
+    working directories are unknown. Other /proc paths are themselves."""
+    parts = path.split("/")
+    if len(parts) < 4 or parts[3] not in ("root", "cwd", "task", "map_files", "fd", "exe"):
+        return path
+    if parts[2] not in ("self", "thread-self"):
+        return None
+    rest = "/".join(parts[4:])
+    if parts[3] == "root":
+        return "/" + rest
+    if parts[3] == "cwd" and cwd is not None:
+        return posixpath.join(cwd, rest) if rest else cwd
+    return None
 
 
 def _norm(p: str) -> str:

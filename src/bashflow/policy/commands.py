@@ -69,6 +69,8 @@ def flag_set(program: str, args: Sequence[str]) -> frozenset[str]:
         if arg.startswith("--") and len(arg) > 2:
             name = arg.split("=", 1)[0]
             out.add(aliases.get(name, name))
+            if name not in aliases:  # getopt_long takes unambiguous prefixes: --rec, --forc
+                out.update(v for k, v in aliases.items() if k.startswith(name) and k[:2] == "--")
         elif arg.startswith("-") and len(arg) > 1:
             for ch in arg[1:]:
                 flag = "-" + ch

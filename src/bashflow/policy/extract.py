@@ -18,8 +18,11 @@ from typing import Any, cast
 from bashflow.errors import ParseError
 from bashflow.parser.syntax import (
     Arith,
+    ArithAssign,
     ArithCommand,
     ArithFor,
+    ArithPostfix,
+    ArithUnary,
     ArithVar,
     ArithWord,
     ArrayLiteral,
@@ -578,6 +581,14 @@ class Walker:
                 continue
             if isinstance(n, ArithVar):
                 self.arith_var(n.name, n.span, st)
+            target = None
+            if isinstance(n, ArithAssign):
+                target = n.target
+            elif isinstance(n, ArithUnary | ArithPostfix) and n.op in ("++", "--"):
+                target = n.operand
+            if isinstance(target, ArithVar):  # `(( IFS = 1 ))` sets IFS like any assignment
+                self.emit(EnvSet(target.name, self.span(n.span), "arithmetic"))
+                st.vars[target.name] = Field("1")
             stack.extend(kids(n))
 
     def arith_var(self, name: str, span: Span, st: State) -> None:

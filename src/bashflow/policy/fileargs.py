@@ -310,8 +310,9 @@ def path_uses(name: str, argv: Sequence[Field]) -> list[PathUse]:
         if target is None and ops:
             target, ops = ops[-1], ops[:-1]
         src_mode = "write" if name == "mv" else "read"
-        if not (name == "ln" and ("-s" in flags or "--symbolic" in flags)):
-            out += [PathUse(o, src_mode, recursive) for o in ops]
+        if name in ("ln", "cp") and ("-s" in flags or "--symbolic" in flags):
+            src_mode = "link"  # a symlink reads nothing, but must not point into paths.deny
+        out += [PathUse(o, src_mode, recursive) for o in ops]
         if target is not None:
             out.append(PathUse(target, "write", recursive))
     elif name in PATTERN_FIRST:

@@ -116,10 +116,7 @@ def expand_part(
     if isinstance(p, ParamExpansion):
         return _param(walker, p, st, quoted=quoted, split=split)
     if isinstance(p, CommandSub):
-        if p.body is None:
-            walker.flag("BF115", f"command substitution that does not parse: {p.error}", p.span)
-        else:
-            walker.run_list(p.body, st.fork())
+        walker.run_list(p.body, st.fork())
         return [Field("", False, tainted=True, split=not quoted and split)]
     if isinstance(p, ProcessSub):
         walker.run_list(p.body, st.fork())
@@ -128,6 +125,8 @@ def expand_part(
         walker.arith(p.arith, st)
         return [Field("1")]  # digits only: stands for any number
     if isinstance(p, BadSubstitution):
+        if p.text.startswith(("$(", "`")):
+            walker.flag("BF115", f"command substitution that does not parse: {p.error}", p.span)
         return [UNKNOWN]
     if isinstance(p, Glob):
         return [glob_field("")] if not quoted else [Field(p.text)]

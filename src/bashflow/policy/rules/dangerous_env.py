@@ -100,6 +100,11 @@ DANGEROUS = [
     "ZDOTDIR",
     "FPATH",
     "INPUTRC",
+    "BASH_CMDS",
+    "BASH_ALIASES",
+    "BASH_COMPAT",
+    "BASH_ARGV0",
+    "EXECIGNORE",
 ]
 _DANGER = re.compile("|".join(fnmatch.translate(p) for p in DANGEROUS))
 SAFE = frozenset(

@@ -26,6 +26,11 @@ EFFECT = "Access"
 
 
 def check(e: Access, ctx: Context) -> Iterator[tuple[str, bool]]:
+    if e.mode == "link":
+        t = ctx.resolve(e.path, e.cwd)
+        if t is not None and (ctx.grant(t) is Grant.DENY or ctx.denied_inside(t, True, e.dotglob)):
+            yield f"a symlink to {t.path} would reach into paths.deny", True
+        return
     if e.mode != "read":
         return
     yield from path_check(e, ctx, (Grant.READ, Grant.WRITE), "read", "paths.read")
