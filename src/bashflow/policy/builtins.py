@@ -530,6 +530,11 @@ def _declare(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) 
                     st.namerefs.pop(name, None)
             elif "n" in flags:
                 st.namerefs[text] = None
+            else:
+                if "A" in flags:
+                    w.assoc.add(text)
+                if "i" in flags:
+                    w.integers.add(text)
             continue
         name, rest = text.split("=", 1)
         name = name.rstrip("+")
@@ -537,6 +542,11 @@ def _declare(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) 
             w.flag("BF113", f"`{via}` with a name that is not known statically", span)
             continue
         value = Field(rest, f.exact, f.glob, f.dotdot, f.tainted)
+        if "A" in flags:
+            w.assoc.add(name.split("[", 1)[0])
+        if "i" in flags:
+            w.integers.add(name)
+            w.arith_value(value, span, st, f"`{via} -i`")
         if "n" in flags:
             target = rest if f.exact else None
             st.namerefs[name] = target

@@ -18,13 +18,8 @@ from typing import Any, cast
 from bashflow.errors import ParseError
 from bashflow.parser.syntax import (
     Arith,
-    ArithAssign,
     ArithCommand,
     ArithFor,
-    ArithPostfix,
-    ArithUnary,
-    ArithVar,
-    ArithWord,
     ArrayLiteral,
     Assignment,
     BraceGroup,
@@ -187,6 +182,8 @@ class Walker:
         self.func_cd = False
         self.func_tainted: set[str] = set()
         self.dotglob = False
+        self.assoc: set[str] = set()
+        self.integers: set[str] = set()
         self.loops = 0
         self._handlers = self.handlers()
         self.defs: list[tuple[FunctionDef, Span | None]] = []
@@ -452,6 +449,8 @@ class Walker:
         prefix: list[str] = []
         for a in n.assignments:
             value = self.assignment_value(a, st)
+            if a.name in self.integers:  # `declare -i x; x=$v` evaluates $v as arithmetic
+                self.arith_value(value, a.span, st, f"integer variable `{a.name}`")
             name = self.resolve_nameref(a.name, st, a.span)
             self.emit(
                 EnvSet(
@@ -489,8 +488,10 @@ class Walker:
         return name
 
     def assignment_value(self, a: Assignment, st: State) -> Field:
+        from bashflow.policy.words import subscript_arith
+
         if a.subscript is not None:
-            self.expand(a.subscript, st)
+            subscript_arith(self, a.name, a.subscript, st, a.span)
         if isinstance(a.value, ArrayLiteral):
             self.array_values(a.value, st)
             return UNKNOWN
@@ -561,53 +562,19 @@ class Walker:
     # ------------------------------------------------------------------ sub-languages
 
     def arith(self, a: Arith, st: State) -> None:
-        if a.expr is None:
-            if "$" in a.raw or "`" in a.raw:
-                self.flag(
-                    "BF115", "arithmetic that does not parse may still run substitutions", a.span
-                )
-            return
-        stack: list[Any] = [a.expr]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, ArithWord):
-                for f in self.expand(n.word, st, split=False):
-                    if f.tainted:
-                        self.flag(
-                            "BF113",
-                            "arithmetic evaluates a value read from data (`a[$(cmd)]` in it would run cmd)",
-                            n.span,
-                        )
-                continue
-            if isinstance(n, ArithVar):
-                self.arith_var(n.name, n.span, st)
-            target = None
-            if isinstance(n, ArithAssign):
-                target = n.target
-            elif isinstance(n, ArithUnary | ArithPostfix) and n.op in ("++", "--"):
-                target = n.operand
-            if isinstance(target, ArithVar):  # `(( IFS = 1 ))` sets IFS like any assignment
-                self.emit(EnvSet(target.name, self.span(n.span), "arithmetic"))
-                st.vars[target.name] = Field("1")
-            stack.extend(kids(n))
+        from bashflow.policy.arithmetic import walk_arith
+
+        walk_arith(self, a, st)
 
     def arith_var(self, name: str, span: Span, st: State) -> None:
-        value = st.vars.get(name)
-        if value is None:
-            return
-        if value.tainted:
-            self.flag(
-                "BF113",
-                f"arithmetic evaluates `{name}`, whose value comes from data (`a[$(cmd)]` in it would run cmd)",
-                span,
-            )
-        elif value.exact and "[" in value.text and ("$" in value.text or "`" in value.text):
-            self.flag(
-                "BF113",
-                f"arithmetic evaluates `{name}`, whose value runs a command in a subscript",
-                span,
-                definite=True,
-            )
+        from bashflow.policy.arithmetic import arith_var
+
+        arith_var(self, name, span, st)
+
+    def arith_value(self, f: Field, span: Span, st: State, what: str) -> None:
+        from bashflow.policy.arithmetic import arith_value
+
+        arith_value(self, f, span, st, what)
 
     def cond(self, c: CondNode, st: State) -> None:
         stack: list[Any] = [c]
@@ -625,21 +592,7 @@ class Walker:
                 right = self.expand(n.right, st, split=False)
                 if n.op in ARITH_COMPARE:
                     for f in left + right:
-                        if f.tainted:
-                            self.flag(
-                                "BF113",
-                                f"`{n.op}` evaluates a value read from data as arithmetic",
-                                n.span,
-                            )
-                        elif f.exact and "[" in f.text and "$" in f.text:
-                            self.flag(
-                                "BF113",
-                                f"`{n.op}` evaluates a subscript that runs a command",
-                                n.span,
-                                definite=True,
-                            )
-                        elif f.exact and f.text.isidentifier():
-                            self.arith_var(f.text, n.span, st)
+                        self.arith_value(f, n.span, st, f"`{n.op}`")
             else:
                 stack.extend(kids(n))
 

@@ -33,6 +33,7 @@ from bashflow.parser.syntax import (
     WordPart,
 )
 from bashflow.policy.values import EMPTY, TAINTED, UNKNOWN, Field, State, glob_field
+from bashflow.source import Span
 
 if TYPE_CHECKING:
     from bashflow.policy.extract import Walker
@@ -154,6 +155,28 @@ def expand_part(
     return [UNKNOWN]
 
 
+def subscript_arith(walker: Walker, name: str, sub: Word, st: State, span: Span) -> None:
+    """An indexed array's subscript is arithmetic (an associative array's key is not)."""
+    fields = walker.expand(sub, st, split=False)
+    text = "".join(getattr(q, "text", "?") for q in sub.parts)
+    if name in walker.assoc or text in ("@", "*"):
+        return
+    for f in fields:
+        if f.exact and ("$" in f.text or "`" in f.text):  # subscripts are expanded twice
+            walker.flag(
+                "BF113",
+                "an array subscript is expanded again: `$(cmd)` in it runs cmd",
+                span,
+                definite=True,
+            )
+        else:
+            walker.arith_value(f, span, st, "an array subscript")
+
+
+def _is_at_word(w: Word) -> bool:
+    return len(w.parts) == 1 and getattr(w.parts[0], "text", "") in ("@", "*")
+
+
 def _is_at(p: ParamExpansion) -> bool:
     if p.op is not None or p.length or p.indirect:
         return False
@@ -205,7 +228,7 @@ def _lookup(walker: Walker, p: ParamExpansion, st: State) -> list[Field] | None:
         return [st.positional[i]] if i < len(st.positional) else [EMPTY]
     if p.subscript is not None:
         arr = st.arrays.get(name)
-        walker.expand(p.subscript, st, split=False)
+        subscript_arith(walker, name, p.subscript, st, p.span)
         sub = "".join(getattr(q, "text", "?") for q in p.subscript.parts)
         if arr is None:
             return None
@@ -231,8 +254,15 @@ def _param(
     walker: Walker, p: ParamExpansion, st: State, *, quoted: bool, split: bool
 ) -> list[Field]:
     arg_fields = walker.expand(p.arg, st, split=False) if p.arg is not None else [EMPTY]
-    if p.arg2 is not None:
-        walker.expand(p.arg2, st, split=False)
+    arg2_fields = walker.expand(p.arg2, st, split=False) if p.arg2 is not None else []
+    if p.op == ":":  # ${x:offset:length}: both are arithmetic
+        for f in arg_fields + arg2_fields:
+            walker.arith_value(f, p.span, st, "a substring offset")
+    if p.indirect and (
+        p.op in ("!*", "!@") or (p.subscript is not None and _is_at_word(p.subscript))
+    ):
+        walker.expand(p.subscript, st, split=False) if p.subscript is not None else None
+        return [Field("", False, split=not quoted and split)]  # ${!a[@]} keys, ${!pre*} names
     values = _lookup(walker, p, st)
     numeric = p.name in SPECIAL_NUMERIC or p.length
     if p.indirect:
