@@ -178,6 +178,7 @@ def test_public_api() -> None:
     assert bashflow.check is check and bashflow.Policy is Policy
 
 
+@pytest.mark.slow
 def test_import_policy_stays_light() -> None:
     code = (
         "import sys, json, bashflow.policy, bashflow.policy.check, bashflow.policy.extract\n"

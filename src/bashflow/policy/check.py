@@ -32,9 +32,9 @@ from bashflow.source import MISSING, Source, Span
 if TYPE_CHECKING:
     from bashflow.policy.model import Policy
 
-MAX_SCRIPT_CHARS = 150_000
+MAX_SCRIPT_CHARS = 100_000
 MAX_SCRIPT_LINES = 10_000
-TIME_BUDGET_SECONDS = 0.9
+TIME_BUDGET_SECONDS = 0.6
 
 
 @dataclass(frozen=True, slots=True)
