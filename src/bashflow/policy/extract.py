@@ -36,6 +36,7 @@ from bashflow.parser.syntax import (
     HereDoc,
     If,
     ListItem,
+    Literal,
     Node,
     Pipeline,
     Redirect,
@@ -61,6 +62,7 @@ from bashflow.policy.values import (
     State,
     join_fields,
 )
+from bashflow.policy.words import expand_word
 from bashflow.source import Source, Span
 
 # How each syntax node class is handled. "command": run_command dispatch; "part": word
@@ -555,8 +557,9 @@ class Walker:
     # ------------------------------------------------------------------ words
 
     def expand(self, w: Word, st: State, *, split: bool = True) -> list[Field]:
-        from bashflow.policy.words import expand_word
-
+        parts = w.parts
+        if len(parts) == 1 and type(parts[0]) is Literal:  # the common case, fast
+            return [Field(parts[0].text)]
         return expand_word(self, w, st, split=split)
 
     # ------------------------------------------------------------------ sub-languages

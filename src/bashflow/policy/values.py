@@ -10,13 +10,13 @@ variable is set), and `Flag` (a finding the walker itself can decide).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bashflow.parser.syntax import FunctionDef
 from bashflow.source import Span
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One expanded word. Not `exact`: `text` is the known literal prefix only."""
 
     text: str
@@ -30,7 +30,7 @@ class Field:
     split: bool = False
     """An unquoted unknown expansion: may become any number of fields."""
 
-    def __add__(self, other: Field) -> Field:
+    def __add__(self, other: Field) -> Field:  # type: ignore[override]
         if not self.exact:
             return Field(
                 self.text,
@@ -113,8 +113,7 @@ class State:
             self.cwd = None
 
 
-@dataclass(frozen=True, slots=True)
-class Exec:
+class Exec(NamedTuple):
     """A program (or builtin with effects) runs with this argv."""
 
     argv: tuple[Field, ...]
@@ -123,8 +122,7 @@ class Exec:
     via: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
+class Access(NamedTuple):
     """A path is read (`mode="read"`) or written (`"write"`); `recursive` covers its subtree."""
 
     path: Field
@@ -137,8 +135,7 @@ class Access:
     """`shopt -s dotglob` may be on: a glob at the start of a name matches dot files too."""
 
 
-@dataclass(frozen=True, slots=True)
-class EnvSet:
+class EnvSet(NamedTuple):
     """A variable is set (by assignment, `export`, `declare`, `read`, `printf -v`, `env`)."""
 
     name: str
@@ -147,8 +144,7 @@ class EnvSet:
     command: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
+class Flag(NamedTuple):
     """A finding the walker decides itself (code, message, definite or unknown)."""
 
     code: str
