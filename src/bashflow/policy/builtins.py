@@ -19,6 +19,8 @@ from bashflow.policy.commands import basename
 from bashflow.policy.fileargs import path_uses
 from bashflow.policy.programs import (
     INTERPRETERS,
+    LATER,
+    QUEUES,
     RUNNERS,
     SHELLS,
     TRANSPARENT,
@@ -262,6 +264,13 @@ def external(
             w.sub_check(stdin, span, st.fork(), f"`{name}` standard input")
         else:
             w.flag("BF103", f"`{name}` with options that are not known statically", span)
+    elif name in QUEUES:
+        if any(f.text == "-f" or not f.exact for f in argv[1:]):
+            w.flag("BF103", f"`{name}` queues commands whose text is not known statically", span)
+        else:
+            w.sub_check(stdin, span, st.fork(), f"`{name}` standard input")
+    elif name in LATER:
+        w.flag("BF103", f"`{name}` installs commands that run later, outside this script", span)
     elif name in RUNNERS:
         p = unwrap_runner(name, argv)
         if p is not None:

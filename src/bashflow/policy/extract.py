@@ -361,6 +361,7 @@ class Walker:
         else:
             values = [f for w in n.words for f in self.expand(w, st)]
         self.loop_prepare(n.body, st)
+        self.emit(EnvSet(n.name, self.span(n.span), "a for loop"))  # `for PATH in /tmp` sets PATH
         distinct = list(dict.fromkeys(values))
         per_value = 0 < len(distinct) <= MAX_LOOP_VALUES and self.loops < 2
         runs = distinct if per_value else [join_fields(distinct)]
@@ -426,6 +427,8 @@ class Walker:
         self.func_cd = self.func_cd or cd
 
     def coproc(self, n: Coproc, st: State, stdin: Field) -> None:
+        self.emit(EnvSet(n.name or "COPROC", self.span(n.span), "coproc"))
+        st.arrays[n.name or "COPROC"] = None
         self.run_command(n.body, st.fork())
 
     def call_function(self, fdef: FunctionDef, argv: list[Field], st: State, stdin: Field) -> None:

@@ -354,6 +354,8 @@ def path_uses(name: str, argv: Sequence[Field]) -> list[PathUse]:
         for o in ops:
             if _looks_like_path(o):
                 out.append(PathUse(o, "read", recursive))
+    if name == "git":
+        out += _git_files(args)
     for i, a in enumerate(args):  # -o FILE of sort/shuf/iconv and friends
         if (
             name in ("sort", "shuf", "iconv", "time")
@@ -361,6 +363,24 @@ def path_uses(name: str, argv: Sequence[Field]) -> list[PathUse]:
             and i + 1 < len(args)
         ):
             out.append(PathUse(args[i + 1], "write"))
+    return out
+
+
+def _git_files(args: list[Field]) -> list[PathUse]:
+    """`git config --global` writes ~/.gitconfig, `--system` /etc/gitconfig, `--file F` F."""
+    texts = [a.text for a in args]
+    if "config" not in texts:
+        return []
+    out: list[PathUse] = []
+    if "--global" in texts:
+        out.append(PathUse(Field("~/.gitconfig"), "write"))
+    if "--system" in texts:
+        out.append(PathUse(Field("/etc/gitconfig"), "write"))
+    for i, t in enumerate(texts):
+        if t in ("--file", "-f") and i + 1 < len(args):
+            out.append(PathUse(args[i + 1], "write"))
+        elif t.startswith("--file="):
+            out.append(PathUse(Field(t.split("=", 1)[1]), "write"))
     return out
 
 

@@ -23,6 +23,11 @@ TRANSPARENT = frozenset(
 SHELLS = frozenset(
     {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "rbash", "fish", "csh", "tcsh"}
 )
+"""Programs that run shell code from `-c`, a script file, or standard input."""
+QUEUES = frozenset({"at", "batch"})
+"""Programs that queue shell code from standard input (or `-f FILE`) to run later."""
+LATER = frozenset({"crontab", "anacron", "systemd-run", "launchctl", "incrontab"})
+"""Programs that install commands to run later, outside the script: their payload is unknown."""
 
 # runner -> (options taking an argument, positionals before the payload, option giving a string
 # payload). Each must itself be allowed; its payload is checked as a command.
@@ -143,7 +148,7 @@ NETWORK_PROGRAMS = frozenset(
 # program -> subcommands that reach the network (installs, fetches, publishes).
 NETWORK_SUBCOMMANDS: dict[str, frozenset[str]] = {
     "git": frozenset(
-        {"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule", "archive"}
+        {"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule", "archive", "lfs"}
     ),
     "pip": frozenset({"install", "download", "wheel", "search", "index"}),
     "pip3": frozenset({"install", "download", "wheel", "search", "index"}),
@@ -169,6 +174,8 @@ NETWORK_SUBCOMMANDS: dict[str, frozenset[str]] = {
     "docker": frozenset({"pull", "push", "login", "run", "build", "search"}),
     "podman": frozenset({"pull", "push", "login", "run", "build", "search"}),
     "conan": frozenset({"install", "upload"}),
+    "bundle": frozenset({"install", "update", "add"}),
+    "composer": frozenset({"install", "update", "require"}),
 }
 
 PYTHON_NETWORK_MODULES = frozenset(
