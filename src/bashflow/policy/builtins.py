@@ -166,7 +166,14 @@ Handler = Callable[["Walker", list[Field], State, Span, Field], None]
 
 
 def dispatch(
-    w: Walker, argv: list[Field], st: State, span: Span, stdin: Field, *, functions: bool = True
+    w: Walker,
+    argv: list[Field],
+    st: State,
+    span: Span,
+    stdin: Field,
+    *,
+    functions: bool = True,
+    aliases: bool = False,
 ) -> None:
     first = argv[0]
     if not first.exact:
@@ -181,7 +188,7 @@ def dispatch(
             definite=True,
         )
         return
-    if functions and name in st.aliases:
+    if functions and aliases and name in st.aliases:
         if all(f.exact for f in argv[1:]):
             code = st.aliases.pop(name) + " " + " ".join(shlex.quote(f.text) for f in argv[1:])
             try:

@@ -479,7 +479,9 @@ class Walker:
             argv.extend(self.expand(w, st))
         stdin = self.redirects(n.redirects, st, stdin)
         if argv:
-            dispatch(self, argv, st, n.span, stdin)
+            # aliases apply only to an unquoted, unescaped literal first word (`\rm` skips them)
+            plain = len(n.words[0].parts) == 1 and type(n.words[0].parts[0]) is Literal
+            dispatch(self, argv, st, n.span, stdin, aliases=plain)
 
     def resolve_nameref(self, name: str, st: State, span: Span) -> str:
         seen = 0
