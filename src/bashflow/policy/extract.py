@@ -360,6 +360,9 @@ class Walker:
             values = list(st.positional) if st.positional is not None else [UNKNOWN]
         else:
             values = [f for w in n.words for f in self.expand(w, st)]
+            for f in values:  # listing the glob's directory is a read
+                if f.glob and not f.exact and "/" in f.text:
+                    self.access(f, "read", n.span, st, what="a glob")
         self.loop_prepare(n.body, st)
         self.emit(EnvSet(n.name, self.span(n.span), "a for loop"))  # `for PATH in /tmp` sets PATH
         distinct = list(dict.fromkeys(values))
@@ -477,6 +480,9 @@ class Walker:
         argv: list[Field] = []
         for w in n.words:
             argv.extend(self.expand(w, st))
+        for f in argv:  # expanding a glob lists its directory: a read, whatever the command
+            if f.glob and not f.exact and "/" in f.text:
+                self.access(f, "read", n.span, st, what="a glob")
         stdin = self.redirects(n.redirects, st, stdin)
         if argv:
             # aliases apply only to an unquoted, unescaped literal first word (`\rm` skips them)
