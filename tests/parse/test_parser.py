@@ -559,8 +559,14 @@ def test_heredoc_body_with_broken_substitution_is_kept() -> None:
     # bash parses `$( )` in a here-doc body only when expanding it
     hd = simple("cat <<EOF\n$(if)\nEOF\n").redirects[0].target
     assert isinstance(hd, s.HereDoc)
-    sub = next(p for p in hd.body.parts if isinstance(p, s.CommandSub))
-    assert sub.body is None and sub.error
+    bad = next(p for p in hd.body.parts if isinstance(p, s.BadSubstitution))
+    assert bad.text == "$(if)" and "syntax error" in bad.error
+    assert hd.terminated
+
+
+def test_unterminated_heredoc_is_marked() -> None:
+    hd = simple("cat <<EOF\nbody\n").redirects[0].target
+    assert isinstance(hd, s.HereDoc) and not hd.terminated
 
 
 # --------------------------------------------------------------------------- spans

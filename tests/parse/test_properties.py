@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bashflow.errors import ParseError
 from bashflow.parser import parse
 from bashflow.parser.printer import render
-from bashflow.parser.syntax import ListItem, Literal, Node, Script
+from bashflow.parser.syntax import HereDoc, ListItem, Literal, Node, Script, walk
 
 BASH = "/usr/bin/bash"
 
@@ -85,7 +85,7 @@ def _word(depth: int) -> st.SearchStrategy[str]:
         st.sampled_from(
             [
                 "$((1+2))", "$(( x * (y - 3) ))", "$'\\x41\\n'", "$'a\\'b'", '$"loc"', "\\$",
-                "\\ ", "*", "?", "[ab]", "{a,b}", "{1..3}", "~", "~/x", "\"$@\"", "$#", "$?",
+                "a\\ b", "*", "?", "[ab]", "{a,b}", "{1..3}", "~", "~/x", "\"$@\"", "$#", "$?",
                 "@(a|b)", "a=b", "--flag", "''", '""', "$1",
             ]
         ),
@@ -215,7 +215,11 @@ def _parse_or_error(text: str) -> Script | None:
 
 # ----------------------------------------------------------------- properties
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @FAST
@@ -251,13 +255,15 @@ def test_render_round_trips_mutated_scripts(script: str, data: st.DataObject) ->
     tree = _parse_or_error(_mutate(script, data))
     if tree is None:
         return
+    # `render` cannot keep commands after an unterminated here-doc (see its docstring)
+    assume(all(n.terminated for n in walk(tree) if isinstance(n, HereDoc)))
     text = render(tree)
     assert shape(parse(text)) == shape(tree), text
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.access(BASH, os.X_OK), reason="needs bash")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@FAST
 @given(SCRIPTS)
 def test_bash_n_accepts_generated_scripts_and_so_do_we(script: str) -> None:
     proc = subprocess.run(

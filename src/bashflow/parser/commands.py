@@ -149,8 +149,8 @@ class CommandParser(WordParser):
         if end == i:  # pragma: no cover - every character starts a token or a word
             raise self.error(f"internal: cannot read a token at {text[i]!r}", i)
         parts = word.parts
-        lit = parts[0].text if len(parts) == 1 and type(parts[0]) is s.Literal else None
-        return Token(WORD, i, end, word=word, lit=lit)
+        only = parts[0] if len(parts) == 1 else None
+        return Token(WORD, i, end, word=word, lit=only.text if type(only) is s.Literal else None)
 
     def read_word(self, pos: int, mode: int = M_UNQUOTED, *, braces: bool = True) -> s.Word:
         parts, end = self.read_parts(pos, mode)
@@ -227,6 +227,7 @@ class CommandParser(WordParser):
             i = body_start
             end_of_body = n
             after = n
+            found = False
             delim = hd.delimiter
             while i < n:
                 j = text.find("\n", i)
@@ -237,17 +238,18 @@ class CommandParser(WordParser):
                 if line == delim:
                     end_of_body = i
                     after = line_end + 1 if j >= 0 else n
+                    found = True
                     break
                 i = line_end + 1
                 if j < 0:
                     break
-            if i >= n and end_of_body == n:
-                after = n
-            self._fill_heredoc(hd, body_start, end_of_body)
+            self._fill_heredoc(hd, body_start, end_of_body, found)
             self.pos = min(after, n)
         self._peek_pos = -1
 
-    def _fill_heredoc(self, hd: _PendingHereDoc, start: int, end: int) -> None:
+    def _fill_heredoc(
+        self, hd: _PendingHereDoc, start: int, end: int, terminated: bool = True
+    ) -> None:
         sp = self._sp
         if hd.quoted:
             parts: list[s.WordPart] = []
@@ -267,6 +269,8 @@ class CommandParser(WordParser):
         body = s.Word(sp(start, end), tuple(parts))
         object.__setattr__(hd.node, "body", body)
         object.__setattr__(hd.node, "span", sp(start, end))
+        if not terminated:
+            object.__setattr__(hd.node, "terminated", False)
 
     # ------------------------------------------------------------------ lists
 
@@ -337,6 +341,8 @@ class CommandParser(WordParser):
     def parse_pipeline(self) -> s.Pipeline:
         tok = self.peek()
         start_tok = tok
+        subst_start = self._subst_start
+        self._subst_start = False
         negated = False
         timed: str | None = None
         end = tok.start
@@ -356,6 +362,8 @@ class CommandParser(WordParser):
                 if nxt.kind == WORD and nxt.lit == "--":
                     self.advance(nxt)
                     end = nxt.end
+                if subst_start:
+                    self._time_quirk(self.peek())
             tok = self.peek()
         commands: list[s.Command] = []
         ops: list[str] = []
@@ -383,6 +391,21 @@ class CommandParser(WordParser):
         return s.Pipeline(
             Span(first_start, commands[-1].span.end), tuple(commands), tuple(ops), negated, timed
         )
+
+    _subst_start = False
+
+    def _time_quirk(self, tok: Token) -> None:
+        """bash 5.2 quirk: when `time` is the first word of a `$( )` or `<( )` body, the
+        command after it is not in command position, so compound commands and array
+        assignments there are syntax errors (`$(time (x))`, `$(time a=(1) cmd)`)."""
+        if tok.kind == OP and tok.op == "(":
+            raise self.unexpected(tok)
+        if tok.kind == WORD and tok.lit in _COMPOUND_WORDS - {"[["}:
+            raise self.unexpected(tok)
+        if tok.kind == WORD and _ASSIGN_PREFIX.match(self.text, tok.start):
+            m = _ASSIGN_PREFIX.match(self.text, tok.start)
+            if m is not None and self.text.startswith("(", m.end()):
+                raise self.unexpected(self.lex(m.end()))
 
     def _starts_command(self, tok: Token) -> bool:
         if tok.kind == WORD:
@@ -986,6 +1009,7 @@ class CommandParser(WordParser):
         self.pos = start
         self._peek_pos = -1
         self.pending = []
+        self._subst_start = True
         try:
             body = self.parse_list()
             tok = self.peek()
@@ -1002,6 +1026,7 @@ class CommandParser(WordParser):
             inner_pending = self.pending
         finally:
             (self.pos, self._peek_pos, self._peek_tok, self._peek_braces, self.pending) = saved
+            self._subst_start = False
         # A here-doc started in a substitution that closes on the same line: bash reads its
         # body after the end of that line, so it joins the enclosing parser's pending list
         # (keyed by position: a word lexed twice must not read the body twice).

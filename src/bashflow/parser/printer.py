@@ -189,6 +189,7 @@ class _Printer:
         self.printing_connection = 0
         self.inside_function_def = 0
         self.deferred: list[Redirect] = []
+        self.ends_unterminated = False  # `render`: the text ends inside a here-doc body
 
     # -- output primitives
 
@@ -244,6 +245,9 @@ class _Printer:
         return result
 
     def pipeline_to_bash(self, pipe: Pipeline) -> _BashCmd:
+        if not pipe.commands:  # a bare `!` or `time`
+            empty = SimpleCommand(pipe.span, (), (), ())
+            return _Leaf(empty, timed=pipe.timed, negated=pipe.negated)
         result: _BashCmd = _Leaf(pipe.commands[0])
         for op, cmd in zip(pipe.ops, pipe.commands[1:], strict=True):
             if op == "|&" and self.faithful:
@@ -268,6 +272,10 @@ class _Printer:
         if cmd.negated:
             self.emit("! ")
         redirects: list[Redirect] = []
+        if not self.faithful and isinstance(cmd, _Leaf):
+            # bash's printer drops the separator after any command that follows a here-doc;
+            # `render` must keep it (the flag is only about the command just printed)
+            self.was_heredoc = False
         if isinstance(cmd, _Conn):
             self.connection(cmd)
         else:
@@ -540,7 +548,13 @@ class _Printer:
         self.emit("\n")
         for redirect in heredocs:
             assert isinstance(redirect.target, HereDoc)
-            self.emit(self.heredoc_body(redirect.target) + redirect.target.delimiter)
+            body = self.heredoc_body(redirect.target)
+            if not self.faithful and not redirect.target.terminated:
+                # a body that ran to the end of the file: there was no delimiter line
+                self.emit(body)
+                self.ends_unterminated = True
+                continue
+            self.emit(body + redirect.target.delimiter)
             self.emit("\n")
         self.was_heredoc = True
 
@@ -740,12 +754,8 @@ class _Printer:
         if sub.backquoted:
             if self.faithful and self.source is not None and sub.span != MISSING:
                 return _CONTINUATION.sub("", self.source[sub.span.start : sub.span.end])
-            body = self.sub_body(sub.body) if sub.body is not None else ""
+            body = self.sub_body(sub.body)
             return "`" + re.sub(r"([\\`$])", r"\\\1", body) + "`"
-        if sub.body is None:
-            if self.source is not None and sub.span != MISSING:
-                return self.source[sub.span.start : sub.span.end]
-            return "$()"
         text = self.sub_body(sub.body)
         if text.startswith("("):
             text = " " + text
@@ -866,7 +876,11 @@ def format_function(name: str, body: CommandList | Script, source: str | None = 
 
 
 def render(node: Script | CommandList | Command | Word) -> str:
-    """Print a tree as bash text that parses back to the same tree (spans aside)."""
+    """Print a tree as bash text that parses back to the same tree (spans aside).
+
+    One shape does not round-trip: a here-doc whose delimiter never appears (its body runs
+    to the end of the file) followed by more commands on its own line; those commands are
+    printed after the body, so they become part of it."""
     printer = _Printer(None, faithful=False, comsub=True)
     if isinstance(node, Word):
         return printer.word(node)
@@ -879,7 +893,10 @@ def render(node: Script | CommandList | Command | Word) -> str:
     if printer.deferred:
         printer.print_deferred("")
     text = printer.text()
-    return text if text.endswith("\n") else text + "\n"
+    if text.endswith(("\n", "\\")) or printer.ends_unterminated:
+        # a final newline would join a trailing backslash or an unterminated here-doc body
+        return text
+    return text + "\n"
 
 
 def format_command(node: Script | CommandList | Command, source: str | None = None) -> str:

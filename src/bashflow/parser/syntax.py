@@ -215,13 +215,11 @@ class ParamExpansion:
 
 @node
 class CommandSub:
-    """`$(list)` or `` `list` ``. `body` is None only inside here-doc bodies, where bash
-    itself parses the substitution at expansion time; `error` then says why it failed."""
+    """`$(list)` or `` `list` ``."""
 
     span: Span
-    body: CommandList | None
+    body: CommandList
     backquoted: bool = False
-    error: str | None = None
 
 
 @node
@@ -243,11 +241,14 @@ class ProcessSub:
 
 @node
 class BadSubstitution:
-    """`${...}` text that is not a valid expansion. bash accepts it when parsing and fails
-    with "bad substitution" only when it expands it, so it is not a syntax error here."""
+    """Expansion text bash accepts when parsing but fails on when it expands it, so it is
+    not a syntax error of the script: a malformed `${...}` ("bad substitution"), and inside
+    here-doc bodies (which bash parses only when it expands them) an unclosed `${` or a
+    `$( )` / backquoted command that does not parse. `error` is what bash will report."""
 
     span: Span
     text: str
+    error: str = "bad substitution"
 
 
 @node
@@ -529,6 +530,9 @@ class HereDoc:
     body        the body as a word (literal when quoted; with expansions otherwise); its span
                 covers exactly the body text, from after the redirection's line to before
                 the delimiter line
+    terminated  False when the file ended before the delimiter line: bash then takes the
+                rest of the file as the body and warns ("here-document at line N delimited
+                by end-of-file")
     """
 
     span: Span
@@ -536,6 +540,7 @@ class HereDoc:
     quoted: bool
     strip_tabs: bool
     body: Word
+    terminated: bool = True
 
 
 @node

@@ -440,7 +440,7 @@ class WordParser:
                         raise
                     # bash expands here-doc bodies only when it runs them: an unclosed
                     # `${` is a run-time "bad substitution", not a syntax error
-                    dollar = s.BadSubstitution(sp(i, n), text[i:n])
+                    dollar = s.BadSubstitution(sp(i, n), text[i:n], "bad substitution")
                     i = n
                 append(dollar)
             else:  # backquote
@@ -553,7 +553,9 @@ class WordParser:
             i += 1
         return None
 
-    def read_command_sub(self, start: int, *, lenient: bool = False) -> tuple[s.CommandSub, int]:
+    def read_command_sub(
+        self, start: int, *, lenient: bool = False
+    ) -> tuple[s.CommandSub | s.BadSubstitution, int]:
         self.enter(start)
         try:
             body, close = self.parse_subst_body(start + 2, ")")
@@ -566,7 +568,8 @@ class WordParser:
             except ParseError:
                 raise err from None
             self.leave()
-            return s.CommandSub(self._sp(start, close + 1), None, False, err.message), close + 1
+            text = self.text[start : close + 1]
+            return s.BadSubstitution(self._sp(start, close + 1), text, err.message), close + 1
         self.leave()
         return s.CommandSub(self._sp(start, close + 1), body), close + 1
 
@@ -578,7 +581,7 @@ class WordParser:
 
     def read_backquote(
         self, start: int, *, in_dq: bool = False, lenient: bool = False
-    ) -> tuple[s.CommandSub, int]:
+    ) -> tuple[s.CommandSub | s.BadSubstitution, int]:
         text = self.text
         n = self.n
         i = start + 1
@@ -621,7 +624,8 @@ class WordParser:
             if not lenient:
                 raise
             self.leave()
-            return s.CommandSub(self._sp(start, i + 1), None, True, err.message), i + 1
+            text = self.text[start : i + 1]
+            return s.BadSubstitution(self._sp(start, i + 1), text, err.message), i + 1
         self.leave()
         return s.CommandSub(self._sp(start, i + 1), body, True), i + 1
 
