@@ -126,7 +126,9 @@ SHAPES: tuple[Shape, ...] = (
     Shape("deep backquotes 8", lambda: _nested_backquotes(8), {"CommandSub": 8}),
     Shape("deep ((((...)))) 1000", lambda: "(" * 1000 + "true" + ")" * 1000 + "\n"),
     Shape(
-        "deep ( ( ... ) ) 1000", lambda: "( " * 1000 + "true" + " )" * 1000 + "\n", {"Subshell": 1000}
+        "deep ( ( ... ) ) 1000",
+        lambda: "( " * 1000 + "true" + " )" * 1000 + "\n",
+        {"Subshell": 1000},
     ),
     Shape(
         "deep { { ... } } 1000",
@@ -249,9 +251,6 @@ SHAPES: tuple[Shape, ...] = (
 # Shapes that take more than ~0.25 s to build and parse here (marked `slow` in the tests).
 _SLOW = frozenset(
     {
-        "deep ${a[ ] subscripts 500",
-        "deep $(( -+-+ )) 2000",
-        "deep [[ ! ]] 2000",
         "script 5000 lines",
         "10,000 commands",
         "case of 5,000 items",

@@ -24,10 +24,7 @@ HANG_GUARD_S = 20.0
 
 # Shapes bashflow does not handle yet: name -> reason. Strict: a fixed shape fails here until
 # its line is removed. Each costs up to KNOWN_HANG_GUARD_S while it still hangs.
-KNOWN: dict[str, str] = {
-    "deep ${a[ ] subscripts 500": "nested ${a[${a[...]}]} subscripts take exponential time "
-    "(each level doubles: 16 levels 0.4 s)",
-}
+KNOWN: dict[str, str] = {}
 KNOWN_HANG_GUARD_S = 3.0
 
 
