@@ -130,7 +130,13 @@ def run(
     threads = [threading.Thread(target=drain, args=(fd,)) for fd in (o_r, e_r)]
     for t in threads:
         t.start()
-    outcome, _ = relay(proc, {out_r: o_w, err_r: e_w}, limit_mib=plan.limits.output_mib)
+    # a safety net independent of the sandbox under test: never let a test run away
+    guard = threading.Timer(60.0, proc.kill)
+    guard.start()
+    try:
+        outcome, _ = relay(proc, {out_r: o_w, err_r: e_w}, limit_mib=plan.limits.output_mib)
+    finally:
+        guard.cancel()
     os.close(o_w)
     os.close(e_w)
     for t in threads:
@@ -143,7 +149,9 @@ def sh(spawner: Spawner, pol: Policy | Plan, script: str, workdir: Path, **kw: A
     return run(spawner, pol, ["sh", "-c", script], workdir, **kw)
 
 
-def unsandboxed(script: str, cwd: Path, *, as_uid: int | None = None) -> subprocess.CompletedProcess[str]:
+def unsandboxed(
+    script: str, cwd: Path, *, as_uid: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """The positive control: the same script without the sandbox (optionally as another uid)."""
     cmd = ["sh", "-c", script]
     if as_uid is not None and shutil.which("setpriv"):

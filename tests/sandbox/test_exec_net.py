@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.sandbox.conftest import policy, run, sh, unsandboxed
 
 from bashflow.sandbox.probe import Probe
 from bashflow.sandbox.spawner import ExecDenied, Spawner
-from tests.sandbox.conftest import policy, run, sh, unsandboxed
 
 pytestmark = pytest.mark.slow
 LDSO = "/lib64/ld-linux-x86-64.so.2"

@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.sandbox.conftest import policy, run, sh
 
 from bashflow.sandbox.plan import SandboxError, prepare
 from bashflow.sandbox.probe import Probe
 from bashflow.sandbox.spawner import Spawner
-from tests.sandbox.conftest import policy, run, sh
 
 pytestmark = pytest.mark.slow
 

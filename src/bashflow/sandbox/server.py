@@ -42,6 +42,8 @@ class _Tree:
     plan: Plan
     cgroup: cg.Cgroup | None
     deadline: float | None
+    statr: int
+    """Read end where the tree's init reports the command's wait status."""
     limit: str | None = None
     value: str = ""
     reports: list[str] = field(default_factory=list)
@@ -134,15 +136,18 @@ class Server:
                 return
         errr, errw = os.pipe2(os.O_CLOEXEC)
         pidr, pidw = os.pipe2(os.O_CLOEXEC)
+        statr, statw = os.pipe2(os.O_CLOEXEC)
         a = os.fork()
         if a == 0:  # pragma: no cover - child
             os.close(errr)
             os.close(pidr)
-            contain(plan, prep, group, job, fds, errw, pidw)
+            os.close(statr)
+            contain(plan, prep, group, job, fds, errw, pidw, statw)
         os.close(errw)
         os.close(pidw)
-        data = _read_all(pidr)
-        err = _read_all(errr).decode(errors="replace")
+        os.close(statw)
+        data = _read_exactly(pidr, 4)  # A reports B's pid (or fails first: EOF)
+        err = _read_all(errr).decode(errors="replace")  # EOF at exec, or the failure
         os.close(pidr)
         os.close(errr)
         pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
@@ -156,10 +161,11 @@ class Server:
                     os.waitpid(pid, 0)
             if group is not None:
                 group.remove()
+            os.close(statr)
             reply.send(pickle.dumps(("error", err or "the sandboxed process did not start")))
             return
         wall = plan.limits.wall_seconds
-        tree = _Tree(pid, reply, plan, group, time.monotonic() + wall if wall else None)
+        tree = _Tree(pid, reply, plan, group, time.monotonic() + wall if wall else None, statr)
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
         reply.send(pickle.dumps(("spawned", pid)))
@@ -204,6 +210,13 @@ class Server:
 
     def finish(self, pid: int, status: int) -> None:
         tree = self.trees.pop(pid)
+        reported = b""
+        with contextlib.suppress(OSError):
+            os.set_blocking(tree.statr, False)
+            reported = os.read(tree.statr, 4)
+        os.close(tree.statr)
+        if len(reported) == 4:
+            status = struct.unpack("i", reported)[0]
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
         lim = tree.plan.limits
         events = tree.cgroup.events() if tree.cgroup is not None else {}
@@ -352,6 +365,16 @@ def _watches_disk(plan: Plan) -> bool:
 
 def _within(path: str, tree: str) -> bool:
     return tree == "/" or path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
 
 
 def _read_all(fd: int) -> bytes:

@@ -84,15 +84,17 @@ class Outcome:
 
 
 def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Sequence[int],
-            errw: int, pidw: int) -> NoReturn:  # fmt: skip
+            errw: int, pidw: int, statw: int) -> NoReturn:  # fmt: skip
     """Apply the plan to this (forked) process, in DESIGN.md's layer order, then exec.
 
     cgroup → mount ns → rlimits → network ns → pid ns → uid / user ns → NO_NEW_PRIVS → Landlock
     → seccomp → exec. An ordinary user has to create its user namespace first, because that is
     what grants the right to create the others; root instead drops to an unprivileged uid at the
     uid step. The pid namespace step forks: this process (A) reports the pid of its child (B,
-    pid 1 of the new namespace) on `pidw` and exits; B carries on to exec. Any failure is
-    written to `errw` (close-on-exec, so a successful exec just closes it) and exits 125.
+    pid 1 of the new namespace) on `pidw` and exits; B applies the remaining layers, forks the
+    command (C) and stays as the namespace's init, reporting C's wait status on `statw`. Any
+    failure is written to `errw` (close-on-exec, so a successful exec just closes it) and
+    exits 125.
     """
     from bashflow.sandbox import landlock, namespaces, rlimits, seccomp
 
@@ -117,7 +119,9 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
                                     list(plan.exec_files))  # fmt: skip
         step = "fds"  # not a layer: before rlimits so a low open_files cannot stop it
         os.setsid()
-        _install_fds(job.targets, fds, keep=[errw, pidw, *(r[0] for r in prep.rules)])
+        errw, pidw, statw = _lift((errw, pidw, statw), above=max(job.targets))
+        _install_fds(job.targets, fds, keep=[errw, pidw, statw, *(r[0] for r in prep.rules)])
+        os.set_inheritable(statw, False)
         os.chdir(job.cwd)
         step = "rlimits"
         rlimits.apply_rlimits(plan.rlimits)
@@ -131,10 +135,12 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
             if child:
                 os.write(pidw, struct.pack("i", child))
                 os._exit(0)
+            os.close(pidw)  # B lives on as init: it must not hold the server's pipe open
             if Layer.MOUNT in layers:
                 namespaces.mount_proc()
         else:
             os.write(pidw, struct.pack("i", os.getpid()))
+            os.close(pidw)
         if plan.root and Layer.USER in layers:
             step = "uid"
             os.setgroups([])
@@ -157,16 +163,44 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
         step = "exec"
-        try:
-            os.execvpe(job.argv[0], list(job.argv), job.env)
-        except OSError as e:
-            os.write(errw, f"exec:{e.errno}:{job.argv[0]}: {e.strerror}".encode(errors="replace"))
-            os._exit(127 if e.errno == errno.ENOENT else 126)
+        child = os.fork() if Layer.PID in layers else 0
+        if child == 0:
+            try:
+                os.execvpe(job.argv[0], list(job.argv), job.env)
+            except OSError as e:
+                msg = f"exec:{e.errno}:{job.argv[0]}: {e.strerror}"
+                os.write(errw, msg.encode(errors="replace"))
+                os._exit(127 if e.errno == errno.ENOENT else 126)
+        # B stays as the namespace's init (an init ignores SIGXFSZ, SIGXCPU, SIGTERM... from
+        # inside, so the command must not be pid 1): reap everything, report the command's
+        # raw wait status on `statw`, and exit, which kills whatever is left in the namespace.
+        os.close(errw)
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == child:
+                os.write(statw, struct.pack("i", status))
+                os._exit(0)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.write(errw, f"{step}: {e}".encode(errors="replace")[:4000])
     finally:
         os._exit(125)
+
+
+def _lift(fds: tuple[int, int, int], *, above: int) -> tuple[int, int, int]:
+    """Move our own pipe ends above the caller's target fds so installing those cannot
+    clobber them."""
+    import fcntl
+
+    out = []
+    for fd in fds:
+        if fd > above:
+            out.append(fd)
+            continue
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above + 1)
+        os.close(fd)
+        out.append(new)
+    return out[0], out[1], out[2]
 
 
 def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[int]) -> None:

@@ -1,0 +1,122 @@
+"""Environment filtering and every resource limit, each exceeded for real and reported by name."""
+
+from __future__ import annotations
+
+import os
+import resource
+from pathlib import Path
+
+import pytest
+from tests.sandbox.conftest import policy, run, sh
+
+from bashflow.sandbox.probe import Probe
+from bashflow.sandbox.spawner import Spawner
+
+pytestmark = pytest.mark.slow
+
+
+def test_only_policy_env_passes(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    caller = {
+        "LANG": "C.UTF-8", "CI_JOB": "7", "SECRET_TOKEN": "hunter2", "LD_PRELOAD": "/tmp/evil.so",
+        "LD_LIBRARY_PATH": "/tmp", "BASH_ENV": "/tmp/evil.sh", "PYTHONPATH": "/tmp",
+        "BASH_FUNC_ls%%": "() { echo pwned; }", "PATH": "/tmp/evil:/usr/bin",
+    }  # fmt: skip
+    pol = policy(env={"pass": ["LANG", "CI_*", "LD_*", "BASH_*", "*PATH"],
+                      "set": {"PATH": "/usr/bin:/bin", "FOO": "bar"}})  # fmt: skip
+    r = run(spawner, pol, ["env"], workdir, env=caller)
+    got = dict(line.split("=", 1) for line in r.out.splitlines())
+    assert got == {"LANG": "C.UTF-8", "CI_JOB": "7", "PATH": "/usr/bin:/bin", "FOO": "bar"}
+    pol = policy(env={"pass": [], "set": {"LD_PRELOAD": "", "PATH": "/usr/bin"}})
+    r = run(spawner, pol, ["env"], workdir, env=caller)
+    assert sorted(r.out.splitlines()) == ["LD_PRELOAD=", "PATH=/usr/bin"]
+
+
+def _limits(**values: int | float | None) -> dict[str, int | float | None]:
+    return {"wall_seconds": 30, "disk_mib": None, "inodes": None, **values}
+
+
+def test_wall_seconds(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    r = sh(spawner, policy(limits=_limits(wall_seconds=0.3)), "sleep 20 & sleep 20; echo no",
+           workdir)  # fmt: skip
+    assert (r.outcome.limit, r.outcome.value) == ("wall_seconds", "0.3")
+    assert r.code == 137 and r.out == ""
+
+
+def test_cpu_seconds(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    r = sh(spawner, policy(limits=_limits(cpu_seconds=1, wall_seconds=20)),
+           "while :; do :; done", workdir)  # fmt: skip
+    assert r.outcome.limit == "cpu_seconds"
+    assert r.code in (128 + 24, 137)
+
+
+def test_memory_bomb(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    bomb = "x = []\nfor _ in range(128):\n    x.append(bytearray(16 << 20))\n"  # 2 GiB at most
+    r = run(spawner, policy(limits=_limits(memory_mib=64)), ["python3", "-c", bomb], workdir)
+    assert r.outcome.limit == "memory_mib", (r.code, r.err[-300:])
+    assert r.code == 137
+
+
+def test_fork_bomb(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    bomb = "b() { [ $1 -lt 10 ] && { b $(($1+1)) | b $(($1+1)) & }; }; b 0; sleep 1; echo done"
+    r = run(spawner, policy(limits=_limits(processes=16, wall_seconds=3)), ["bash", "-c", bomb],
+            workdir)  # fmt: skip
+    assert r.outcome.limit in ("processes", "wall_seconds")
+    assert r.outcome.limit == "processes" or "fork" in r.err
+
+
+def test_file_size(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    pol = policy(limits=_limits(file_size_mib=1))
+    r = sh(spawner, pol, "exec head -c 4000000 /dev/zero > big", workdir)
+    assert (r.outcome.limit, r.code) == ("file_size_mib", 128 + 25)  # SIGXFSZ
+    assert (workdir / "big").stat().st_size == 1 << 20
+    code = ("import os\nfd = os.open('b2', os.O_CREAT | os.O_WRONLY)\n"
+            "try:\n    while True: os.write(fd, bytes(1 << 19))\n"
+            "except OSError as e: print(e.errno)")  # fmt: skip
+    r = run(spawner, pol, ["python3", "-c", code], workdir)  # python ignores SIGXFSZ: EFBIG
+    assert r.out.strip() == "27" and (workdir / "b2").stat().st_size == 1 << 20
+
+
+def test_open_files(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    code = ("import os\nfds = []\ntry:\n    while True: fds.append(os.open('/dev/null', 0))\n"
+            "except OSError as e: print(len(fds), e.errno)")  # fmt: skip
+    r = run(spawner, policy(limits=_limits(open_files=32)), ["python3", "-c", code], workdir)
+    count, err = r.out.split()
+    assert int(count) < 32 and err == "24"  # EMFILE
+
+
+def test_disk_fill(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    # bounded (200 MB at most) so that a broken watcher fails the test instead of the disk
+    fill = (
+        "i=0; while [ $i -lt 200 ]; do head -c 1000000 /dev/zero > f$i || exit 9; i=$((i+1)); done"
+    )
+    r = sh(spawner, policy(limits=_limits(disk_mib=8, file_size_mib=4)), fill, workdir)
+    assert (r.outcome.limit, r.outcome.value) == ("disk_mib", "8")
+    used = sum(p.stat().st_size for p in workdir.iterdir())
+    assert used < 200 << 20, "stopped long before harming the host"
+
+
+def test_inodes(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    r = sh(spawner, policy(limits=_limits(inodes=200)),
+           "i=0; while [ $i -lt 20000 ]; do : > n$i; i=$((i+1)); done", workdir)  # fmt: skip
+    assert (r.outcome.limit, r.outcome.value) == ("inodes", "200")
+    assert len(os.listdir(workdir)) < 100_000
+
+
+def test_output_mib(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    r = sh(spawner, policy(limits=_limits(output_mib=1)), "yes | head -c 50000000", workdir)
+    assert (r.outcome.limit, r.outcome.value) == ("output_mib", "1")
+    assert len(r.out) == 1 << 20
+
+
+def test_host_unaffected(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    """While a fork bomb runs the host (this process) can still fork and allocate."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = run(spawner, policy(limits=_limits(processes=8, wall_seconds=2)),
+            ["bash", "-c", "b() { [ $1 -lt 10 ] && { b $(($1+1)) | b $(($1+1)) & }; }; b 0; wait"],
+            workdir)  # fmt: skip
+    assert r.outcome.limit in ("processes", "wall_seconds")
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime >= before.ru_utime
