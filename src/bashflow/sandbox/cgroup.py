@@ -123,7 +123,14 @@ class Cgroup:
             return False
         if "freezer" not in self.paths:
             return False
-        _write(f"{self.paths['freezer']}/freezer.state", "FROZEN" if frozen else "THAWED")
+        state = "FROZEN" if frozen else "THAWED"
+        path = f"{self.paths['freezer']}/freezer.state"
+        _write(path, state)
+        for _ in range(10000):  # freezing is asynchronous in v1: wait until it is done
+            with open(path) as f:
+                if f.read().strip() == state:
+                    break
+            _write(path, state)
         return True
 
     def kill(self) -> None:

@@ -315,7 +315,11 @@ class Server:
                             self.sel.unregister(tree.sock)
                             self.kill(tree)
                         else:
-                            self.control(tree, pickle.loads(data))
+                            msg = pickle.loads(data)
+                            self.control(tree, msg)
+                            if pid in self.trees:
+                                with contextlib.suppress(OSError):
+                                    tree.sock.send(pickle.dumps(("ack", msg[0])))
                 now = time.monotonic()
                 for tree in list(self.trees.values()):
                     if tree.deadline is not None and now >= tree.deadline:

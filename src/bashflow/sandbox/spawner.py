@@ -257,9 +257,28 @@ class SandboxProcess:
         return self._sock.fileno()
 
     def _send(self, *msg: object) -> None:
-        if self.outcome is None:
-            with contextlib.suppress(OSError):
+        """Send a control request and wait for the server's acknowledgement (so a stop has
+        taken effect when `stop()` returns); the tree may end meanwhile, which is recorded."""
+        with self._lock:
+            if self.outcome is not None:
+                return
+            try:
                 self._sock.send(pickle.dumps(msg))
+                data = self._sock.recv(_MSG)
+            except OSError:
+                return
+            reply = pickle.loads(data) if data else None
+            if reply and reply[0] == "exited":
+                self._record(data)
+
+    def _record(self, data: bytes) -> Outcome:
+        if not data:
+            self.outcome = Outcome(status=signal.SIGKILL, reports=["fork server went away"])
+        else:
+            _kind, status, limit, value, reports = pickle.loads(data)
+            self.outcome = Outcome(status, limit, value, list(reports))
+        self._sock.close()
+        return self.outcome
 
     def send_signal(self, sig: int) -> None:
         """Send `sig` to every process of the tree."""
@@ -291,13 +310,7 @@ class SandboxProcess:
                 return None
             finally:
                 self._sock.settimeout(None)
-            if not data:
-                self.outcome = Outcome(status=signal.SIGKILL, reports=["fork server went away"])
-            else:
-                _kind, status, limit, value, reports = pickle.loads(data)
-                self.outcome = Outcome(status, limit, value, list(reports))
-            self._sock.close()
-            return self.outcome
+            return self._record(data)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

@@ -1,0 +1,117 @@
+"""Process trees: signal, stop/continue, kill, wall timeout, and clean-up even after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bashflow.sandbox.plan import prepare
+from bashflow.sandbox.probe import Probe
+from bashflow.sandbox.spawner import Spawner
+from tests.sandbox.conftest import policy
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _spawn_ready(spawner: Spawner, workdir: Path, script: str):  # type: ignore[no-untyped-def]
+    """Start `script`, return (proc, stdout read end) once it printed its first line."""
+    r, w = os.pipe()
+    proc = spawner.spawn(prepare(policy(), workdir), ["sh", "-c", script], stdout=w)
+    os.close(w)
+    f = os.fdopen(r, "rb")
+    assert f.readline().strip() == b"ready"
+    return proc, f
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    p = psutil.Process(pid)
+    return [p, *p.children(recursive=True)]
+
+
+def test_signal_reaches_the_command(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    proc, out = _spawn_ready(spawner, workdir,
+                             "trap 'echo got-term; exit 3' TERM; echo ready; while :; do :; done")  # fmt: skip
+    proc.send_signal(signal.SIGTERM)
+    o = proc.wait(timeout=20)
+    assert o is not None and o.exit_code == 3
+    assert out.read() == b"got-term\n"
+
+
+def test_stop_continue_and_kill_whole_tree(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    proc, out = _spawn_ready(spawner, workdir,
+                             "sleep 1000 & (sleep 1001 &) ; echo ready; wait")  # fmt: skip
+    procs = _tree(proc.pid)
+    sleeps = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and
+              p.info["cmdline"][:2] in (["sleep", "1000"], ["sleep", "1001"])]  # fmt: skip
+    assert len(sleeps) >= 2
+    proc.stop()
+    assert proc.poll() is None
+    proc.cont()
+    proc.kill()
+    o = proc.wait(timeout=20)
+    assert o is not None and o.signal == signal.SIGKILL
+    gone, alive = psutil.wait_procs(procs + sleeps, timeout=10)
+    assert not alive, "every process of the tree is gone, setsid'd ones too"
+    out.close()
+
+
+def test_stop_freezes(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    proc, out = _spawn_ready(spawner, workdir, "echo ready; while :; do :; done")
+    tree = [p for p in _tree(proc.pid) if p.pid != proc.pid]
+    proc.stop()
+    before = sum(p.cpu_times().user for p in tree)
+    frozen = [p.status() for p in tree]
+    proc.cont()
+    proc.kill()
+    proc.wait(timeout=20)
+    out.close()
+    assert all(s in (psutil.STATUS_STOPPED, psutil.STATUS_DISK_SLEEP, "frozen") for s in frozen), (
+        frozen)  # fmt: skip
+    assert before >= 0
+
+
+def _cgroups_of(server_pid: int) -> list[str]:
+    base = Path("/sys/fs/cgroup")
+    return [str(p) for p in base.glob(f"*/bashflow/{server_pid}-*")] + [
+        str(p) for p in base.glob(f"unified/bashflow/{server_pid}-*")]  # fmt: skip
+
+
+def test_cleanup_after_normal_exit(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    mounts = Path("/proc/self/mountinfo").read_text()
+    proc, out = _spawn_ready(spawner, workdir, "echo ready")
+    proc.wait(timeout=20)
+    out.close()
+    assert _cgroups_of(spawner.server_pid) == []
+    assert Path("/proc/self/mountinfo").read_text() == mounts
+
+
+def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path: Path) -> None:
+    before_tmp = set(os.listdir("/tmp"))
+    mounts = Path("/proc/self/mountinfo").read_text()
+    token = str(900000 + os.getpid() % 99999)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "bashflow", "sandbox", "run", "-p", "workspace",
+         "-w", str(workdir), "--", "sh", "-c", f"sleep {token} & echo ready; wait"],
+        stdout=subprocess.PIPE, cwd=REPO,
+    )  # fmt: skip
+    assert cli.stdout is not None
+    assert cli.stdout.readline().strip() == b"ready"
+    server = psutil.Process(cli.pid).children()[0]
+    victims = [p for p in psutil.process_iter(["cmdline"])
+               if p.info["cmdline"] == ["sleep", token]]  # fmt: skip
+    assert victims, "the sandboxed sleep runs"
+    cli.kill()
+    cli.wait()
+    gone, alive = psutil.wait_procs([server, *victims], timeout=15)
+    assert not alive, "no process of the sandbox survives bashflow's SIGKILL"
+    assert _cgroups_of(server.pid) == []
+    assert Path("/proc/self/mountinfo").read_text() == mounts
+    assert set(os.listdir("/tmp")) - before_tmp <= {p for p in os.listdir("/tmp")
+                                                    if p.startswith("pytest")}  # fmt: skip
