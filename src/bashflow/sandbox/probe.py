@@ -70,6 +70,7 @@ def _try_unshare(flags: int, *, userns_map: bool) -> str:
     from bashflow.sandbox import namespaces as ns
 
     r, w = os.pipe()
+    uid, gid = os.getuid(), os.getgid()  # before unshare: unmapped ids read as 65534 after it
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         code = 0
@@ -78,7 +79,6 @@ def _try_unshare(flags: int, *, userns_map: bool) -> str:
             ns.unshare(flags)
             if flags & ns.CLONE_NEWNS:
                 if userns_map:
-                    uid, gid = os.getuid(), os.getgid()
                     ns.write_id_maps("self", f"{uid} {uid} 1\n", f"{gid} {gid} 1\n",
                                      deny_setgroups=True)  # fmt: skip
                 ns.mount("none", "/", None, ns.MS_REC | ns.MS_PRIVATE)
@@ -120,7 +120,7 @@ def probe() -> Probe:
         add(Layer.CGROUP, True, f"cgroup v{hier.version} writable ({ctrls})")
     else:
         why = "not root" if not root else "no writable pids/memory controller"
-        add(Layer.CGROUP, False, f"cgroup v{version} not writable ({why})")
+        add(Layer.CGROUP, False, f"cgroup not writable ({why})")
     base = 0 if root else ns.CLONE_NEWUSER
     err_mnt = _try_unshare(base | ns.CLONE_NEWNS, userns_map=not root)
     add(Layer.MOUNT, not err_mnt, err_mnt or "mount namespace")
