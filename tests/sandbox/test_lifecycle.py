@@ -10,11 +10,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from tests.sandbox.conftest import policy
 
 from bashflow.sandbox.plan import prepare
 from bashflow.sandbox.probe import Probe
 from bashflow.sandbox.spawner import Spawner
-from tests.sandbox.conftest import policy
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.sandbox.conftest import policy
 
 from bashflow.sandbox import probe as probe_mod
 from bashflow.sandbox.plan import prepare
 from bashflow.sandbox.probe import Layer
 from bashflow.sandbox.relay import relay
 from bashflow.sandbox.spawner import Spawner
-from tests.sandbox.conftest import policy
 
 # Load everything the forked, unprivileged child will use: it cannot read this interpreter's
 # files (they live under /root here), only what is already in memory.
@@ -70,7 +70,7 @@ def _as_user(user: pwd.struct_passwd, fn: Callable[[], Any]) -> Any:
             os.environ["HOME"] = "/nonexistent"
             result = fn()
             os.write(w, json.dumps(result).encode())
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             os.write(w, json.dumps({"error": repr(e)}).encode())
             code = 1
         finally:
@@ -113,7 +113,9 @@ def _run_all(workdir: str, outside: str) -> dict[str, Any]:
         out["write_outside"] = sh(f"echo x > {outside}/new")
         out["exec_denied"] = sh("perl -e 1")
         out["net"] = sh("python3 -c \"import socket; socket.create_connection(('127.0.0.1', 1))\"")
-        out["unshare"] = sh("python3 -c \"import ctypes; print(ctypes.CDLL(None).unshare(0x10000000))\"")
+        out["unshare"] = sh(
+            'python3 -c "import ctypes; print(ctypes.CDLL(None).unshare(0x10000000))"'
+        )
         out["noexec"] = sh("cp /usr/bin/true t && ./t")
         out["fork_bomb"] = sh("b() { [ $1 -lt 9 ] && { b $(($1+1)) | b $(($1+1)) & }; }; b 0; "
                               "wait; echo survived")  # fmt: skip
@@ -149,7 +151,7 @@ def test_ordinary_user_gets_the_same_enforcement(tmp_path: Path) -> None:
         assert res["unshare"][1].strip() == "-1"
         assert res["noexec"][0] == 126
         assert "NoNewPrivs:\t1" in res["nnp"][1]
-        assert res["fork_bomb"][0] in (0, 137) and "fork" in res["fork_bomb"][1].lower() or (
+        assert (res["fork_bomb"][0] in (0, 137) and "fork" in res["fork_bomb"][1].lower()) or (
             res["fork_bomb"][0] == 137)  # fmt: skip
     finally:
         shutil.rmtree(base, ignore_errors=True)
