@@ -57,7 +57,7 @@ def test_stop_continue_and_kill_whole_tree(spawner: Spawner, full: Probe, workdi
     proc.kill()
     o = proc.wait(timeout=20)
     assert o is not None and o.signal == signal.SIGKILL
-    gone, alive = psutil.wait_procs(procs + sleeps, timeout=10)
+    _gone, alive = psutil.wait_procs(procs + sleeps, timeout=10)
     assert not alive, "every process of the tree is gone, setsid'd ones too"
     out.close()
 
@@ -109,7 +109,7 @@ def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path:
     assert victims, "the sandboxed sleep runs"
     cli.kill()
     cli.wait()
-    gone, alive = psutil.wait_procs([server, *victims], timeout=15)
+    _gone, alive = psutil.wait_procs([server, *victims], timeout=15)
     assert not alive, "no process of the sandbox survives bashflow's SIGKILL"
     assert _cgroups_of(server.pid) == []
     assert Path("/proc/self/mountinfo").read_text() == mounts

@@ -56,7 +56,7 @@ _PERSONALITY_QUERY = 0xFFFFFFFF
 
 def build_filter(*, network: bool) -> bytes:
     """Compile the filter to BPF (`struct sock_filter[]` bytes) for this architecture."""
-    import pyseccomp as sc
+    import pyseccomp as sc  # type: ignore[import-untyped]
 
     f = sc.SyscallFilter(sc.ALLOW)
     f.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
