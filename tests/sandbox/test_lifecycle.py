@@ -83,12 +83,16 @@ def _cgroups_of(server_pid: int) -> list[str]:
         str(p) for p in base.glob(f"unified/bashflow/{server_pid}-*")]  # fmt: skip
 
 
-def test_cleanup_after_normal_exit(spawner: Spawner, full: Probe, workdir: Path) -> None:
+def test_cleanup_after_normal_exit(full: Probe, workdir: Path) -> None:
     mounts = Path("/proc/self/mountinfo").read_text()
-    proc, out = _spawn_ready(spawner, workdir, "echo ready")
-    proc.wait(timeout=20)
-    out.close()
-    assert _cgroups_of(spawner.server_pid) == []
+    with Spawner() as spawner:
+        proc, out = _spawn_ready(spawner, workdir, "sleep 1000 & echo ready")
+        server = spawner.server_pid
+        proc.wait(timeout=20)
+        out.close()
+        assert not [p for p in psutil.process_iter(["cmdline"])
+                    if p.info["cmdline"] == ["sleep", "1000"]]  # fmt: skip
+    assert _cgroups_of(server) == []
     assert Path("/proc/self/mountinfo").read_text() == mounts
 
 

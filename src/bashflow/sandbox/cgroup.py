@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bashflow.policy.model import LimitsSection
 
 ROOT = "/sys/fs/cgroup"
-V1_CONTROLLERS = ("pids", "memory", "freezer", "cpuacct")
+V1_CONTROLLERS = ("pids", "memory", "freezer")
 MIB = 1024 * 1024
 
 
@@ -98,10 +98,20 @@ class Cgroup:
     def procs_files(self) -> list[str]:
         return [f"{p}/cgroup.procs" for p in self.paths.values()]
 
-    def join(self, pid: int = 0) -> None:
-        """Move `pid` (0: the caller) into every controller of this cgroup."""
-        data = str(pid or os.getpid()).encode()
-        for f in self.procs_files():
+    def join(self) -> None:
+        """Move the calling (single-threaded) process into every controller of this cgroup.
+
+        In v1 this writes "0" to `tasks`: migrating only the caller itself lets the kernel skip
+        the global threadgroup lock and its RCU grace period, which otherwise costs milliseconds
+        per controller. v2 writes the pid to `cgroup.procs`.
+        """
+        if self.hierarchy.version == 1:
+            files = [f"{p}/tasks" for p in self.paths.values()]
+            data = b"0"
+        else:
+            files = self.procs_files()
+            data = str(os.getpid()).encode()
+        for f in files:
             fd = os.open(f, os.O_WRONLY)
             try:
                 os.write(fd, data)

@@ -236,14 +236,14 @@ class Server:
                 tree.limit, tree.value = "memory_mib", str(lim.memory_mib)
             elif events.get("processes"):
                 tree.limit, tree.value = "processes", str(lim.processes)
-        if tree.cgroup is not None:
-            tree.cgroup.remove()
         if time.monotonic() - self.last_scan >= DISK_SCAN_SECONDS:
             self.check_disk(tree, final=True)
         with contextlib.suppress(OSError):
             self.sel.unregister(tree.sock)
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
         tree.sock.close()
+        if tree.cgroup is not None:  # after the reply: the caller need not wait for the rmdir
+            tree.cgroup.remove()
 
     def check_disk(self, tree: _Tree, *, final: bool = False) -> None:
         lim = tree.plan.limits

@@ -1,0 +1,111 @@
+"""benchmarks/sandbox_spawn.py - sandbox overhead per process, and spawn time as bashflow grows.
+
+    python3 -m benchmarks.sandbox_spawn [-n 200] [--profile strict] [--json]
+
+1. Overhead: median wall time of spawning and reaping `/bin/true` under a plan (every layer)
+   minus the median of a plain `subprocess.run(["/bin/true"])`, measured interleaved in the same
+   run, and their ratio.
+2. Growth: the same after this process allocates a few hundred MB and starts threads; the fork
+   server was started while the process was small, so sandboxed spawns stay flat. For contrast,
+   `subprocess.run(..., preexec_fn=...)` in the grown process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+
+from bashflow.policy.profiles import get_profile
+from bashflow.sandbox.plan import Plan, prepare
+from bashflow.sandbox.spawner import Spawner
+
+
+def _ms(fn: Callable[[], object], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def _pair(spawner: Spawner, plan: Plan, n: int) -> tuple[list[float], list[float]]:
+    sandboxed: list[float] = []
+    plain: list[float] = []
+
+    def sb() -> None:
+        spawner.spawn(plan, ["/bin/true"]).wait()
+
+    def pl() -> None:
+        subprocess.run(["/bin/true"], check=False)
+
+    for _ in range(n):  # interleaved, so load changes hit both alike
+        sandboxed += _ms(sb, 1)
+        plain += _ms(pl, 1)
+    return sandboxed, plain
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("-n", type=int, default=200, help="spawns per measurement")
+    ap.add_argument("--profile", default="strict", help="built-in profile for the plan")
+    ap.add_argument("--grow-mib", type=int, default=400, help="memory to allocate for step 2")
+    ap.add_argument("--threads", type=int, default=8, help="threads to start for step 2")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    spawner = Spawner()
+    spawner.start()  # first, while this process is small and single-threaded
+    work = tempfile.mkdtemp(prefix="bashflow-bench-")
+    plan = prepare(get_profile(args.profile), work)
+    for _ in range(10):  # warm-up (the server prepares the plan once)
+        spawner.spawn(plan, ["/bin/true"]).wait()
+    sb, pl = _pair(spawner, plan, args.n)
+
+    ballast = bytearray(args.grow_mib << 20)
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    stop = threading.Event()
+    threads = [threading.Thread(target=stop.wait, daemon=True) for _ in range(args.threads)]
+    for t in threads:
+        t.start()
+    sb_big, pl_big = _pair(spawner, plan, args.n)
+    preexec = _ms(lambda: subprocess.run(["/bin/true"], preexec_fn=lambda: None, check=False),
+                  max(20, args.n // 4))  # fmt: skip
+    stop.set()
+    spawner.close()
+
+    med = statistics.median
+    res = {
+        "profile": args.profile,
+        "n": args.n,
+        "plain_ms": round(med(pl), 3),
+        "sandboxed_ms": round(med(sb), 3),
+        "overhead_ms": round(med(sb) - med(pl), 3),
+        "ratio": round(med(sb) / med(pl), 2),
+        "grown_mib": args.grow_mib,
+        "grown_threads": args.threads,
+        "grown_plain_ms": round(med(pl_big), 3),
+        "grown_sandboxed_ms": round(med(sb_big), 3),
+        "grown_overhead_ms": round(med(sb_big) - med(pl_big), 3),
+        "grown_preexec_fn_ms": round(med(preexec), 3),
+        "sandboxed_p90_ms": round(sorted(sb)[int(len(sb) * 0.9)], 3),
+    }
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        for k, v in res.items():
+            print(f"{k:>22}: {v}")
+    del ballast
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
