@@ -322,7 +322,7 @@ def test_quoting_kinds() -> None:
     [
         (r"\x72m", "rm"),
         (r"\u00e9", "é"),
-        (r"\101\0", "A\0"),
+        (r"\101\0", "A"),  # bash strings end at NUL
         (r"\cA\c?", "\x01\x7f"),
         (r"a\'b", "a'b"),
         (r"\t\n\e", "\t\n\x1b"),

@@ -137,7 +137,7 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
     try:
         toks = _tokenize(p, start, end, words)
     except ArithSyntaxError as err:
-        return s.Arith(span, raw, None, err.args[0])
+        return s.Arith(span, raw, None, err.args[0], _as_word(p, start, end))
     except ParseError:
         raise
     if not toks:
@@ -153,8 +153,14 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
         else:
             rest = p.text[tok.start_pos : end].strip()
             msg = f'syntax error in expression (error token is "{rest}")'
-        return s.Arith(span, raw, None, msg)
+        return s.Arith(span, raw, None, msg, _as_word(p, start, end))
     return s.Arith(span, raw, _Builder(p, words).build(tree))
+
+
+def _as_word(p: WordParser, start: int, end: int) -> s.Word:
+    """The arithmetic text as a word: literal text with its quotes and substitutions."""
+    parts, _ = p.scan_parts(start, ")", end=end)
+    return s.Word(p._sp(start, end), tuple(parts))
 
 
 class _Builder:
@@ -165,13 +171,18 @@ class _Builder:
         _Token = Token
         self.sp = p._sp
         self.words = words
+        self._spans: dict[int, Span] = {}  # memo: deep unary chains would be quadratic
 
     def span_of(self, node: Any) -> Span:
         if type(node) is _Token:
             return self.sp(node.start_pos or 0, node.end_pos or 0)
-        first = node.children[0]
-        last = node.children[-1]
-        return Span(self.span_of(first).start, self.span_of(last).end)
+        span = self._spans.get(id(node))
+        if span is None:
+            first = node.children[0]
+            last = node.children[-1]
+            span = Span(self.span_of(first).start, self.span_of(last).end)
+            self._spans[id(node)] = span
+        return span
 
     def build(self, node: Any) -> s.ArithNode:
         if type(node) is _Token:

@@ -34,6 +34,8 @@ for _op in _OPERATORS:
     _OP_BY_CHAR.setdefault(_op[0], ())
     _OP_BY_CHAR[_op[0]] += (_op,)
 
+HEREDOC_MAX = 16
+"""bash refuses more here-documents than this pending on one line."""
 REDIRECT_OPS = frozenset(("<", ">", ">>", ">|", "<>", "&>", "&>>", ">&", "<&", "<<", "<<-", "<<<"))
 _LIST_END_WORDS = frozenset(("then", "else", "elif", "fi", "do", "done", "esac", "}"))
 _LIST_END_OPS = frozenset((")", ";;", ";&", ";;&"))
@@ -847,10 +849,10 @@ class CommandParser(WordParser):
         i = m.end(1)
         subscript: s.Word | None = None
         if m.group(2):
-            close = self._subscript_end(i + 1)
-            if close is None:
+            found = self.read_subscript(i + 1)
+            if found is None:
                 return None
-            sparts, _ = self.read_parts_range(i + 1, close)
+            sparts, close = found
             subscript = s.Word(self._sp(i + 1, close), tuple(sparts))
             i = close + 1
         append = False
@@ -913,9 +915,10 @@ class CommandParser(WordParser):
         text = self.text
         if text[pos] != "[":
             return None
-        close = self._subscript_end(pos + 1)
-        if close is None:
+        found = self.read_subscript(pos + 1)
+        if found is None:
             return None
+        kparts, close = found
         i = close + 1
         append = False
         if text.startswith("+=", i):
@@ -925,7 +928,6 @@ class CommandParser(WordParser):
             i += 1
         else:
             return None
-        kparts, _ = self.read_parts_range(pos + 1, close)
         key = s.Word(self._sp(pos + 1, close), tuple(kparts))
         parts, end = self.read_parts(i, M_UNQUOTED)
         parts = _merge_literals(parts, self._sp)
@@ -965,6 +967,8 @@ class CommandParser(WordParser):
                 op == "<<-",
                 s.Word(self._sp(target_tok.end, target_tok.end), ()),
             )
+            if len(self.pending) >= HEREDOC_MAX:
+                raise self.error("maximum here-document count exceeded", start, target_tok.end)
             self.pending.append(_PendingHereDoc(start, node, delim, quoted, op == "<<-"))
             return s.Redirect(
                 Span(self._sp(start, start).start, word.span.end), op, node, fd, fd_var

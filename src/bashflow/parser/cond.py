@@ -207,13 +207,19 @@ class _Builder:
 
         self.sp = p._sp
         self.words = words
+        self._spans: dict[int, Span] = {}  # memo: deep `!` chains would be quadratic
 
     def span_of(self, node: Any) -> Span:
         if type(node) is not Tree:
             if node.type == "WORD":
                 return self.words[int(node)].span
             return self.sp(node.start_pos or 0, node.end_pos or 0)
-        return Span(self.span_of(node.children[0]).start, self.span_of(node.children[-1]).end)
+        span = self._spans.get(id(node))
+        if span is None:
+            first = self.span_of(node.children[0])
+            span = Span(first.start, self.span_of(node.children[-1]).end)
+            self._spans[id(node)] = span
+        return span
 
     def build(self, node: Any) -> s.CondNode:
         if type(node) is not Tree:  # a lone WORD collapsed by `?`

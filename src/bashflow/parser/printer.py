@@ -651,7 +651,8 @@ class _Printer:
         if text != arith.raw:
             return arith.raw
         replacements: list[tuple[int, int, str]] = []
-        for word in _arith_words(arith.expr):
+        words = [arith.word] if arith.word is not None else _arith_words(arith.expr)
+        for word in words:
             for part in _walk_parts(word.parts):
                 if isinstance(part, CommandSub | AnsiCQuoted | LocaleQuoted | ProcessSub):
                     replacements.append((part.span.start, part.span.end, self.part(part, False)))

@@ -449,13 +449,16 @@ class Arith:
     bash does not parse arithmetic until it evaluates it, so text that is not a valid
     expression is not a syntax error of the script: `expr` is then None and `error` says
     what bash will report when (and if) the expression is evaluated. `raw` is the text as
-    written; `word` holds the substitutions inside it (expanded before evaluation).
+    written. When `expr` is None, `word` is that text as a word, so the substitutions bash
+    still expands (and runs) before the evaluation fails stay in the tree; otherwise they are
+    the `ArithWord` operands of `expr` and `word` is None.
     """
 
     span: Span
     raw: str
     expr: ArithNode | None
     error: str | None = None
+    word: Word | None = None
 
 
 # --------------------------------------------------------------------------- [[ ]]

@@ -107,7 +107,9 @@ def decode_ansi_c(raw: str) -> str:
                 out.append("\\c")
         else:
             out.append("\\" + c)
-    return "".join(out)
+    decoded = "".join(out)
+    # bash strings end at a NUL byte: `$'a\0b'` is `a`
+    return decoded.split("\0", 1)[0]
 
 
 def _byte_char(value: int) -> str:
@@ -251,16 +253,17 @@ class WordParser:
                 dq, i = self.read_double_quoted(i)
                 append(dq)
             elif ch == "$":
-                dollar, i = self.read_dollar(i, in_dq=in_dq)
+                # bash's `extquote` (on by default): $'..' and $".." are decoded inside
+                # ${...} even within double quotes
+                dollar, i = self.read_dollar(i, in_dq=in_dq, extquote=mode == M_PARAM)
                 append(dollar)
             elif ch == "`":
                 bq, i = self.read_backquote(i, in_dq=in_dq)
                 append(bq)
             elif mode == M_REGEX:
                 if ch == "(":
-                    j = self._skip_balanced(i + 1, ")")
                     # The group is part of the regex as written, quotes kept as parts.
-                    inner, _ = self._regex_group_parts(i, j + 1)
+                    inner, j = self.scan_parts(i, ")", inclusive=True)
                     parts.extend(inner)
                     i = j + 1
                 else:
@@ -293,27 +296,36 @@ class WordParser:
 
     _dq_single_quotes_quote = True
 
-    def _regex_group_parts(self, start: int, end: int) -> tuple[list[s.WordPart], int]:
-        """Parts of a parenthesised group in an `=~` regex: literal text with quotes and
-        expansions kept as parts."""
+    def scan_parts(
+        self, start: int, closer: str, *, inclusive: bool = False, end: int | None = None
+    ) -> tuple[list[s.WordPart], int]:
+        """Parts up to the `closer` (`)` or `]`) that balances: quotes and expansions are
+        parts, everything else literal, in one pass (nested substitutions are parsed once).
+
+        With `inclusive`, `text[start]` is the opening bracket and both brackets are part of
+        the result. Returns the parts and the position of the closer. With `end`, the scan
+        covers exactly `text[start:end]` and brackets are plain text."""
         text = self.text
+        n = self.n if end is None else end
         sp = self._sp
+        opener = "(" if closer == ")" else "["
         parts: list[s.WordPart] = []
         i = start
         lit = i
-        while i < end:
+        depth = 0
+        while i < n:
             ch = text[i]
             if ch in "\\'\"$`":
                 if lit < i:
                     parts.append(s.Literal(sp(lit, i), text[lit:i]))
                 if ch == "\\":
-                    if i + 1 < end and text[i + 1] == "\n":
-                        i += 2
-                    else:
-                        parts.append(s.Escaped(sp(i, i + 2), text[i + 1 : i + 2]))
-                        i += 2
+                    if i + 1 < n and text[i + 1] != "\n":
+                        parts.append(s.Escaped(sp(i, i + 2), text[i + 1]))
+                    i += 2
                 elif ch == "'":
                     j = text.find("'", i + 1)
+                    if j < 0:
+                        break
                     parts.append(s.SingleQuoted(sp(i, j + 1), text[i + 1 : j]))
                     i = j + 1
                 elif ch == '"':
@@ -326,11 +338,27 @@ class WordParser:
                     bq, i = self.read_backquote(i)
                     parts.append(bq)
                 lit = i
-            else:
-                i += 1
-        if lit < end:
-            parts.append(s.Literal(sp(lit, end), text[lit:end]))
-        return parts, end
+                continue
+            if end is not None:
+                pass
+            elif ch == opener:
+                depth += 1
+            elif ch == closer:
+                if depth == 0 or (inclusive and depth == 1):
+                    stop = i + 1 if inclusive else i
+                    if lit < stop:
+                        parts.append(s.Literal(sp(lit, stop), text[lit:stop]))
+                    return _merge_literals(parts, sp), i
+                depth -= 1
+            i += 1
+        if end is not None:
+            if lit < end:
+                parts.append(s.Literal(sp(lit, end), text[lit:end]))
+            return _merge_literals(parts, sp), end
+        raise self.error(
+            f"unexpected end of file while looking for matching `{closer}'", start,
+            found="end of file", expected=f"`{closer}'",
+        )
 
     def _skip_balanced(self, i: int, closer: str) -> int:
         """Position of the `closer` matching an already-open `(`, skipping quotes and
@@ -451,7 +479,7 @@ class WordParser:
     # ------------------------------------------------------------------ $ forms
 
     def read_dollar(
-        self, start: int, *, in_dq: bool = False, lenient: bool = False
+        self, start: int, *, in_dq: bool = False, lenient: bool = False, extquote: bool = False
     ) -> tuple[s.WordPart, int]:
         text = self.text
         n = self.n
@@ -473,7 +501,7 @@ class WordParser:
             j = self._skip_balanced(i + 1, "]")
             arith = self.parse_arith_text(i + 1, j)
             return s.ArithSub(sp(start, j + 1), arith), j + 1
-        if ch == "'" and not in_dq:
+        if ch == "'" and (not in_dq or extquote):
             j = i + 1
             while j < n:
                 c = text[j]
@@ -491,7 +519,7 @@ class WordParser:
                     expected="`''",
                 )
             return s.AnsiCQuoted(sp(start, j + 1), decode_ansi_c(text[i + 1 : j])), j + 1
-        if ch == '"' and not in_dq:
+        if ch == '"' and (not in_dq or extquote):
             parts, end = self.read_dq_parts(i + 1, '"')
             if end >= n:
                 raise self.error(
@@ -667,10 +695,10 @@ class WordParser:
             return self._bad_substitution(start, in_dq)
         subscript: s.Word | None = None
         if i < n and text[i] == "[" and (name[0].isalpha() or name[0] == "_"):
-            close = self._subscript_end(i + 1)
-            if close is None:
+            try:
+                sparts, close = self.scan_parts(i + 1, "]")
+            except ParseError:
                 return self._bad_substitution(start, in_dq)
-            sparts, _ = self.read_parts_range(i + 1, close)
             subscript = s.Word(sp(i + 1, close), tuple(sparts))
             i = close + 1
         if i >= n:
@@ -762,16 +790,11 @@ class WordParser:
         parts = _merge_literals(parts, self._sp)
         return s.Word(self._sp(i, end), tuple(parts)), end
 
-    def read_parts_range(self, start: int, end: int) -> tuple[list[s.WordPart], int]:
-        """Parts of text that is only expanded, never split (subscripts): quotes and
-        expansions are parts, everything else literal."""
-        parts, _ = self._regex_group_parts(start, end)
-        return _merge_literals(parts, self._sp), end
-
-    def _subscript_end(self, i: int) -> int | None:
-        """Position of the `]` closing a subscript opened before `i` (brackets nest)."""
+    def read_subscript(self, start: int) -> tuple[list[s.WordPart], int] | None:
+        """`[...]` whose `[` is before `start`: its parts and the `]` position, or None
+        when it does not close."""
         try:
-            return self._skip_balanced(i, "]")
+            return self.scan_parts(start, "]")
         except ParseError:
             return None
 
@@ -843,8 +866,7 @@ class WordParser:
             if ch in " \t\n;&<>" or ch == "(":
                 if ch == "(":
                     # a nested plain group: keep it literal up to its match
-                    j = self._skip_balanced(i + 1, ")")
-                    inner, _ = self._regex_group_parts(i, j + 1)
+                    inner, j = self.scan_parts(i, ")", inclusive=True)
                     parts.extend(inner)
                     i = j + 1
                     continue

@@ -40,6 +40,8 @@ def _runs(text: str) -> bool:
 
 def walk_arith(w: Walker, a: Arith, st: State) -> None:
     if a.expr is None:
+        if a.word is not None:  # bash still runs the substitutions before failing
+            w.expand(a.word, st, split=False)
         if "$" in a.raw or "`" in a.raw:
             w.flag("BF115", "arithmetic that does not parse may still run substitutions", a.span)
         return
