@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     env = _env()
+    # An installed package has its bytecode compiled (pip does it); this checkout may not, and
+    # with PYTHONDONTWRITEBYTECODE set Python would recompile every module on every start.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "src" / "bashflow"), quiet=1)
 
     # (label, code, interpreter flags); -S skips site, i.e. the .pth hooks of this installation
     # (bashflow is on PYTHONPATH, so it imports the same either way).
