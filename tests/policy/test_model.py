@@ -118,6 +118,7 @@ def test_profiles() -> None:
     assert Policy.profile("strict") == strict
 
 
+@pytest.mark.slow
 def test_import_policy_stays_light() -> None:
     code = (
         "import sys, bashflow.policy, bashflow.policy.load, bashflow.policy.paths, "

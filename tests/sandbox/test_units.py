@@ -73,6 +73,7 @@ def test_env_rules() -> None:
     assert "LD_*" in DANGEROUS_ENV and "BASH_ENV" in DANGEROUS_ENV
 
 
+@pytest.mark.slow
 def test_sandbox_package_import_is_light() -> None:
     import subprocess
     import sys
