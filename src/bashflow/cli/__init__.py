@@ -29,15 +29,23 @@ class _CommandModule(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `bashflow` parser. With `command` (a key of COMMANDS), only that command's subparser
+    is built and only its module imported: what `main` does when argv names a command, so a
+    cold `bashflow check` does not pay for the other commands (their help is not reachable
+    from such an argv anyway). Without it, every command is built (`bashflow --help`)."""
     parser = argparse.ArgumentParser(
         prog="bashflow",
         description="Compile bash scripts into workflow graphs, check them against a policy, "
         "and run them in a kernel sandbox.",
     )
     parser.add_argument("--version", action="version", version=f"bashflow {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # An explicit prog is what argparse would compute (it has no positionals yet), without
+    # building a help formatter (which imports shutil to ask for the terminal size).
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=parser.prog)
     for name, (module_name, help_text) in COMMANDS.items():
+        if command is not None and name != command:
+            continue
         module = cast(_CommandModule, importlib.import_module(module_name))
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)
@@ -46,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     run = getattr(args, "_run", None)
     if run is None:

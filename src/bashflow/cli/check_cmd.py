@@ -7,7 +7,6 @@ deny[BF101]: ...` with the source line and a caret), json (docs/check.md) and SA
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -87,12 +86,13 @@ def run(args: argparse.Namespace) -> int:
     except PolicyError as err:
         print(render_error(err), file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "json":
-        out = json.dumps(verdict.to_data(), indent=2, ensure_ascii=False)
-    elif args.format == "sarif":
-        out = json.dumps(sarif(verdict), indent=2, ensure_ascii=False)
-    else:
+    if args.format == "text":
         out = render_text(verdict)
+    else:
+        import json  # only here: a cold `check` in text form does not import it
+
+        data_out = verdict.to_data() if args.format == "json" else sarif(verdict)
+        out = json.dumps(data_out, indent=2, ensure_ascii=False)
     if out:
         sys.stdout.flush()
         sys.stdout.buffer.write(out.encode("utf-8", "backslashreplace") + b"\n")
