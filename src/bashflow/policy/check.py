@@ -16,7 +16,6 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import ParseError, PolicyError
@@ -26,6 +25,7 @@ from bashflow.policy.groups import UnknownGroup
 from bashflow.policy.lite import LitePolicy
 from bashflow.policy.paths import Access as Grant
 from bashflow.policy.paths import PathTrie, components, resolve_paths
+from bashflow.policy.records import record
 from bashflow.policy.values import Field, State
 from bashflow.source import MISSING, Source, Span
 
@@ -37,7 +37,7 @@ MAX_SCRIPT_LINES = 10_000
 TIME_BUDGET_SECONDS = 0.6
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Target:
     """A resolved path: exact, or a pattern (`directory`, children whose names start with
     `prefix`, and everything below them)."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bashflow.policy.groups import expand_commands
+from bashflow.policy.records import record
 
 SYSTEM_BIN_DIRS = frozenset(
     {"/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"}
@@ -101,7 +101,7 @@ def positionals(program: str, args: Sequence[str]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     """One allow or deny entry, split into program, flags and subcommand words."""
 
@@ -126,7 +126,7 @@ class Entry:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DenyMatch:
     entry: Entry
     definite: bool

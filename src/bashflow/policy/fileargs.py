@@ -8,8 +8,8 @@ operand is then an unknown path); for other programs only arguments that look li
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bashflow.policy.records import record
 from bashflow.policy.values import Field
 
 NO_PATHS = frozenset(
@@ -232,7 +232,7 @@ OPT_ARGS: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PathUse:
     path: Field
     mode: str

@@ -8,13 +8,13 @@ would be needed). `check` denies on either kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from bashflow.policy.records import field, record
 from bashflow.source import MISSING, Source, Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     """One reason to deny."""
 
@@ -44,7 +44,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     """The checker's answer: `decision` is `"allow"` when there are no findings."""
 

@@ -12,30 +12,31 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bashflow.policy.records import field, record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class LiteCommands:
     allow: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LitePaths:
     read: list[str] = field(default_factory=list)
     write: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiteNetwork:
     allow: bool = False
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@record(weakref_slot=True)
 class LitePolicy:
     """The parts of a policy the checker reads, shaped like `Policy` (duck-typed)."""
 

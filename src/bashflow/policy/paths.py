@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bashflow.policy.groups import expand_paths
+from bashflow.policy.records import field, record
 
 if TYPE_CHECKING:  # annotations only: the checker's fast path runs without pydantic
     from bashflow.policy.model import Policy
@@ -47,7 +47,7 @@ def components(path: str) -> tuple[str, ...]:
     return tuple(p for p in path.split("/") if p)
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@record(order=True)
 class PathRule:
     """One rule: an absolute normalised path and what it grants to its subtree."""
 
@@ -69,7 +69,7 @@ class PathRule:
         return components(path)[: len(mine)] == mine
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
     access: Access = Access.NONE
@@ -113,7 +113,7 @@ class PathTrie:
         return self.access(path) is Access.WRITE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResolvedPaths:
     """A policy's path section resolved on this machine."""
 

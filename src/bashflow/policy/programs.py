@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bashflow.policy.commands import basename
+from bashflow.policy.records import record
 from bashflow.policy.values import Field
 
 Argv = Sequence[Field]
@@ -207,7 +207,7 @@ def short_flags(arg: str) -> str:
 # --------------------------------------------------------------------------- wrappers
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Payload:
     """What a wrapper or runner will run: an argv, a string of shell code, or unknown."""
 

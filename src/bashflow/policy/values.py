@@ -9,10 +9,10 @@ variable is set), and `Flag` (a finding the walker itself can decide).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from bashflow.parser.syntax import FunctionDef
+from bashflow.policy.records import field, record
 from bashflow.source import Span
 
 
@@ -55,7 +55,7 @@ UNKNOWN = Field("", exact=False)
 TAINTED = Field("", exact=False, tainted=True)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class State:
     """The shell state as far as it is known at one point of the script."""
 
