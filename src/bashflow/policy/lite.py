@@ -10,12 +10,13 @@ A test checks that whatever the lite path accepts, the model accepts with equal 
 
 from __future__ import annotations
 
-import json
-import tomllib
-from pathlib import Path
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from bashflow.policy.records import field, record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @record
@@ -110,10 +111,18 @@ def plainly_valid(data: Any) -> bool:
 def load_lite(path: str | Path) -> Any:
     """A `LitePolicy` when the file is plainly valid, else `Policy.load(path)` (which raises
     `PolicyError` at `P:line:col` for a bad one)."""
-    p = Path(path)
+    # os.path and open() rather than pathlib, and json only for .json: both cost a cold start.
     try:
-        text = p.read_bytes().decode("utf-8")
-        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+        if os.path.splitext(path)[1].lower() == ".json":
+            import json
+
+            data = json.loads(text)
+        else:
+            import tomllib
+
+            data = tomllib.loads(text)
     except (OSError, ValueError):
         data = None
     if data is not None and plainly_valid(data):
@@ -128,4 +137,4 @@ def load_lite(path: str | Path) -> Any:
         )
     from bashflow.policy.model import Policy
 
-    return Policy.load(p)
+    return Policy.load(path)
