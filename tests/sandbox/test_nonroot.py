@@ -117,8 +117,7 @@ def _run_all(workdir: str, outside: str) -> dict[str, Any]:
             'python3 -c "import ctypes; print(ctypes.CDLL(None).unshare(0x10000000))"'
         )
         out["noexec"] = sh("cp /usr/bin/true t && ./t")
-        out["fork_bomb"] = sh("b() { [ $1 -lt 9 ] && { b $(($1+1)) | b $(($1+1)) & }; }; b 0; "
-                              "wait; echo survived")  # fmt: skip
+        out["fork_bomb"] = sh("for i in $(seq 64); do sleep 3 & done; echo spawned")
         out["nnp"] = sh("grep NoNewPrivs /proc/self/status")
     return out
 
@@ -151,7 +150,6 @@ def test_ordinary_user_gets_the_same_enforcement(tmp_path: Path) -> None:
         assert res["unshare"][1].strip() == "-1"
         assert res["noexec"][0] == 126
         assert "NoNewPrivs:\t1" in res["nnp"][1]
-        assert (res["fork_bomb"][0] in (0, 137) and "fork" in res["fork_bomb"][1].lower()) or (
-            res["fork_bomb"][0] == 137)  # fmt: skip
+        assert "fork" in res["fork_bomb"][1].lower(), res["fork_bomb"]  # RLIMIT_NPROC = 32
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -36,6 +36,16 @@ HIGH_FD = 8192
 
 
 @dataclass
+class _Launch:
+    pid: int
+    sock: socket.socket
+    errr: int
+    pidr: int
+    statr: int
+    cgroup: cg.Cgroup | None
+
+
+@dataclass
 class _Tree:
     pid: int
     sock: socket.socket
@@ -55,6 +65,7 @@ class Server:
         self.sel = selectors.DefaultSelector()
         self.trees: dict[int, _Tree] = {}
         self.prepared: dict[str, Prepared] = {}
+        self.warm: dict[str, _Launch] = {}
         self.userns: dict[tuple[int, int], int] = {}
         self.counter = 0
         self.root = os.geteuid() == 0
@@ -98,6 +109,7 @@ class Server:
         mask_dirs = tuple(d for d in under if os.path.isdir(d))
         mask_files = tuple(d for d in under if os.path.exists(d) and not os.path.isdir(d))
         if len(self.prepared) >= 16:  # keep the fd table small: forget the oldest plan
+            self.drop_warm()
             old = self.prepared.pop(next(iter(self.prepared)))
             for fd, _, _ in old.rules:
                 os.close(fd)
@@ -118,42 +130,62 @@ class Server:
         return self.userns[key]
 
     # -- spawning -------------------------------------------------------------------------
-    def spawn(self, plan: Plan, job: Job, reply: socket.socket, fds: list[int]) -> None:
-        try:
-            prep = self.prepare(plan)
-        except OSError as e:
-            reply.send(pickle.dumps(("error", f"prepare: {e}")))
-            return
+    def launch(self, plan: Plan, prep: Prepared) -> _Launch:
+        """Fork a child that applies the plan up to the point where it needs the job (cgroup,
+        mount namespace) and then waits for it. Done ahead of time ("warm") after each spawn,
+        so the next spawn of the same plan skips the fork and the mount set-up."""
         group: cg.Cgroup | None = None
         if self.hierarchy is not None and Layer.CGROUP in plan.layers:
             self.counter += 1
             group = cg.Cgroup(self.hierarchy, f"{os.getpid()}-{self.counter}")
             try:
                 group.create(plan.limits)
-            except OSError as e:
-                reply.send(pickle.dumps(("error", f"cgroup: {e}")))
+            except OSError:
                 group.remove()
-                return
+                raise
         errr, errw = os.pipe2(os.O_CLOEXEC)
         pidr, pidw = os.pipe2(os.O_CLOEXEC)
         statr, statw = os.pipe2(os.O_CLOEXEC)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         a = os.fork()
         if a == 0:  # pragma: no cover - child
             os.close(errr)
             os.close(pidr)
             os.close(statr)
-            contain(plan, prep, group, job, fds, errw, pidw, statw)
+            mine.close()
+            for other in self.warm.values():  # their EOF must reach them, not stop at us
+                other.sock.close()
+            for tree in self.trees.values():
+                tree.sock.close()
+            contain(plan, prep, group, theirs.detach(), errw, pidw, statw)
+        theirs.close()
         os.close(errw)
         os.close(pidw)
         os.close(statw)
-        data = _read_exactly(pidr, 4)  # A reports B's pid (or fails first: EOF)
-        err = _read_all(errr).decode(errors="replace")  # EOF at exec, or the failure
-        os.close(pidr)
-        os.close(errr)
+        return _Launch(a, mine, errr, pidr, statr, group)
+
+    def spawn(self, plan: Plan, job: Job, reply: socket.socket, fds: list[int]) -> None:
+        """Start `job` (owning `fds`, which are closed here before anything else is forked)."""
+        try:
+            prep = self.prepare(plan)
+            launch = self.warm.pop(plan.key, None) or self.launch(plan, prep)
+        except OSError as e:
+            _close_all(fds)
+            reply.send(pickle.dumps(("error", f"prepare: {e}")))
+            return
+        with contextlib.suppress(OSError):  # if the child died early, its error is on errr
+            socket.send_fds(launch.sock, [pickle.dumps(job)], fds)
+        _close_all(fds)
+        launch.sock.close()
+        data = _read_exactly(launch.pidr, 4)  # A reports B's pid (or fails first: EOF)
+        err = _read_all(launch.errr).decode(errors="replace")  # EOF at exec, or the failure
+        os.close(launch.pidr)
+        os.close(launch.errr)
         pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
-        if pid != a:  # A only forked the tree's init (pid namespace) and exited
+        if pid != launch.pid:  # A only forked the tree's init (pid namespace) and exited
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(a, 0)
+                os.waitpid(launch.pid, 0)
+        group = launch.cgroup
         if err or not pid:
             if pid:
                 with contextlib.suppress(ChildProcessError, ProcessLookupError):
@@ -161,14 +193,29 @@ class Server:
                     os.waitpid(pid, 0)
             if group is not None:
                 group.remove()
-            os.close(statr)
+            os.close(launch.statr)
             reply.send(pickle.dumps(("error", err or "the sandboxed process did not start")))
             return
         wall = plan.limits.wall_seconds
-        tree = _Tree(pid, reply, plan, group, time.monotonic() + wall if wall else None, statr)
+        deadline = time.monotonic() + wall if wall else None
+        tree = _Tree(pid, reply, plan, group, deadline, launch.statr)
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
         reply.send(pickle.dumps(("spawned", pid)))
+        if plan.key not in self.warm:
+            with contextlib.suppress(OSError):
+                self.warm[plan.key] = self.launch(plan, prep)
+
+    def drop_warm(self) -> None:
+        for launch in self.warm.values():
+            launch.sock.close()  # the waiting child sees EOF and exits
+            for fd in (launch.errr, launch.pidr, launch.statr):
+                os.close(fd)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(launch.pid, 0)
+            if launch.cgroup is not None:
+                launch.cgroup.remove()
+        self.warm.clear()
 
     # -- control ----------------------------------------------------------------------------
     def control(self, tree: _Tree, msg: tuple[object, ...]) -> None:
@@ -275,6 +322,7 @@ class Server:
                 self.finish(pid, status)
 
     def shutdown(self) -> None:
+        self.drop_warm()
         for tree in list(self.trees.values()):
             self.kill(tree)
             if tree.cgroup is not None:
@@ -340,12 +388,8 @@ class Server:
         if not msg:
             return False
         reply = socket.socket(fileno=fds[0])
-        try:
-            _kind, plan, job = pickle.loads(msg)
-            self.spawn(plan, job, reply, fds[1:])
-        finally:
-            for fd in fds[1:]:
-                os.close(fd)
+        _kind, plan, job = pickle.loads(msg)
+        self.spawn(plan, job, reply, fds[1:])
         return True
 
 
@@ -369,6 +413,13 @@ def _watches_disk(plan: Plan) -> bool:
 
 def _within(path: str, tree: str) -> bool:
     return tree == "/" or path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    fds.clear()
 
 
 def _read_exactly(fd: int, n: int) -> bytes:

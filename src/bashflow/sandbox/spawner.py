@@ -83,8 +83,8 @@ class Outcome:
         return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else 0
 
 
-def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Sequence[int],
-            errw: int, pidw: int, statw: int) -> NoReturn:  # fmt: skip
+def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, errw: int,
+            pidw: int, statw: int) -> NoReturn:  # fmt: skip
     """Apply the plan to this (forked) process, in DESIGN.md's layer order, then exec.
 
     cgroup → mount ns → rlimits → network ns → pid ns → uid / user ns → NO_NEW_PRIVS → Landlock
@@ -117,12 +117,8 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
             namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs),
                                     list(prep.mask_files), list(plan.noexec_dirs),
                                     list(plan.exec_files))  # fmt: skip
-        step = "fds"  # not a layer: before rlimits so a low open_files cannot stop it
-        os.setsid()
-        errw, pidw, statw = _lift((errw, pidw, statw), above=max(job.targets))
-        _install_fds(job.targets, fds, keep=[errw, pidw, statw, *(r[0] for r in prep.rules)])
-        os.set_inheritable(statw, False)
-        os.chdir(job.cwd)
+        step = "fds"  # not a layer: free the low numbers before open_files applies
+        _close_except([jobsock, errw, pidw, statw, *(r[0] for r in prep.rules)])
         step = "rlimits"
         rlimits.apply_rlimits(plan.rlimits)
         if Layer.NETWORK in layers and not plan.network:
@@ -159,12 +155,20 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
                 landlock.add_path(rs, "/proc", landlock.READ, abi=plan.landlock_abi)
             landlock.restrict_self(rs)
             os.close(rs)
+            _close_except([jobsock, errw, statw])  # the rule fds are done with
         if Layer.SECCOMP in layers:
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
         step = "exec"
         child = os.fork() if Layer.PID in layers else 0
         if child == 0:
+            step = "job"  # not a layer: a warm child waits here, fully contained, for the job
+            job, fds = _receive_job(jobsock)
+            os.setsid()
+            errw, statw = _lift((errw, statw), above=max(job.targets))
+            _install_fds(job.targets, fds, keep=[errw])
+            os.chdir(job.cwd)
+            step = "exec"
             try:
                 os.execvpe(job.argv[0], list(job.argv), job.env)
             except OSError as e:
@@ -175,6 +179,7 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
         # inside, so the command must not be pid 1): reap everything, report the command's
         # raw wait status on `statw`, and exit, which kills whatever is left in the namespace.
         os.close(errw)
+        os.close(jobsock)
         while True:
             pid, status = os.waitpid(-1, 0)
             if pid == child:
@@ -187,7 +192,21 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, job: Job, fds: Se
         os._exit(125)
 
 
-def _lift(fds: tuple[int, int, int], *, above: int) -> tuple[int, int, int]:
+def _receive_job(jobsock: int) -> tuple[Job, list[int]]:
+    sock = socket.socket(fileno=jobsock)
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 64)
+    finally:
+        sock.close()
+    if not msg:
+        os._exit(0)  # the server went away or dropped this warm child
+    job = pickle.loads(msg)
+    if not isinstance(job, Job):
+        raise TypeError("bad job")
+    return job, fds
+
+
+def _lift(fds: tuple[int, int], *, above: int) -> tuple[int, int]:
     """Move our own pipe ends above the caller's target fds so installing those cannot
     clobber them."""
     import fcntl
@@ -200,7 +219,18 @@ def _lift(fds: tuple[int, int, int], *, above: int) -> tuple[int, int, int]:
         new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above + 1)
         os.close(fd)
         out.append(new)
-    return out[0], out[1], out[2]
+    return out[0], out[1]
+
+
+def _close_except(keep: Sequence[int]) -> None:
+    from bashflow.sandbox._sys import syscall
+
+    lo = 0
+    for k in sorted(set(keep)):
+        if k > lo:
+            syscall(SYS_CLOSE_RANGE, lo, k - 1, 0)
+        lo = k + 1
+    syscall(SYS_CLOSE_RANGE, lo, 0xFFFFFFFF, 0)
 
 
 def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[int]) -> None:
