@@ -1,10 +1,12 @@
 """benchmarks/sandbox_spawn.py - sandbox overhead per process, and spawn time as bashflow grows.
 
-    python3 -m benchmarks.sandbox_spawn [-n 200] [--profile strict] [--json]
+    python3 -m benchmarks.sandbox_spawn [-n 200] [--profile strict] [--pace-ms 20] [--json]
 
 1. Overhead: median wall time of spawning and reaping `/bin/true` under a plan (every layer)
    minus the median of a plain `subprocess.run(["/bin/true"])`, measured interleaved in the same
-   run, and their ratio.
+   run, and their ratio: back to back (throughput: the sandbox set-up of each process is paid
+   in full) and paced (a pause before each spawn, as between a script's commands, so the fork
+   server has the next sandbox ready: the latency a command sees).
 2. Growth: the same after this process allocates a few hundred MB and starts threads; the fork
    server was started while the process was small, so sandboxed spawns stay flat. For contrast,
    `subprocess.run(..., preexec_fn=...)` in the grown process.
@@ -36,7 +38,11 @@ def _ms(fn: Callable[[], object], n: int) -> list[float]:
     return out
 
 
-def _pair(spawner: Spawner, plan: Plan, n: int) -> tuple[list[float], list[float]]:
+def _pair(
+    spawner: Spawner, plan: Plan, n: int, pace_ms: float = 0.0
+) -> tuple[list[float], list[float]]:
+    """Interleaved sandboxed and plain spawns; with `pace_ms`, a pause before each one (as when
+    a script's commands take a little time), which lets the server prepare the next sandbox."""
     sandboxed: list[float] = []
     plain: list[float] = []
 
@@ -47,7 +53,11 @@ def _pair(spawner: Spawner, plan: Plan, n: int) -> tuple[list[float], list[float
         subprocess.run(["/bin/true"], check=False)
 
     for _ in range(n):  # interleaved, so load changes hit both alike
+        if pace_ms:
+            time.sleep(pace_ms / 1000)
         sandboxed += _ms(sb, 1)
+        if pace_ms:
+            time.sleep(pace_ms / 1000)
         plain += _ms(pl, 1)
     return sandboxed, plain
 
@@ -58,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="strict", help="built-in profile for the plan")
     ap.add_argument("--grow-mib", type=int, default=400, help="memory to allocate for step 2")
     ap.add_argument("--threads", type=int, default=8, help="threads to start for step 2")
+    ap.add_argument("--pace-ms", type=float, default=20.0, help="pause for the paced run")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -68,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(10):  # warm-up (the server prepares the plan once)
         spawner.spawn(plan, ["/bin/true"]).wait()
     sb, pl = _pair(spawner, plan, args.n)
+    sb_paced, pl_paced = _pair(spawner, plan, args.n, pace_ms=args.pace_ms)
 
     ballast = bytearray(args.grow_mib << 20)
     for i in range(0, len(ballast), 4096):
@@ -90,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         "sandboxed_ms": round(med(sb), 3),
         "overhead_ms": round(med(sb) - med(pl), 3),
         "ratio": round(med(sb) / med(pl), 2),
+        "paced_ms": args.pace_ms,
+        "paced_plain_ms": round(med(pl_paced), 3),
+        "paced_sandboxed_ms": round(med(sb_paced), 3),
+        "paced_overhead_ms": round(med(sb_paced) - med(pl_paced), 3),
+        "paced_ratio": round(med(sb_paced) / med(pl_paced), 2),
         "grown_mib": args.grow_mib,
         "grown_threads": args.threads,
         "grown_plain_ms": round(med(pl_big), 3),

@@ -9,7 +9,9 @@ policy: it takes the Policy as given and maps it onto kernel mechanisms.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -96,8 +98,16 @@ class Plan:
         return out
 
 
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return _compiled(patterns).fullmatch(name) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for a tuple of shell patterns (env_for runs per spawn)."""
+    if not patterns:
+        return re.compile(r"(?!x)x")
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def prepare(

@@ -66,6 +66,7 @@ class Server:
         self.trees: dict[int, _Tree] = {}
         self.prepared: dict[str, Prepared] = {}
         self.warm: dict[str, _Launch] = {}
+        self.plans: dict[str, Plan] = {}
         self.userns: dict[tuple[int, int], int] = {}
         self.counter = 0
         self.root = os.geteuid() == 0
@@ -202,9 +203,6 @@ class Server:
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
         reply.send(pickle.dumps(("spawned", pid)))
-        if plan.key not in self.warm:
-            with contextlib.suppress(OSError):
-                self.warm[plan.key] = self.launch(plan, prep)
 
     def drop_warm(self) -> None:
         for launch in self.warm.values():
@@ -291,6 +289,14 @@ class Server:
         tree.sock.close()
         if tree.cgroup is not None:  # after the reply: the caller need not wait for the rmdir
             tree.cgroup.remove()
+        self.refill(tree.plan)
+
+    def refill(self, plan: Plan) -> None:
+        """Prepare the next sandbox for `plan` while the caller is busy elsewhere."""
+        prep = self.prepared.get(plan.key)
+        if prep is not None and plan.key not in self.warm:
+            with contextlib.suppress(OSError):
+                self.warm[plan.key] = self.launch(plan, prep)
 
     def check_disk(self, tree: _Tree, *, final: bool = False) -> None:
         lim = tree.plan.limits
@@ -388,8 +394,10 @@ class Server:
         if not msg:
             return False
         reply = socket.socket(fileno=fds[0])
-        _kind, plan, job = pickle.loads(msg)
-        self.spawn(plan, job, reply, fds[1:])
+        _kind, key, plan, job = pickle.loads(msg)
+        if plan is not None:
+            self.plans[key] = plan
+        self.spawn(self.plans[key], job, reply, fds[1:])
         return True
 
 

@@ -359,6 +359,7 @@ class Spawner:
         self._sock: socket.socket | None = None
         self._server_pid = 0
         self._lock = threading.Lock()
+        self._sent: set[str] = set()
 
     def __enter__(self) -> Spawner:
         self.start()
@@ -438,7 +439,10 @@ class Spawner:
                       cwd or plan.workdir, targets)  # fmt: skip
             client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
-                payload = pickle.dumps(("spawn", plan, job))
+                # the plan travels once per spawner; later requests name it by its key
+                known = plan.key in self._sent
+                payload = pickle.dumps(("spawn", plan.key, None if known else plan, job))
+                self._sent.add(plan.key)
                 with self._lock:
                     socket.send_fds(self._sock, [payload], [server.fileno(), *fds])
             finally:
