@@ -135,3 +135,16 @@ def test_other_processes_proc_unreachable(spawner: Spawner, full: Probe, workdir
     lines = r.out.splitlines()
     assert int(lines[0]) <= 4, "only the sandbox's own processes (init, sh, ls, grep)"
     assert lines[-1] == "end" and len(lines) == 2
+
+
+def test_each_plan_gets_its_own_sandbox(spawner: Spawner, full: Probe, tmp_path: Path) -> None:
+    """The server caches per plan (rules, warm sandboxes): a new plan never reuses an old one."""
+    from tests.sandbox.conftest import _searchable
+
+    for i in range(4):
+        wd = tmp_path / f"w{i}"
+        wd.mkdir()
+        _searchable(wd)
+        r = sh(spawner, policy(), f"echo {i} > f && cat f", wd)
+        assert (r.code, r.out) == (0, f"{i}\n"), r.err
+        assert (wd / "f").read_text() == f"{i}\n"

@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import struct
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -75,7 +76,11 @@ class Plan:
     """Program directories mounted noexec (all but `exec_files` in them unloadable)."""
     exec_files: tuple[str, ...] = ()
     disk_baseline: tuple[int, int] = (0, 0)
-    key: str = field(default="", compare=False)
+    key: str = field(default="", init=False, compare=False)
+    """Unique per plan object (also per `dataclasses.replace` copy): the server caches by it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", uuid.uuid4().hex)
 
     def env_for(self, caller: Mapping[str, str]) -> dict[str, str]:
         """The environment a command sees: passed names minus dangerous ones, then `set`."""
@@ -176,7 +181,6 @@ def prepare(
         accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
         root=info.root, disk_baseline=baseline, noexec_dirs=noexec_dirs, exec_files=exec_files,
     )  # fmt: skip
-    object.__setattr__(plan, "key", f"{id(plan):x}-{os.getpid()}")
     return plan
 
 
