@@ -121,3 +121,21 @@ def test_network_on_when_allowed(spawner: Spawner, full: Probe, workdir: Path) -
     r = run(spawner, policy(network={"allow": True}), ["python3", "-c", code], workdir)
     assert r.out == "OPEN\n", r.err
     srv.close()
+
+
+def test_positive_controls_ordinary_work(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    """Compilers, git, python3, pipes and temp files in the work dir run normally."""
+    pol = policy(commands={"allow": ["@shell", "@coreutils", "@text", "@build", "@git",
+                                     "python3"]},
+                 env={"set": {"PATH": "/usr/bin:/bin", "HOME": str(workdir)}})  # fmt: skip
+    if shutil.which("gcc"):
+        (workdir / "hello.c").write_text('#include <stdio.h>\nint main(void){puts("hi");}\n')
+        r = sh(spawner, pol, "gcc -o hello hello.c && echo compiled && ls hello", workdir)
+        assert r.out == "compiled\nhello\n", r.err
+    r = sh(spawner, pol, "git init -q repo && cd repo && echo x > a && git add a && "
+           "git -c user.name=t -c user.email=t@t commit -qm m && git log --format=%s", workdir)  # fmt: skip
+    assert r.out == "m\n", r.err
+    r = sh(spawner, pol, "t=$(mktemp -p .) && seq 1 1000 | sort -rn | head -1 > $t && "
+           "python3 -c 'import sys, tempfile; print(open(sys.argv[1]).read().strip())' $t",
+           workdir)  # fmt: skip
+    assert r.out == "1000\n", r.err

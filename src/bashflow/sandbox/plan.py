@@ -193,6 +193,14 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+HELPER_DIRS: dict[str, tuple[str, ...]] = {
+    name: ("/usr/lib/gcc", "/usr/libexec/gcc")
+    for name in ("gcc", "cc", "g++", "c++", "cpp", "gcc-12", "g++-12")
+} | {"git": ("/usr/lib/git-core", "/usr/libexec/git-core")}
+"""Where an allowed program keeps the helper programs it runs itself (cc1, git-upload-pack...):
+their files get EXECUTE too. Directories missing here are skipped."""
+
+
 def _resolve_executables(commands: list[str], denied: list[str], search: str) -> tuple[str, ...]:
     """Real paths of the allowed programs found on `search`, their script interpreters and ELF
     loaders. Entries spelled as paths are not resolved (allow entries are bare names)."""
@@ -207,6 +215,12 @@ def _resolve_executables(commands: list[str], denied: list[str], search: str) ->
             cand = os.path.join(d, name)
             if os.path.isfile(cand) and os.access(cand, os.X_OK):
                 _add_executable(os.path.realpath(cand), found, dirs, depth=0)
+                for helper_dir in HELPER_DIRS.get(name, ()):
+                    for root, _dirs, files in os.walk(helper_dir):
+                        for f in files:
+                            path = os.path.join(root, f)
+                            if os.access(path, os.X_OK) and not f.endswith((".so", ".a", ".o")):
+                                _add_executable(os.path.realpath(path), found, dirs, depth=1)
                 break
     return tuple(found)
 
