@@ -193,7 +193,7 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-HELPER_DIRS: dict[str, tuple[str, ...]] = {
+HELPER_DIRS: Mapping[str, tuple[str, ...]] = {
     name: ("/usr/lib/gcc", "/usr/libexec/gcc")
     for name in ("gcc", "cc", "g++", "c++", "cpp", "gcc-12", "g++-12")
 } | {"git": ("/usr/lib/git-core", "/usr/libexec/git-core")}
