@@ -97,13 +97,14 @@ def test_cleanup_after_normal_exit(full: Probe, workdir: Path) -> None:
 
 
 def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path: Path) -> None:
-    before_tmp = set(os.listdir("/tmp"))
+    private_tmp = tmp_path / "tmp"  # bashflow's temporary files, if it made any, go here
+    private_tmp.mkdir()
     mounts = Path("/proc/self/mountinfo").read_text()
     token = str(900000 + os.getpid() % 99999)
     cli = subprocess.Popen(
         [sys.executable, "-m", "bashflow", "sandbox", "run", "-p", "workspace",
          "-w", str(workdir), "--", "sh", "-c", f"sleep {token} & echo ready; wait"],
-        stdout=subprocess.PIPE, cwd=REPO,
+        stdout=subprocess.PIPE, cwd=REPO, env={**os.environ, "TMPDIR": str(private_tmp)},
     )  # fmt: skip
     assert cli.stdout is not None
     assert cli.stdout.readline().strip() == b"ready"
@@ -117,5 +118,4 @@ def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path:
     assert not alive, "no process of the sandbox survives bashflow's SIGKILL"
     assert _cgroups_of(server.pid) == []
     assert Path("/proc/self/mountinfo").read_text() == mounts
-    assert set(os.listdir("/tmp")) - before_tmp <= {p for p in os.listdir("/tmp")
-                                                    if p.startswith("pytest")}  # fmt: skip
+    assert list(private_tmp.iterdir()) == [], "no temporary files or directories left"
