@@ -855,12 +855,10 @@ class CommandParser(WordParser):
             sparts, close = found
             subscript = s.Word(self._sp(i + 1, close), tuple(sparts))
             i = close + 1
-        append = False
         if text.startswith("+=", i):
-            append = True
-            i += 2
+            append, i = True, i + 2
         elif text.startswith("=", i):
-            i += 1
+            append, i = False, i + 1
         else:
             return None
         value: s.Word | s.ArrayLiteral
@@ -920,12 +918,10 @@ class CommandParser(WordParser):
             return None
         kparts, close = found
         i = close + 1
-        append = False
         if text.startswith("+=", i):
-            append = True
-            i += 2
+            append, i = True, i + 2
         elif text.startswith("=", i):
-            i += 1
+            append, i = False, i + 1
         else:
             return None
         key = s.Word(self._sp(pos + 1, close), tuple(kparts))

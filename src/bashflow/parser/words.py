@@ -356,37 +356,51 @@ class WordParser:
                 parts.append(s.Literal(sp(lit, end), text[lit:end]))
             return _merge_literals(parts, sp), end
         raise self.error(
-            f"unexpected end of file while looking for matching `{closer}'", start,
-            found="end of file", expected=f"`{closer}'",
+            f"unexpected end of file while looking for matching `{closer}'",
+            start,
+            found="end of file",
+            expected=f"`{closer}'",
         )
 
+    def _skip_quoted(self, i: int, *, in_dq: bool = False, dollar: str = "({") -> int:
+        """The position after the escape, quoted string or substitution starting at `i`
+        (`$` followed by a character in `dollar`), or `i` itself when none starts there.
+        Inside double quotes (`in_dq`) a single quote is an ordinary character."""
+        text = self.text
+        ch = text[i]
+        if ch == "\\":
+            return i + 2
+        if ch == "'" and not in_dq:
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise self.error(
+                    "unexpected end of file while looking for matching `''",
+                    i,
+                    found="end of file",
+                    expected="`''",
+                )
+            return j + 1
+        if ch == '"':
+            return self.read_double_quoted(i)[1]
+        if ch == "`":
+            return self.read_backquote(i)[1]
+        if ch == "$" and i + 1 < self.n and text[i + 1] in dollar:
+            return self.read_dollar(i, in_dq=in_dq)[1]
+        return i
+
     def _skip_balanced(self, i: int, closer: str) -> int:
-        """Position of the `closer` matching an already-open `(`, skipping quotes and
+        """Position of the `closer` matching an already-open `(` or `[`, skipping quotes and
         nested substitutions by a character scan (used where bash does the same)."""
         text = self.text
         n = self.n
         depth = 0
         opener = "(" if closer == ")" else "["
         while i < n:
+            j = self._skip_quoted(i)
+            if j != i:
+                i = j
+                continue
             ch = text[i]
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == "'":
-                j = text.find("'", i + 1)
-                if j < 0:
-                    break
-                i = j + 1
-                continue
-            if ch == '"':
-                _, i = self.read_double_quoted(i)
-                continue
-            if ch == "`":
-                _, i = self.read_backquote(i)
-                continue
-            if ch == "$" and i + 1 < n and text[i + 1] in "({":
-                _, i = self.read_dollar(i)
-                continue
             if ch == opener:
                 depth += 1
             elif ch == closer:
@@ -544,34 +558,14 @@ class WordParser:
         n = self.n
         depth = 0
         while i < n:
+            try:
+                j = self._skip_quoted(i, dollar="{")
+            except ParseError:
+                return None
+            if j != i:
+                i = j
+                continue
             ch = text[i]
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == "'":
-                j = text.find("'", i + 1)
-                if j < 0:
-                    return None
-                i = j + 1
-                continue
-            if ch == '"':
-                try:
-                    _, i = self.read_double_quoted(i)
-                except ParseError:
-                    return None
-                continue
-            if ch == "`":
-                try:
-                    _, i = self.read_backquote(i)
-                except ParseError:
-                    return None
-                continue
-            if ch == "$" and i + 1 < n and text[i + 1] == "{":
-                try:
-                    _, i = self.read_dollar(i)
-                except ParseError:
-                    return None
-                continue
             if ch == "(":
                 depth += 1
             elif ch == ")":
@@ -804,26 +798,11 @@ class WordParser:
         n = self.n
         i = start + 2
         while i < n:
-            ch = text[i]
-            if ch == "\\":
-                i += 2
+            j = self._skip_quoted(i, in_dq=in_dq)
+            if j != i:
+                i = j
                 continue
-            if ch == "'" and not in_dq:
-                j = text.find("'", i + 1)
-                if j < 0:
-                    break
-                i = j + 1
-                continue
-            if ch == '"':
-                _, i = self.read_double_quoted(i)
-                continue
-            if ch == "`":
-                _, i = self.read_backquote(i)
-                continue
-            if ch == "$" and i + 1 < n and text[i + 1] in "({":
-                _, i = self.read_dollar(i, in_dq=in_dq)
-                continue
-            if ch == "}":
+            if text[i] == "}":
                 return s.BadSubstitution(self._sp(start, i + 1), text[start : i + 1]), i + 1
             i += 1
         raise self.error(
