@@ -68,7 +68,6 @@ from bashflow.parser.syntax import (
     Glob,
     HereDoc,
     If,
-    ListItem,
     Literal,
     LocaleQuoted,
     ParamExpansion,
@@ -87,7 +86,7 @@ from bashflow.parser.syntax import (
 )
 from bashflow.source import MISSING
 
-__all__ = ["format_function", "print_function_body", "render"]
+__all__ = ["format_command", "format_function", "print_function_body", "render", "sh_single_quote"]
 
 _INDENT = 4
 _CONTINUATION = re.compile(r"\\\n")
@@ -230,13 +229,10 @@ class _Printer:
             cmd = self.andor_to_bash(item.command)
             result = cmd if result is None else _Conn(result, cmd, pending)
             pending = item.terminator or "\n"
+        # `a & b`: the `&` between items is a connector; only a final one makes it async
         if result is not None and lst.items and lst.items[-1].terminator == "&":
             result = _connect_async(result)
-            # `a & b`: the `&` between items is a connector, only a final one is async.
-        return self._fix_amp(result)
-
-    def _fix_amp(self, cmd: _BashCmd | None) -> _BashCmd | None:
-        return cmd
+        return result
 
     def andor_to_bash(self, andor: AndOr) -> _BashCmd:
         result = self.pipeline_to_bash(andor.first)
@@ -316,8 +312,7 @@ class _Printer:
                 if cmd.second is not None:
                     self.skip_this_indent += 1
         self.command(cmd.second)
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         self.printing_connection -= 1
 
     def leaf(self, cmd: Command) -> list[Redirect]:
@@ -337,8 +332,7 @@ class _Printer:
             self.emit("( ")
             self.skip_this_indent += 1
             self.command(self.to_bash(cmd.body))
-            if self.deferred:
-                self.print_deferred("")
+            self.flush_deferred()
             self.emit(" )")
         elif isinstance(cmd, If):
             self.if_command(cmd, 0)
@@ -373,8 +367,7 @@ class _Printer:
             self.emit("\n")
             self.indentation += _INDENT
         self.body(lst)
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         if self.inside_function_def:
             self.emit("\n")
             self.indentation -= _INDENT
@@ -396,8 +389,7 @@ class _Printer:
         self.emit(" then\n")
         self.indentation += _INDENT
         self.body(clause.body)
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         self.indentation -= _INDENT
         more = index + 1 < len(cmd.clauses)
         if more and not self.faithful:
@@ -415,8 +407,7 @@ class _Printer:
                 self.if_command(cmd, index + 1)
             else:
                 self.body(cmd.else_body)
-            if self.deferred:
-                self.print_deferred("")
+            self.flush_deferred()
             self.indentation -= _INDENT
         self.semicolon()
         self.newline("fi")
@@ -425,14 +416,12 @@ class _Printer:
         self.emit("until " if cmd.until else "while ")
         self.skip_this_indent += 1
         self.body(cmd.condition)
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         self.semicolon()
         self.emit(" do\n")
         self.indentation += _INDENT
         self.body(cmd.body)
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         self.indentation -= _INDENT
         self.semicolon()
         self.newline("done")
@@ -441,8 +430,7 @@ class _Printer:
         self.newline("do\n")
         self.indentation += _INDENT
         self.body(lst)
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         self.semicolon()
         self.indentation -= _INDENT
         self.newline("done")
@@ -481,8 +469,7 @@ class _Printer:
             self.indentation += _INDENT
             self.body(item.body)
             self.indentation -= _INDENT
-            if self.deferred:
-                self.print_deferred("")
+            self.flush_deferred()
             last = i == len(cmd.items) - 1
             if not self.faithful and last and not item.terminator:
                 self.newline("")
@@ -512,8 +499,7 @@ class _Printer:
             self.body(body.body)
         else:
             self.command(_Leaf(body))
-        if self.deferred:
-            self.print_deferred("")
+        self.flush_deferred()
         self.indentation -= _INDENT
         self.inside_function_def -= 1
         if func_redirects:
@@ -532,6 +518,21 @@ class _Printer:
         self.command(_Leaf(cmd.body))
 
     # -- redirections
+
+    def tree(self, node: Script | CommandList | Command) -> str:
+        """Print a whole tree (a script, a list or one command) and return the text."""
+        if isinstance(node, Script):
+            node = node.body
+        if isinstance(node, CommandList):
+            self.body(node)
+        else:
+            self.command(_Leaf(node))
+        self.flush_deferred()
+        return self.text()
+
+    def flush_deferred(self) -> None:
+        """Print the bodies of here-docs still waiting for the end of their line."""
+        self.print_deferred("")
 
     def print_deferred(self, cstring: str) -> None:
         prints = bool(cstring) and (cstring[0] != ";" or len(cstring) > 1)
@@ -766,8 +767,7 @@ class _Printer:
         """A `$( )` / `<( )` body, printed as bash re-prints it when parsing it."""
         inner = _Printer(self.source, faithful=self.faithful, comsub=True)
         inner.body(body)
-        if inner.deferred:
-            inner.print_deferred("")
+        inner.flush_deferred()
         return inner.text()
 
     def heredoc_body(self, doc: HereDoc) -> str:
@@ -868,8 +868,7 @@ def format_function(name: str, body: CommandList | Script, source: str | None = 
     printer.inside_function_def += 1
     printer.emit("{ \n")
     printer.body(body)
-    if printer.deferred:
-        printer.print_deferred("")
+    printer.flush_deferred()
     printer.indentation = 0
     printer.inside_function_def -= 1
     printer.newline("}")
@@ -885,15 +884,7 @@ def render(node: Script | CommandList | Command | Word) -> str:
     printer = _Printer(None, faithful=False, comsub=True)
     if isinstance(node, Word):
         return printer.word(node)
-    if isinstance(node, Script):
-        node = node.body
-    if isinstance(node, CommandList):
-        printer.body(node)
-    else:
-        printer.command(_Leaf(node))
-    if printer.deferred:
-        printer.print_deferred("")
-    text = printer.text()
+    text = printer.tree(node)
     if text.endswith(("\n", "\\")) or printer.ends_unterminated:
         # a final newline would join a trailing backslash or an unterminated here-doc body
         return text
@@ -902,19 +893,4 @@ def render(node: Script | CommandList | Command | Word) -> str:
 
 def format_command(node: Script | CommandList | Command, source: str | None = None) -> str:
     """A command as bash prints it outside a function (how `$( )` bodies are re-printed)."""
-    printer = _Printer(source, faithful=True, comsub=True)
-    if isinstance(node, Script):
-        node = node.body
-    if isinstance(node, CommandList):
-        printer.body(node)
-    else:
-        printer.command(_Leaf(node))
-    if printer.deferred:
-        printer.print_deferred("")
-    return printer.text()
-
-
-__all__ += ["format_command", "sh_single_quote"]
-
-# `ListItem` is part of the tree this module prints (through CommandList).
-_ = ListItem
+    return _Printer(source, faithful=True, comsub=True).tree(node)
