@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bashflow.errors import ParseError
 from bashflow.parser import syntax as s
 from bashflow.parser.grammars import parse_tokens
 from bashflow.source import Span
@@ -29,7 +30,7 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
     from lark import Token as LarkToken
     from lark.exceptions import UnexpectedInput
 
-    from bashflow.parser.commands import NEWLINE, OP, WORD
+    from bashflow.parser.commands import _BLANKS, NEWLINE, OP, WORD
 
     start = open_tok.start
     p.advance(open_tok)
@@ -40,10 +41,9 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
     def emit(kind: str, tok: Token, value: str | None = None) -> None:
         toks.append(LarkToken(kind, value or kind, start_pos=tok.start, end_pos=tok.end))
 
-    def emit_word(tok: Token) -> None:
-        assert tok.word is not None
-        words.append(tok.word)
-        toks.append(LarkToken("WORD", str(len(words) - 1), start_pos=tok.start, end_pos=tok.end))
+    def emit_word(word: s.Word, start: int, end: int) -> None:
+        words.append(word)
+        toks.append(LarkToken("WORD", str(len(words) - 1), start_pos=start, end_pos=end))
 
     def nxt(skip_newlines: bool = False) -> Token:
         # bash skips newlines only where a term starts (after `[[`, `(`, `!`, `&&`, `||`)
@@ -56,148 +56,91 @@ def parse_cond_command(p: CommandParser, open_tok: Token) -> s.CondCommand:
     def is_end(tok: Token) -> bool:
         return tok.kind == WORD and tok.lit == "]]"
 
-    def text_of(tok: Token) -> str:
-        return p.text[tok.start : tok.end]
+    def fail(message: str, tok: Token, expected: str) -> ParseError:
+        found = p.describe(tok)
+        return p.error(message.format(found), tok.start, tok.end, found=found, expected=expected)
+
+    def operand(tok: Token, operator: str, expected: str) -> None:
+        """The word after a unary or binary operator (`]]` is never one)."""
+        if tok.kind != WORD or is_end(tok):
+            raise fail("unexpected argument {} to conditional " + operator, tok, expected)
+        assert tok.word is not None
+        p.advance(tok)
+        emit_word(tok.word, tok.start, tok.end)
 
     at_term = True
-    end_tok: Token | None = None
     while True:
         tok = nxt(skip_newlines=at_term)
         if tok.kind not in (WORD, OP):
             raise p.unexpected(tok, "`]]'")
-        if at_term:
-            if tok.kind == WORD and tok.lit == "!":
+        if not at_term:  # after a complete term
+            if is_end(tok):
                 p.advance(tok)
-                emit("BANG", tok)
-                continue
-            if tok.kind == OP and tok.op == "(":
+                break
+            if tok.kind == OP and tok.op in ("&&", "||", ")"):
                 p.advance(tok)
-                emit("LPAR", tok)
+                emit({"&&": "ANDAND", "||": "OROR", ")": "RPAR"}[tok.op], tok)
+                at_term = tok.op != ")"
                 continue
-            if tok.kind != WORD or is_end(tok):
-                raise p.error(
-                    f"unexpected token {p.describe(tok)} in conditional command",
-                    tok.start,
-                    tok.end,
-                    found=p.describe(tok),
-                    expected="an operand",
-                )
-            if tok.lit in UNARY_OPS:
-                p.advance(tok)
-                operand = nxt()
-                if operand.kind != WORD or is_end(operand):
-                    raise p.error(
-                        f"unexpected argument {p.describe(operand)} to conditional unary operator",
-                        operand.start,
-                        operand.end,
-                        found=p.describe(operand),
-                        expected="an operand",
-                    )
-                emit("UNOP", tok, tok.lit)
-                p.advance(operand)
-                emit_word(operand)
-                at_term = False
-                continue
+            raise fail(
+                "syntax error in conditional expression: unexpected token {}",
+                tok,
+                "`&&', `||' or `]]'",
+            )
+        if tok.kind == WORD and tok.lit == "!":
             p.advance(tok)
-            emit_word(tok)
-            op = nxt()
-            op_text = text_of(op)
-            if (op.kind == WORD and op.lit in BINARY_OPS) or (
-                op.kind == OP and op.op in ("<", ">")
-            ):
-                p.advance(op)
-                emit("BINOP", op, op_text)
-                if op_text == "=~":
-                    i = _skip_blanks(p, p.pos)
-                    if i >= p.n or p.text[i] in "\n":
-                        raise p.error(
-                            "unexpected argument to conditional binary operator",
-                            i,
-                            found="newline",
-                            expected="a regular expression",
-                        )
-                    word = p.parse_regex_word(i)
-                    end = p._last_word_end
-                    if end == i:
-                        rhs = p.peek(braces=False)
-                        raise p.error(
-                            f"unexpected argument {p.describe(rhs)} to conditional binary operator",
-                            rhs.start,
-                            rhs.end,
-                            found=p.describe(rhs),
-                            expected="a regular expression",
-                        )
-                    words.append(word)
-                    toks.append(LarkToken("WORD", str(len(words) - 1), start_pos=i, end_pos=end))
-                    p.pos = end
-                    p._peek_pos = -1
-                else:
-                    rhs = nxt()
-                    if rhs.kind != WORD or is_end(rhs):
-                        raise p.error(
-                            f"unexpected argument {p.describe(rhs)} to conditional binary operator",
-                            rhs.start,
-                            rhs.end,
-                            found=p.describe(rhs),
-                            expected="an operand",
-                        )
-                    p.advance(rhs)
-                    emit_word(rhs)
-            elif is_end(op) or (op.kind == OP and op.op in ("&&", "||", ")")):
-                pass
-            else:
-                raise p.error(
-                    f"conditional binary operator expected, found {p.describe(op)}",
-                    op.start,
-                    op.end,
-                    found=p.describe(op),
-                    expected="a binary operator",
-                )
-            at_term = False
+            emit("BANG", tok)
             continue
-        # after a complete term
-        if is_end(tok):
+        if tok.kind == OP and tok.op == "(":
             p.advance(tok)
-            end_tok = tok
-            break
-        if tok.kind == OP and tok.op in ("&&", "||", ")"):
-            p.advance(tok)
-            emit({"&&": "ANDAND", "||": "OROR", ")": "RPAR"}[tok.op], tok)
-            at_term = tok.op != ")"
+            emit("LPAR", tok)
             continue
-        raise p.error(
-            f"syntax error in conditional expression: unexpected token {p.describe(tok)}",
-            tok.start,
-            tok.end,
-            found=p.describe(tok),
-            expected="`&&', `||' or `]]'",
-        )
+        if tok.kind != WORD or is_end(tok):
+            raise fail("unexpected token {} in conditional command", tok, "an operand")
+        at_term = False
+        if tok.lit in UNARY_OPS:
+            p.advance(tok)
+            emit("UNOP", tok, tok.lit)
+            operand(nxt(), "unary operator", "an operand")
+            continue
+        assert tok.word is not None
+        p.advance(tok)
+        emit_word(tok.word, tok.start, tok.end)
+        op = nxt()
+        op_text = p.text[op.start : op.end]
+        if (op.kind == WORD and op.lit in BINARY_OPS) or (op.kind == OP and op.op in ("<", ">")):
+            p.advance(op)
+            emit("BINOP", op, op_text)
+            if op_text != "=~":
+                operand(nxt(), "binary operator", "an operand")
+                continue
+            # the right side of `=~` is read as a regex word: `(`, `)` and `|` are its own
+            i = _BLANKS.match(p.text, p.pos).end()  # type: ignore[union-attr]
+            word = p.parse_regex_word(i)
+            end = p._last_word_end
+            if end == i or p.text[i:end] == "]]":  # bash never reads `]]` as the regex
+                raise fail(
+                    "unexpected argument {} to conditional binary operator",
+                    p.peek(braces=False),
+                    "a regular expression",
+                )
+            emit_word(word, i, end)
+            p.pos = end
+            p._peek_pos = -1
+        elif not (is_end(op) or (op.kind == OP and op.op in ("&&", "||", ")"))):
+            raise fail("conditional binary operator expected, found {}", op, "a binary operator")
+    end = tok.end
     try:
         tree = parse_tokens("cond", toks)
     except UnexpectedInput as err:
         bad = getattr(err, "token", None)
-        pos = bad.start_pos if bad is not None and bad.type != "$END" else end_tok.start
+        pos = bad.start_pos if bad is not None and bad.type != "$END" else tok.start
         raise p.error(
-            "syntax error in conditional expression (unbalanced parentheses or operator)",
-            pos,
-            found="",
-            expected="",
+            "syntax error in conditional expression (unbalanced parentheses or operator)", pos
         ) from None
     p.leave()
     expr = _Builder(p, words).build(tree)
-    return s.CondCommand(p._sp(start, end_tok.end), expr)
-
-
-def _skip_blanks(p: CommandParser, i: int) -> int:
-    text = p.text
-    while i < p.n:
-        if text[i] in " \t":
-            i += 1
-        elif text.startswith("\\\n", i):
-            i += 2
-        else:
-            break
-    return i
+    return s.CondCommand(p._sp(start, end), expr)
 
 
 class _Builder:
