@@ -154,18 +154,6 @@ class CommandParser(WordParser):
         only = parts[0] if len(parts) == 1 else None
         return Token(WORD, i, end, word=word, lit=only.text if type(only) is s.Literal else None)
 
-    def read_word(self, pos: int, mode: int = M_UNQUOTED, *, braces: bool = True) -> s.Word:
-        parts, end = self.read_parts(pos, mode)
-        self._last_word_end = end
-        parts = _merge_literals(parts, self._sp)
-        if braces and parts:
-            parts = self.brace_pass(parts)
-        if parts and type(parts[0]) is s.Literal and parts[0].text.startswith("~"):
-            parts = self._tilde_at(parts, 0)
-        return s.Word(self._sp(pos, end), tuple(parts))
-
-    _last_word_end = 0
-
     def peek(self, braces: bool = True) -> Token:
         if self._peek_pos == self.pos and self._peek_braces == braces and self._peek_tok:
             return self._peek_tok

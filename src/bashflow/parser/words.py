@@ -28,7 +28,6 @@ _EXTGLOB_OPS = frozenset("@*+?!")
 _BRACE_SEQ = re.compile(
     r"(?:(-?[0-9]+)\.\.(-?[0-9]+)|([^\\])\.\.([^\\]))(?:\.\.(-?[0-9]+))?\Z", re.DOTALL
 )
-_ASSIGN_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
 
 # What ends a word in each mode (besides the mode's own closing character).
 UNQUOTED_END = frozenset(" \t\n|&;()<>")
@@ -136,6 +135,7 @@ class WordParser:
         # them back to the original source.
         self._sp: Callable[[int, int], Span] = span_map or Span
         self.depth = depth
+        self._last_word_end = 0
 
     # ------------------------------------------------------------------ errors
 
@@ -179,13 +179,16 @@ class WordParser:
     # ------------------------------------------------------------------ words
 
     def read_word(self, pos: int, mode: int = M_UNQUOTED, *, braces: bool = True) -> s.Word:
-        """Read an unquoted-context word starting at `pos` (which must not be at a word end)."""
+        """Read an unquoted-context word starting at `pos` (which must not be at a word end).
+        `_last_word_end` is set to its raw end (its span may be mapped through escapes)."""
         parts, end = self.read_parts(pos, mode)
+        self._last_word_end = end
         parts = _merge_literals(parts, self._sp)
         if braces and parts:
             parts = self.brace_pass(parts)
-        if parts and type(parts[0]) is s.Literal and parts[0].text.startswith("~"):
-            parts = self._tilde_at(parts, 0)
+        first = parts[0] if parts else None
+        if type(first) is s.Literal and first.text.startswith("~"):
+            parts[:1] = self._tilde(first, len(parts) > 1)
         return s.Word(self._sp(pos, end), tuple(parts))
 
     def read_parts(
@@ -954,56 +957,41 @@ class WordParser:
         # Not an expansion: `{` stays literal, but what is inside may still expand.
         return None
 
-    def _tilde_at(self, parts: list[s.WordPart], index: int) -> list[s.WordPart]:
-        """Split a leading `~prefix` off the Literal at `index` when it is a tilde prefix:
-        unquoted characters up to the first `/` (or `:` in assignments) or the word end."""
-        lit = parts[index]
-        assert type(lit) is s.Literal
+    def _tilde(self, lit: s.Literal, followed: bool) -> list[s.WordPart]:
+        """`lit` (a Literal starting with `~`) with its tilde prefix split off as a `Tilde`
+        part: the unquoted characters up to the first `/` or `:`. `followed` says another
+        part comes right after `lit`; a prefix running into it (`~$x`) is no tilde prefix."""
         text = lit.text
         j = 1
         while j < len(text) and text[j] not in "/:":
             j += 1
-        if j == len(text) and index + 1 < len(parts):
-            return parts  # the prefix runs into a quoted or expanded part: no expansion
         user = text[1:j]
-        if user and not _valid_tilde_user(user):
-            return parts
+        if (j == len(text) and followed) or (user and not _valid_tilde_user(user)):
+            return [lit]
+        if self._sp is not Span:  # mapped spans (backquote bodies) cannot be split exactly
+            return [lit]
         a = lit.span.start
-        if self._sp is not Span:
-            return parts
         new: list[s.WordPart] = [s.Tilde(Span(a, a + j), user)]
         if j < len(text):
             new.append(s.Literal(Span(a + j, lit.span.end), text[j:]))
-        return parts[:index] + new + parts[index + 1 :]
+        return new
 
     def assignment_tildes(self, parts: list[s.WordPart]) -> list[s.WordPart]:
         """Tilde prefixes in an assignment value: at its start and after each unquoted `:`."""
-        if self._sp is not Span:
+        if self._sp is not Span:  # mapped spans (backquote bodies) cannot be split exactly
             return parts
+        pieces: list[s.WordPart] = []
+        for p in parts:
+            pieces.extend(_split_keep(p, ":") if type(p) is s.Literal else (p,))
         out: list[s.WordPart] = []
         at_start = True
-        for p in parts:
-            if type(p) is s.Literal:
-                pieces = _split_keep(p, ":")
-                for piece in pieces:
-                    if at_start and piece.text.startswith("~"):
-                        out.extend(self._tilde_at([piece], 0))
-                    else:
-                        out.append(piece)
-                    at_start = piece.text.endswith(":")
-                continue
-            out.append(p)
-            at_start = False
-        # a prefix followed by a non-literal part is no tilde prefix: undo those
-        fixed: list[s.WordPart] = []
-        for k, p in enumerate(out):
-            if type(p) is s.Tilde and k + 1 < len(out):
-                nxt = out[k + 1]
-                if type(nxt) is not s.Literal or nxt.text[:1] not in ("/", ":"):
-                    fixed.append(s.Literal(p.span, "~" + p.user))
-                    continue
-            fixed.append(p)
-        return _merge_literals(fixed, self._sp, keep_tilde=True)
+        for k, p in enumerate(pieces):
+            if at_start and type(p) is s.Literal and p.text.startswith("~"):
+                out.extend(self._tilde(p, k + 1 < len(pieces)))
+            else:
+                out.append(p)
+            at_start = type(p) is s.Literal and p.text.endswith(":")
+        return _merge_literals(out, self._sp)
 
 
 MAX_DEPTH = 4000
@@ -1070,9 +1058,7 @@ def _bracket_end(text: str, i: int, n: int, mode: int) -> int:
     return 0
 
 
-def _merge_literals(
-    parts: list[s.WordPart], sp: Callable[[int, int], Span], keep_tilde: bool = False
-) -> list[s.WordPart]:
+def _merge_literals(parts: list[s.WordPart], sp: Callable[[int, int], Span]) -> list[s.WordPart]:
     """Join adjacent Literal parts whose spans touch."""
     if len(parts) < 2:
         return parts
@@ -1090,7 +1076,3 @@ def _merge_literals(
         else:
             out.append(p)
     return out
-
-
-def looks_like_assignment(text: str, pos: int) -> re.Match[str] | None:
-    return _ASSIGN_LIKE.match(text, pos)
