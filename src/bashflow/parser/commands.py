@@ -48,8 +48,9 @@ _DECL_BUILTINS = frozenset(
 )
 _IOVAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}(?=[<>])")
 _DIGITS_REDIR = re.compile(r"[0-9]+(?=[<>])")
-_ASSIGN_HEAD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[)?")
+_NAME_AT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
+_DECL_ARRAY = re.compile(_ASSIGN_PREFIX.pattern + r"\(")
 # A word made only of characters that are never special, ended by a blank or metacharacter.
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:=,%^-]+(?=[ \t\n;&|()<>]|\Z)")
 _BLANKS = re.compile(r"(?:[ \t]|\\\n)*")
@@ -828,15 +829,12 @@ class CommandParser(WordParser):
         first = s.Literal(Span(a, a + eq), head.text[:eq])
         return s.Word(w.span, (first, *value))
 
-    def try_assignment(self, pos: int) -> s.Assignment | None:
+    def _target_and_op(self, i: int) -> tuple[s.Word | None, bool, int] | None:
+        """After a name (or at an array element's `[`): an optional `[subscript]`, then `=`
+        or `+=`. Returns the subscript, whether it appends, and where the value starts."""
         text = self.text
-        m = _ASSIGN_HEAD.match(text, pos)
-        if m is None:
-            return None
-        name = m.group(1)
-        i = m.end(1)
         subscript: s.Word | None = None
-        if m.group(2):
+        if text.startswith("[", i):
             found = self.read_subscript(i + 1)
             if found is None:
                 return None
@@ -844,24 +842,36 @@ class CommandParser(WordParser):
             subscript = s.Word(self._sp(i + 1, close), tuple(sparts))
             i = close + 1
         if text.startswith("+=", i):
-            append, i = True, i + 2
-        elif text.startswith("=", i):
-            append, i = False, i + 1
-        else:
+            return subscript, True, i + 2
+        if text.startswith("=", i):
+            return subscript, False, i + 1
+        return None
+
+    def _assigned_word(self, i: int) -> tuple[s.Word, int]:
+        """An assignment's value word (no brace expansion; tildes after `=` and `:`)."""
+        parts, end = self.read_parts(i, M_UNQUOTED)
+        parts = _merge_literals(parts, self._sp)
+        return s.Word(self._sp(i, end), tuple(self.assignment_tildes(parts))), end
+
+    def try_assignment(self, pos: int) -> s.Assignment | None:
+        m = _NAME_AT.match(self.text, pos)
+        if m is None:
             return None
+        target = self._target_and_op(m.end())
+        if target is None:
+            return None
+        subscript, append, i = target
         value: s.Word | s.ArrayLiteral
-        if i < self.n and text[i] == "(":
+        if self.text.startswith("(", i):
             value, end = self.parse_array_literal(i)
         else:
-            parts, end = self.read_parts(i, M_UNQUOTED)
-            parts = _merge_literals(parts, self._sp)
-            value = s.Word(self._sp(i, end), tuple(self.assignment_tildes(parts)))
+            value, end = self._assigned_word(i)
         self.pos = end
-        return s.Assignment(self._sp(pos, end), name, value, subscript, append)
+        return s.Assignment(self._sp(pos, end), m.group(), value, subscript, append)
 
     def try_decl_array(self, pos: int) -> s.Word | None:
         """`declare a=(…)`: an array value in an argument of a declaration builtin."""
-        m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=\(").match(self.text, pos)
+        m = _DECL_ARRAY.match(self.text, pos)
         if m is None:
             return None
         head_end = m.end() - 1
@@ -898,24 +908,13 @@ class CommandParser(WordParser):
             self.advance(tok)
 
     def _array_element(self, pos: int) -> s.ArrayElement | None:
-        text = self.text
-        if text[pos] != "[":
+        target = self._target_and_op(pos)
+        if target is None:
             return None
-        found = self.read_subscript(pos + 1)
-        if found is None:
+        key, append, i = target
+        if key is None:  # `=v` alone is a plain word
             return None
-        kparts, close = found
-        i = close + 1
-        if text.startswith("+=", i):
-            append, i = True, i + 2
-        elif text.startswith("=", i):
-            append, i = False, i + 1
-        else:
-            return None
-        key = s.Word(self._sp(pos + 1, close), tuple(kparts))
-        parts, end = self.read_parts(i, M_UNQUOTED)
-        parts = _merge_literals(parts, self._sp)
-        value = s.Word(self._sp(i, end), tuple(self.assignment_tildes(parts)))
+        value, end = self._assigned_word(i)
         self.pos = end
         return s.ArrayElement(self._sp(pos, end), key, value, append)
 
