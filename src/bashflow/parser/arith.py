@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from bashflow.errors import ParseError
 from bashflow.parser import syntax as s
 from bashflow.parser.grammars import parse_tokens
 from bashflow.source import Span
@@ -138,8 +137,6 @@ def parse_arith_region(p: WordParser, start: int, end: int) -> s.Arith:
         toks = _tokenize(p, start, end, words)
     except ArithSyntaxError as err:
         return s.Arith(span, raw, None, err.args[0], _as_word(p, start, end))
-    except ParseError:
-        raise
     if not toks:
         return s.Arith(span, raw, None, None)
     from lark.exceptions import UnexpectedInput

@@ -294,7 +294,7 @@ class CommandParser(WordParser):
             a = and_or.span.start
             if tok.kind == OP and (tok.op == ";" or tok.op == "&"):
                 self.advance(tok)
-                items.append(s.ListItem(self._sp_raw(a, tok.end, and_or), and_or, tok.op))
+                items.append(s.ListItem(self._span_to(a, tok.end), and_or, tok.op))
                 self.skip_newlines()
             elif tok.kind == NEWLINE:
                 self.advance(tok)
@@ -306,7 +306,8 @@ class CommandParser(WordParser):
         span = Span(items[0].span.start, items[-1].span.end) if items else self._sp(start, start)
         return s.CommandList(span, tuple(items))
 
-    def _sp_raw(self, mapped_start: int, raw_end: int, node: s.AndOr) -> Span:
+    def _span_to(self, mapped_start: int, raw_end: int) -> Span:
+        """A span from an already-mapped start to a raw position (the `;`/`&` after it)."""
         return Span(mapped_start, self._sp(raw_end, raw_end).end)
 
     def nonempty_list(self, what: str) -> s.CommandList:
@@ -377,7 +378,9 @@ class CommandParser(WordParser):
                 break
         self.leave()
         first_start = (
-            commands[0].span.start if start_tok is tok else self._sp(start_tok.start, 0).start
+            commands[0].span.start
+            if start_tok is tok
+            else self._sp(start_tok.start, start_tok.start).start
         )
         return s.Pipeline(
             Span(first_start, commands[-1].span.end), tuple(commands), tuple(ops), negated, timed

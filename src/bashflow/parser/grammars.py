@@ -6,7 +6,6 @@ are cached in the user's cache directory so later processes skip the grammar ana
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from collections.abc import Iterable
@@ -30,14 +29,6 @@ def _cache_file(name: str) -> str | bool:
     return os.path.join(path, f"{name}-lark{lark.__version__}.cache")
 
 
-@functools.cache
-def _load(name: str) -> Any:
-    import lark
-
-    text = resources.files("bashflow").joinpath("grammar", f"{name}.lark").read_text("utf-8")
-    return lark.Lark(text, parser="lalr", lexer="basic", cache=_cache_file(name))
-
-
 _loaded: dict[str, Any] = {}
 
 
@@ -46,7 +37,17 @@ def grammar(name: str) -> Any:
     parser = _loaded.get(name)
     if parser is None:
         with _lock:
-            parser = _loaded[name] = _load(name)
+            parser = _loaded.get(name)
+            if parser is None:
+                import lark
+
+                text = (
+                    resources.files("bashflow")
+                    .joinpath("grammar", f"{name}.lark")
+                    .read_text("utf-8")
+                )
+                parser = lark.Lark(text, parser="lalr", lexer="basic", cache=_cache_file(name))
+                _loaded[name] = parser
     return parser
 
 
@@ -54,8 +55,7 @@ def parse_tokens(name: str, tokens: Iterable[Any]) -> Any:
     """Feed already-classified lark tokens to the grammar's LALR parser; returns the tree.
 
     Raises lark's UnexpectedToken / UnexpectedEOF on a syntax error."""
-    parser = _loaded.get(name) or grammar(name)
-    interactive = parser.parse_interactive("")
+    interactive = grammar(name).parse_interactive("")
     for tok in tokens:
         interactive.feed_token(tok)
     return interactive.feed_eof()
