@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from bashflow.policy.commands import basename
+from bashflow.policy.groups import COMMAND_GROUPS
 from bashflow.policy.records import record
 from bashflow.policy.values import Field
 
@@ -105,22 +106,10 @@ INTERPRETERS: dict[str, frozenset[str]] = {
     "emacs": frozenset({"--eval", "-l", "--load"}),
 }
 
-NETWORK_PROGRAMS = frozenset(
+# The `@network` group (clients a policy names) plus what else talks to the network.
+NETWORK_PROGRAMS = frozenset(COMMAND_GROUPS["@network"]) | frozenset(
     [
-        "curl",
-        "wget",
-        "ssh",
-        "scp",
-        "sftp",
-        "rsync",
-        "nc",
-        "ncat",
-        "netcat",
-        "telnet",
-        "ftp",
         "lftp",
-        "socat",
-        "ping",
         "ping6",
         "dig",
         "nslookup",
