@@ -20,14 +20,9 @@ def corpus() -> corpus_build.Corpus:
 
 @pytest.fixture(scope="session")
 def parse_fn() -> Callable[..., Any]:
-    try:
-        import bashflow
+    import bashflow
 
-        parse: Callable[..., Any] = bashflow.parse
-        bashflow.ParseError  # noqa: B018 - both halves of the API must exist
-    except (ImportError, AttributeError) as e:
-        pytest.skip(f"parser not yet available ({e})")
-    return parse
+    return bashflow.parse
 
 
 @pytest.fixture(scope="session")
