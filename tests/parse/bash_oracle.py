@@ -76,7 +76,11 @@ def bash_declare_f(bodies: Sequence[str]) -> list[str | None]:
         def run(chunk: list[int]) -> None:
             out = subprocess.run(
                 [BASH, "--norc", "--noprofile", "-c", _DRIVER, "bash", *(paths[i] for i in chunk)],
-                cwd=work, env=env, capture_output=True, check=False, stdin=subprocess.DEVNULL,
+                cwd=work,
+                env=env,
+                capture_output=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
                 timeout=600,
             ).stdout
             pieces = out.split(b"\0")
@@ -115,8 +119,11 @@ class Outcome:
         if self.status != "differ" or self.expected is None or self.got is None:
             return f"{self.name}: {self.status} {self.detail}".rstrip()
         lines = difflib.unified_diff(
-            self.expected.splitlines(keepends=True), self.got.splitlines(keepends=True),
-            f"bash: {self.name}", f"ours: {self.name}", n=2,
+            self.expected.splitlines(keepends=True),
+            self.got.splitlines(keepends=True),
+            f"bash: {self.name}",
+            f"ours: {self.name}",
+            n=2,
         )
         return "".join(lines)
 

@@ -59,9 +59,13 @@ def test_corpus_prints_like_bash() -> None:
     counts = oracle.summarize(outcomes)
     compared = len(outcomes) - counts.get("bash-refused", 0)
     same = counts.get("same", 0)
-    print(f"\ndeclare -f differential over the corpus: {same}/{compared} identical "
-          f"({100.0 * same / max(compared, 1):.2f}%); {counts}")
-    unexpected = [o for o in outcomes if o.status not in ("same", "bash-refused") and o.name not in KNOWN]
+    print(
+        f"\ndeclare -f differential over the corpus: {same}/{compared} identical "
+        f"({100.0 * same / max(compared, 1):.2f}%); {counts}"
+    )
+    unexpected = [
+        o for o in outcomes if o.status not in ("same", "bash-refused") and o.name not in KNOWN
+    ]
     fixed = [o.name for o in outcomes if o.status == "same" and o.name in KNOWN]
     assert not unexpected, "\n".join(o.diff() for o in unexpected[:10])
     assert not fixed, f"listed in printer_known_diffs.txt but now identical: {fixed}"

@@ -69,13 +69,15 @@ PLAIN = st.text(alphabet="abcxyz019._-/+:@%,", min_size=1, max_size=6)
 def _word(depth: int) -> st.SearchStrategy[str]:
     simple = st.one_of(
         PLAIN,
-        st.builds(lambda t: "'" + t + "'", st.text(alphabet="ab $`\"\\|;&()*\n", max_size=5)),
+        st.builds(lambda t: "'" + t + "'", st.text(alphabet='ab $`"\\|;&()*\n', max_size=5)),
         st.builds(lambda n: "$" + n, NAMES),
         st.builds(lambda n: "${" + n + "}", NAMES),
         st.builds(
             lambda n, op, w: "${" + n + op + w + "}",
             NAMES,
-            st.sampled_from([":-", "-", ":=", ":+", "#", "##", "%", "%%", "/", "//", "^^", ",", ":"]),
+            st.sampled_from(
+                [":-", "-", ":=", ":+", "#", "##", "%", "%%", "/", "//", "^^", ",", ":"]
+            ),
             st.sampled_from(["a", "b*", "1", "x y", "$x", "'q'"]),
         ),
         st.builds(lambda n: "${#" + n + "}", NAMES),
@@ -84,15 +86,35 @@ def _word(depth: int) -> st.SearchStrategy[str]:
         st.builds(lambda n: "${" + n + "@Q}", NAMES),
         st.sampled_from(
             [
-                "$((1+2))", "$(( x * (y - 3) ))", "$'\\x41\\n'", "$'a\\'b'", '$"loc"', "\\$",
-                "a\\ b", "*", "?", "[ab]", "{a,b}", "{1..3}", "~", "~/x", "\"$@\"", "$#", "$?",
-                "@(a|b)", "a=b", "--flag", "''", '""', "$1",
+                "$((1+2))",
+                "$(( x * (y - 3) ))",
+                "$'\\x41\\n'",
+                "$'a\\'b'",
+                '$"loc"',
+                "\\$",
+                "a\\ b",
+                "*",
+                "?",
+                "[ab]",
+                "{a,b}",
+                "{1..3}",
+                "~",
+                "~/x",
+                '"$@"',
+                "$#",
+                "$?",
+                "@(a|b)",
+                "a=b",
+                "--flag",
+                "''",
+                '""',
+                "$1",
             ]
         ),
         st.builds(
             lambda ps: '"' + "".join(ps) + '"',
             st.lists(
-                st.sampled_from(["a b", "$x", "${x:-d}", "\\$", "\\\"", "$((i+1))", "'", "*"]),
+                st.sampled_from(["a b", "$x", "${x:-d}", "\\$", '\\"', "$((i+1))", "'", "*"]),
                 max_size=3,
             ),
         ),
@@ -101,8 +123,10 @@ def _word(depth: int) -> st.SearchStrategy[str]:
         return st.lists(simple, min_size=1, max_size=2).map("".join)
     # bash rejects `$(time a=(1))`, `$(time (x))`, ... (`time` first in a substitution body
     # leaves command position): keep `time` off the front of generated bodies
-    sub = _list(depth - 1).map(lambda s: s.strip().rstrip(";&") or ":").map(
-        lambda s: "true; " + s if s.startswith("time") else s
+    sub = (
+        _list(depth - 1)
+        .map(lambda s: s.strip().rstrip(";&") or ":")
+        .map(lambda s: "true; " + s if s.startswith("time") else s)
     )
     nested = st.one_of(
         sub.map(lambda s: "$(" + s + ")"),
@@ -113,8 +137,21 @@ def _word(depth: int) -> st.SearchStrategy[str]:
 
 
 REDIRECTS = st.sampled_from(
-    [">out", ">> log", "2>&1", "<in", "2>/dev/null", "&>all", ">&2", "3<>f", "4>&-", "<<<word",
-     "{fd}>x", ">|f", "0<&3"]
+    [
+        ">out",
+        ">> log",
+        "2>&1",
+        "<in",
+        "2>/dev/null",
+        "&>all",
+        ">&2",
+        "3<>f",
+        "4>&-",
+        "<<<word",
+        "{fd}>x",
+        ">|f",
+        "0<&3",
+    ]
 )
 
 
@@ -129,21 +166,34 @@ def _simple(depth: int) -> st.SearchStrategy[str]:
     )
     return st.builds(
         lambda a, c, args, r: " ".join([*a, c, *args, *r]),
-        assigns, CMDS, st.lists(_word(depth), max_size=3), st.lists(REDIRECTS, max_size=2),
+        assigns,
+        CMDS,
+        st.lists(_word(depth), max_size=3),
+        st.lists(REDIRECTS, max_size=2),
     )
 
 
 def _compound(depth: int) -> st.SearchStrategy[str]:
     body = _list(depth - 1).map(lambda s: s.rstrip(" ;\n") or ":")
     cond = st.sampled_from(
-        ["[[ -f x ]]", "[[ $a == b* && ! -z $c ]]", "[[ $x =~ ^[0-9]+$ ]]", "[[ ( a < b ) || $v ]]",
-         "(( i < 3 ))", "(( x = 2#101, y++ ))", "true", "test -d d"]
+        [
+            "[[ -f x ]]",
+            "[[ $a == b* && ! -z $c ]]",
+            "[[ $x =~ ^[0-9]+$ ]]",
+            "[[ ( a < b ) || $v ]]",
+            "(( i < 3 ))",
+            "(( x = 2#101, y++ ))",
+            "true",
+            "test -d d",
+        ]
     )
     return st.one_of(
         st.builds(lambda b: "{ " + b + "\n}", body),
         st.builds(lambda b: "( " + b + "\n)", body),
         st.builds(lambda c, b: f"if {c}; then {b}\nfi", cond, body),
-        st.builds(lambda c, b, e: f"if {c}; then {b}\nelif {c}; then {e}\nelse {e}\nfi", cond, body, body),
+        st.builds(
+            lambda c, b, e: f"if {c}; then {b}\nelif {c}; then {e}\nelse {e}\nfi", cond, body, body
+        ),
         st.builds(lambda c, b: f"while {c}; do {b}\ndone", cond, body),
         st.builds(lambda c, b: f"until {c}; do {b}\ndone", cond, body),
         st.builds(lambda n, w, b: f"for {n} in {w}; do {b}\ndone", NAMES, _word(0), body),
@@ -152,7 +202,10 @@ def _compound(depth: int) -> st.SearchStrategy[str]:
         st.builds(lambda n, b: f"select {n} in a b; do {b}\ndone", NAMES, body),
         st.builds(
             lambda w, b1, b2, t: f"case {w} in a|b) {b1}\n{t} *) {b2}\n;; esac",
-            _word(0), body, body, st.sampled_from([";;", ";&", ";;&"]),
+            _word(0),
+            body,
+            body,
+            st.sampled_from([";;", ";&", ";;&"]),
         ),
         st.builds(lambda n, b: f"{n}() {{ {b}\n}}", NAMES, body),
         st.builds(lambda n, b: f"function {n} {{ {b}\n}} >log", NAMES, body),
@@ -164,7 +217,9 @@ def _compound(depth: int) -> st.SearchStrategy[str]:
 def _pipeline(depth: int) -> st.SearchStrategy[str]:
     cmd = _simple(depth) if depth <= 0 else st.one_of(_simple(depth), _compound(depth))
     return st.builds(
-        lambda pre, cmds, ops: pre + "".join(c + (" " + o + " " if o else "") for c, o in zip(cmds, ops, strict=False)),
+        lambda pre, cmds, ops: (
+            pre + "".join(c + (" " + o + " " if o else "") for c, o in zip(cmds, ops, strict=False))
+        ),
         st.sampled_from(["", "! ", "time ", "time -p "]),
         st.lists(cmd, min_size=1, max_size=3),
         st.lists(st.sampled_from(["|", "|&"]), min_size=3, max_size=3),
@@ -173,7 +228,10 @@ def _pipeline(depth: int) -> st.SearchStrategy[str]:
 
 def _list(depth: int) -> st.SearchStrategy[str]:
     andor = st.builds(
-        lambda ps, ops: "".join(p + (" " + o + " " if i < len(ps) - 1 else "") for i, (p, o) in enumerate(zip(ps, ops, strict=False))),
+        lambda ps, ops: "".join(
+            p + (" " + o + " " if i < len(ps) - 1 else "")
+            for i, (p, o) in enumerate(zip(ps, ops, strict=False))
+        ),
         st.lists(_pipeline(depth), min_size=1, max_size=3),
         st.lists(st.sampled_from(["&&", "||"]), min_size=3, max_size=3),
     )
