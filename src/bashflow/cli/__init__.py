@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy": ("bashflow.cli.policy_cmd", "print the policy schema or a resolved policy"),
     "doctor": ("bashflow.cli.doctor_cmd", "show which sandbox layers this machine supports"),
     "sandbox": ("bashflow.cli.sandbox_cmd", "run one command in the kernel sandbox"),
+    "compile": ("bashflow.cli.compile_cmd", "compile a script into a workflow graph"),
+    "schema": ("bashflow.cli.schema_cmd", "print a JSON schema (workflow, policy)"),
+    "exec": ("bashflow.cli.exec_cmd", "run a script as bash would, inside the policy"),
 }
 
 
