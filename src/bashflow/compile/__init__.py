@@ -1,0 +1,1 @@
+"""compile - bash script -> workflow graph."""
