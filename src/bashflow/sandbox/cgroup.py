@@ -15,7 +15,7 @@ import os
 import signal
 from dataclasses import dataclass
 
-from bashflow.policy.model import LimitsSection
+from bashflow.sandbox.rlimits import Limits
 
 ROOT = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("pids", "memory", "freezer")
@@ -75,7 +75,7 @@ class Cgroup:
     def has_memory(self) -> bool:
         return "memory" in self.paths or "unified" in self.paths
 
-    def create(self, limits: LimitsSection) -> None:
+    def create(self, limits: Limits) -> None:
         for path in self.paths.values():
             os.mkdir(path, 0o755)
         if self.hierarchy.version == 2:

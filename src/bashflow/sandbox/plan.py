@@ -16,13 +16,14 @@ import struct
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bashflow.errors import BashflowError, PolicyError
-from bashflow.policy.groups import UnknownGroup, expand_commands
-from bashflow.policy.model import LimitsSection, Policy
-from bashflow.policy.paths import resolve_paths
+from bashflow.errors import BashflowError
 from bashflow.sandbox.probe import Layer, Probe, probe
-from bashflow.sandbox.rlimits import Rlimit, build_rlimits
+from bashflow.sandbox.rlimits import Limits, Rlimit, build_rlimits
+
+if TYPE_CHECKING:
+    from bashflow.policy.model import Policy
 
 EXIT_SANDBOX = 125
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -64,7 +65,8 @@ class Plan:
     network: bool
     env_set: tuple[tuple[str, str], ...]
     env_pass: tuple[str, ...]
-    limits: LimitsSection
+    limits: Limits
+    """The policy's limits as plain data (the fork server never imports pydantic)."""
     rlimits: tuple[Rlimit, ...]
     seccomp_bpf: bytes
     layers: frozenset[Layer]
@@ -128,6 +130,10 @@ def prepare(
     `accept_weaker` names the layers the caller accepts to go without when this machine lacks
     them; any other missing layer raises `SandboxError` (exit 125) naming it.
     """
+    from bashflow.errors import PolicyError
+    from bashflow.policy.groups import UnknownGroup, expand_commands
+    from bashflow.policy.paths import resolve_paths
+
     info = probed or probe()
     accepted = frozenset(Layer(a) if isinstance(a, str) else a for a in accept_weaker)
     missing = [layer for layer in info.missing() if layer not in accepted]
@@ -177,7 +183,7 @@ def prepare(
         workdir=wd, home=home, read=read, write=write, deny=deny, skipped=paths.skipped,
         executables=executables, exec_all=exec_all, network=policy.network.allow,
         env_set=tuple(sorted(env_set.items())), env_pass=tuple(policy.env.pass_),
-        limits=policy.limits, rlimits=rl, seccomp_bpf=bpf, layers=layers,
+        limits=Limits.of(policy.limits), rlimits=rl, seccomp_bpf=bpf, layers=layers,
         accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
         root=info.root, disk_baseline=baseline, noexec_dirs=noexec_dirs, exec_files=exec_files,
     )  # fmt: skip

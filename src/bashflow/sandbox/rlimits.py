@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import resource
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-from bashflow.policy.model import LimitsSection
+if TYPE_CHECKING:
+    from bashflow.policy.model import LimitsSection
 
 MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The policy's `limits` section as plain data (same field names and units), so that a plan
+    travels to the fork server without pydantic (the server stays small: every fork and exec
+    there costs in proportion to its size)."""
+
+    cpu_seconds: int | None = None
+    wall_seconds: float | None = None
+    memory_mib: int | None = None
+    file_size_mib: int | None = None
+    processes: int | None = None
+    open_files: int | None = None
+    disk_mib: int | None = None
+    inodes: int | None = None
+    output_mib: int | None = None
+
+    @classmethod
+    def of(cls, section: LimitsSection | Limits) -> Limits:
+        if isinstance(section, Limits):
+            return section
+        return cls(**{name: getattr(section, name) for name in cls.__dataclass_fields__})
 
 
 class Rlimit(NamedTuple):
@@ -19,7 +44,7 @@ class Rlimit(NamedTuple):
 
 
 def build_rlimits(
-    limits: LimitsSection, *, cgroup_pids: bool, cgroup_memory: bool
+    limits: LimitsSection | Limits, *, cgroup_pids: bool, cgroup_memory: bool
 ) -> tuple[Rlimit, ...]:
     """The rlimits a process gets. Pure: no system calls.
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import tempfile
 
 from bashflow.sandbox._sys import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl
 
@@ -56,6 +55,8 @@ _PERSONALITY_QUERY = 0xFFFFFFFF
 
 def build_filter(*, network: bool) -> bytes:
     """Compile the filter to BPF (`struct sock_filter[]` bytes) for this architecture."""
+    import tempfile
+
     import pyseccomp as sc  # type: ignore[import-untyped]
 
     f = sc.SyscallFilter(sc.ALLOW)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from bashflow.sandbox import cgroup as cg
-from bashflow.sandbox import landlock
+from bashflow.sandbox import landlock, namespaces, rlimits, seccomp  # noqa: F401 - the children use them
 from bashflow.sandbox._sys import PR_SET_CHILD_SUBREAPER, prctl
 from bashflow.sandbox.plan import Plan, disk_usage
 from bashflow.sandbox.probe import Layer
@@ -68,6 +68,8 @@ class Server:
         self.warm: dict[str, _Launch] = {}
         self.plans: dict[str, Plan] = {}
         self.userns: dict[tuple[int, int], int] = {}
+        self.dying: dict[int, cg.Cgroup | None] = {}
+        """Inits whose tree was reported but that are not reaped yet (their cgroup goes then)."""
         self.counter = 0
         self.root = os.geteuid() == 0
         self.uid = SANDBOX_UID_BASE + os.getpid() % 1_000_000 if self.root else os.getuid()
@@ -202,6 +204,7 @@ class Server:
         tree = _Tree(pid, reply, plan, group, deadline, launch.statr)
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
+        self.sel.register(launch.statr, selectors.EVENT_READ, ("status", pid))
         reply.send(pickle.dumps(("spawned", pid)))
 
     def drop_warm(self) -> None:
@@ -253,15 +256,29 @@ class Server:
             tree.limit, tree.value = name, value
         self.kill(tree)
 
-    def finish(self, pid: int, status: int) -> None:
-        tree = self.trees.pop(pid)
-        reported = b""
+    def status(self, pid: int) -> None:
+        """The tree's init reported the command's status (the rest of the tree is gone):
+        answer now, before the init and its namespaces are torn down; EOF means the init died
+        without reporting (killed), and its reaping answers instead."""
+        tree = self.trees[pid]
+        self.sel.unregister(tree.statr)
+        data = b""
         with contextlib.suppress(OSError):
-            os.set_blocking(tree.statr, False)
-            reported = os.read(tree.statr, 4)
+            data = os.read(tree.statr, 4)
+        if len(data) == 4:
+            self.finish(pid, struct.unpack("i", data)[0], reaped=False)
+
+    def finish(self, pid: int, status: int, *, reaped: bool = True) -> None:
+        tree = self.trees.pop(pid)
+        with contextlib.suppress(KeyError, ValueError):
+            self.sel.unregister(tree.statr)
+        if reaped:  # the init's own status, unless it reported the command's first
+            with contextlib.suppress(OSError):
+                os.set_blocking(tree.statr, False)
+                reported = os.read(tree.statr, 4)
+                if len(reported) == 4:
+                    status = struct.unpack("i", reported)[0]
         os.close(tree.statr)
-        if len(reported) == 4:
-            status = struct.unpack("i", reported)[0]
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
         lim = tree.plan.limits
         events = tree.cgroup.events() if tree.cgroup is not None else {}
@@ -287,8 +304,11 @@ class Server:
             self.sel.unregister(tree.sock)
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
         tree.sock.close()
-        if tree.cgroup is not None:  # after the reply: the caller need not wait for the rmdir
-            tree.cgroup.remove()
+        if reaped:
+            if tree.cgroup is not None:  # after the reply: the caller need not wait for it
+                tree.cgroup.remove()
+        else:
+            self.dying[pid] = tree.cgroup
         self.refill(tree.plan)
 
     def refill(self, plan: Plan) -> None:
@@ -326,6 +346,10 @@ class Server:
                 return
             if pid in self.trees:
                 self.finish(pid, status)
+            elif pid in self.dying:
+                group = self.dying.pop(pid)
+                if group is not None:
+                    group.remove()
 
     def shutdown(self) -> None:
         self.drop_warm()
@@ -333,9 +357,12 @@ class Server:
             self.kill(tree)
             if tree.cgroup is not None:
                 tree.cgroup.remove()
-        for pid in list(self.trees):
+        for pid in [*self.trees, *self.dying]:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+        for group in self.dying.values():
+            if group is not None:
+                group.remove()
 
     def run(self) -> None:
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -356,6 +383,8 @@ class Server:
                         with contextlib.suppress(BlockingIOError):
                             os.read(wake_r, 4096)
                         self.reap()
+                    elif kind == "status" and pid in self.trees:
+                        self.status(pid)
                     elif kind == "main":
                         if not self.handle_request():
                             return
@@ -463,8 +492,15 @@ def _pid_ns_members(pid: int) -> list[int]:
     return out or [pid]
 
 
+def main() -> None:
+    """Entry point of the exec'd (lean) server: `python3 -I -S -B -c ... FD`."""
+    import sys
+
+    serve(socket.socket(fileno=int(sys.argv[1])))
+
+
 def serve(sock: socket.socket) -> None:
-    """Entry point of the forked server process."""
+    """Run the server on `sock` until its peer goes away."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = hard if hard == resource.RLIM_INFINITY else min(hard, 1 << 20)
     with contextlib.suppress(ValueError, OSError):

@@ -16,17 +16,21 @@ import contextlib
 import errno
 import os
 import pickle
+import resource
 import signal
 import socket
 import struct
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from bashflow.sandbox.cgroup import Cgroup
-from bashflow.sandbox.plan import Plan, SandboxError
+from bashflow.sandbox.plan import DEFAULT_PATH, Plan, SandboxError
 from bashflow.sandbox.probe import Layer
+
+if TYPE_CHECKING:
+    import subprocess
 
 _MSG = 1 << 16
 SYS_CLOSE_RANGE = 436
@@ -43,6 +47,10 @@ class Job:
     env: dict[str, str]
     cwd: str
     targets: tuple[int, ...]
+    call: bytes = b""
+    """A pickled (callable, args) to run instead of exec'ing argv (`Spawner.run_contained`)."""
+    sys_path: tuple[str, ...] = ()
+    """The caller's `sys.path`, so that the callable's modules import inside the sandbox."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,11 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
     → seccomp → exec. An ordinary user has to create its user namespace first, because that is
     what grants the right to create the others; root instead drops to an unprivileged uid at the
     uid step. The pid namespace step forks: this process (A) reports the pid of its child (B,
-    pid 1 of the new namespace) on `pidw` and exits; B applies the remaining layers, forks the
-    command (C) and stays as the namespace's init, reporting C's wait status on `statw`. Any
-    failure is written to `errw` (close-on-exec, so a successful exec just closes it) and
-    exits 125.
+    pid 1 of the new namespace) on `pidw` and exits; B applies the remaining layers, then waits,
+    fully contained, for its job on `jobsock`; it starts the command (C) and stays as the
+    namespace's init, reporting C's wait status on `statw`. Any failure is written to `errw`
+    (closed once the command has started) and exits 125 (126/127 when the program cannot be
+    executed or found).
     """
     from bashflow.sandbox import landlock, namespaces, rlimits, seccomp
 
@@ -159,37 +168,158 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
         if Layer.SECCOMP in layers:
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
+        step = "job"  # not a layer: a warm sandbox waits here, fully contained, for its job
+        job, fds = _receive_job(jobsock)
+        if Layer.PID not in layers:  # no init: this process becomes the command itself
+            _become(job, fds, errw, statw)
+        # B is the namespace's init (an init ignores SIGXFSZ, SIGXCPU, SIGTERM... from inside,
+        # so the command must not be pid 1). It starts the command (C) with posix_spawn (no
+        # copy of this process to tear down at exec), or forks it for a callable, then reaps
+        # everything; when the command has ended it kills what is left of the tree, reaps it
+        # and reports the command's raw wait status on `statw`, so the server can answer
+        # before this process (and with it the namespaces) is torn down.
         step = "exec"
-        child = os.fork() if Layer.PID in layers else 0
-        if child == 0:
-            step = "job"  # not a layer: a warm child waits here, fully contained, for the job
-            job, fds = _receive_job(jobsock)
-            os.setsid()
-            errw, statw = _lift((errw, statw), above=max(job.targets))
-            _install_fds(job.targets, fds, keep=[errw])
-            os.chdir(job.cwd)
-            step = "exec"
-            try:
-                os.execvpe(job.argv[0], list(job.argv), job.env)
-            except OSError as e:
-                msg = f"exec:{e.errno}:{job.argv[0]}: {e.strerror}"
-                os.write(errw, msg.encode(errors="replace"))
-                os._exit(127 if e.errno == errno.ENOENT else 126)
-        # B stays as the namespace's init (an init ignores SIGXFSZ, SIGXCPU, SIGTERM... from
-        # inside, so the command must not be pid 1): reap everything, report the command's
-        # raw wait status on `statw`, and exit, which kills whatever is left in the namespace.
-        os.close(errw)
-        os.close(jobsock)
+        os.chdir(job.cwd)
+        # (RLIMIT_AS, the weaker memory fallback, counts this process's size against the
+        # vfork-style child's stack: fork then)
+        forked = job.call or any(r.resource == resource.RLIMIT_AS for r in plan.rlimits)
+        child = _fork_job(job, fds, errw, statw) if forked else _spawn_command(job, fds)
+        os.close(errw)  # the server sees EOF: started
+        status = 0
         while True:
             pid, status = os.waitpid(-1, 0)
             if pid == child:
-                os.write(statw, struct.pack("i", status))
-                os._exit(0)
+                break
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)  # every other process of the namespace
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
+        os.write(statw, struct.pack("i", status))
+        os._exit(0)
+    except _ExecFailed as e:
+        with contextlib.suppress(OSError):
+            os.write(errw, e.report.encode(errors="replace")[:4000])
+        os._exit(e.code)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.write(errw, f"{step}: {e}".encode(errors="replace")[:4000])
     finally:
         os._exit(125)
+
+
+class _ExecFailed(Exception):
+    def __init__(self, name: str, err: OSError) -> None:
+        super().__init__(name)
+        self.report = f"exec:{err.errno}:{name}: {err.strerror}"
+        self.code = 127 if err.errno == errno.ENOENT else 126
+
+
+def _spawn_command(job: Job, fds: list[int]) -> int:
+    """posix_spawn the job's program (PATH searched in the job's environment, as execvp does)
+    with the received fds on their targets; returns its pid or raises `_ExecFailed`."""
+    import fcntl
+
+    top = max(job.targets, default=2)
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top + 1) for fd in fds]
+    for fd in fds:
+        os.close(fd)
+    actions = [(os.POSIX_SPAWN_DUP2, h, t) for h, t in zip(high, job.targets, strict=True)]
+    name = job.argv[0]
+    if "/" in name:
+        candidates = [name]
+    else:
+        search = job.env.get("PATH", DEFAULT_PATH).split(":")
+        candidates = [os.path.join(d or ".", name) for d in search]
+    denied: OSError | None = None
+    last: OSError = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+    try:
+        for path in candidates:
+            try:
+                os.stat(path)
+                return os.posix_spawn(path, list(job.argv), job.env, file_actions=actions,
+                                      setsid=True, setsigmask=())  # fmt: skip
+            except OSError as e:
+                last = e
+                if e.errno == errno.EACCES:
+                    denied = e
+                elif e.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    break
+        raise _ExecFailed(name, denied or last)
+    finally:
+        for fd in high:
+            os.close(fd)
+
+
+def _fork_job(job: Job, fds: list[int], errw: int, statw: int) -> int:
+    """Fork the process that becomes the job (a callable, `Spawner.run_contained`)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        _become(job, fds, errw, statw)
+    for fd in fds:
+        os.close(fd)
+    return pid
+
+
+def _become(job: Job, fds: list[int], errw: int, statw: int) -> NoReturn:
+    """Turn this process into the job: its own session, the received fds on their targets,
+    the job's directory and environment; then exec the program or call the callable."""
+    try:
+        os.close(statw)
+        os.setsid()
+        errw = _lift(errw, above=max(job.targets))
+        _install_fds(job.targets, fds, keep=[errw])
+        os.chdir(job.cwd)
+        if not job.call:
+            try:
+                os.execvpe(job.argv[0], list(job.argv), job.env)
+            except OSError as e:
+                raise _ExecFailed(job.argv[0], e) from None
+        import sys
+
+        os.environ.clear()
+        os.environ.update(job.env)
+        sys.path[:] = job.sys_path
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as in any python3 process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        fn, args = pickle.loads(job.call)
+    except _ExecFailed as e:
+        with contextlib.suppress(OSError):
+            os.write(errw, e.report.encode(errors="replace")[:4000])
+        os._exit(e.code)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.write(errw, f"call: {e!r}".encode(errors="replace")[:4000])
+        os._exit(125)
+    os.close(errw)  # started
+    os._exit(_call(fn, args))
+
+
+def _call(fn: Callable[..., object], args: tuple[object, ...]) -> int:
+    """Run `fn(*args)` as a process's main function: its return value (None is 0) or
+    `SystemExit` code is the exit status; an exception prints its traceback and gives 1."""
+    import sys
+
+    code: object
+    try:
+        code = fn(*args)
+    except SystemExit as e:
+        code = e.code
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    with contextlib.suppress(Exception):
+        print(code, file=sys.stderr, flush=True)
+    return 1
 
 
 def _receive_job(jobsock: int) -> tuple[Job, list[int]]:
@@ -206,20 +336,16 @@ def _receive_job(jobsock: int) -> tuple[Job, list[int]]:
     return job, fds
 
 
-def _lift(fds: tuple[int, int], *, above: int) -> tuple[int, int]:
-    """Move our own pipe ends above the caller's target fds so installing those cannot
-    clobber them."""
+def _lift(fd: int, *, above: int) -> int:
+    """Move one of our own fds above the caller's target fds so installing those cannot
+    clobber it."""
     import fcntl
 
-    out = []
-    for fd in fds:
-        if fd > above:
-            out.append(fd)
-            continue
-        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above + 1)
-        os.close(fd)
-        out.append(new)
-    return out[0], out[1]
+    if fd > above:
+        return fd
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above + 1)
+    os.close(fd)
+    return new
 
 
 def _close_except(keep: Sequence[int]) -> None:
@@ -255,6 +381,20 @@ def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[i
             syscall(SYS_CLOSE_RANGE, lo, k - 1, 0)
         lo = k + 1
     syscall(SYS_CLOSE_RANGE, lo, 0xFFFFFFFF, 0)
+
+
+def _package_root() -> str | None:
+    """The directory holding the `bashflow` package, when a fresh interpreter run by this
+    process can import it from there (None: fork this process for the server instead)."""
+    import sys
+
+    import bashflow
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(bashflow.__file__)))
+    exe = sys.executable
+    if not exe or not os.access(exe, os.X_OK) or not os.access(root, os.R_OK | os.X_OK):
+        return None
+    return root
 
 
 def _fileno(f: FdLike) -> int | None:
@@ -360,6 +500,7 @@ class Spawner:
         self._server_pid = 0
         self._lock = threading.Lock()
         self._sent: set[str] = set()
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Spawner:
         self.start()
@@ -373,12 +514,29 @@ class Spawner:
         return self._server_pid
 
     def start(self) -> None:
+        """Start the fork server: a fresh, small interpreter (`python3 -I -S`, only the sandbox's
+        own modules: no pydantic), because every fork and exec in the server costs in proportion
+        to its size. Falls back to forking this process when that interpreter cannot be run."""
         if self._sock is not None:
             return
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        root = _package_root()
+        if root is not None:
+            import subprocess
+            import sys
+
+            code = (f"import sys; sys.path[:0] = [{root!r}]; "
+                    "from bashflow.sandbox.server import main; main()")  # fmt: skip
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", "-c", code, str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()],
+            )  # fmt: skip
+            theirs.close()
+            self._sock, self._server_pid = mine, self._proc.pid
+            return
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the server process
-            code = 0
+            code_ = 0
             try:
                 mine.close()
                 keep = theirs.fileno()
@@ -388,9 +546,9 @@ class Spawner:
 
                 serve(theirs)
             except BaseException:
-                code = 1
+                code_ = 1
             finally:
-                os._exit(code)
+                os._exit(code_)
         theirs.close()
         self._sock, self._server_pid = mine, pid
 
@@ -399,6 +557,10 @@ class Spawner:
             return
         self._sock.close()
         self._sock = None
+        if self._proc is not None:
+            self._proc.wait()
+            self._proc = None
+            return
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self._server_pid, 0)
 
