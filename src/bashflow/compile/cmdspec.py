@@ -1,0 +1,1123 @@
+"""compile/cmdspec.py - per-command specs (data in `specs/*.toml`) and the argv interpreter.
+
+What one invocation of an external command reads, writes, runs and whether it can run in
+parallel comes from a spec: a TOML table per command in `compile/specs/` (format in
+docs/specs.md). This module is the code half: a lazy loader (a name index from the files'
+table headers; a command's table is parsed with `tomllib` only when first looked up) and
+`usage(argv)`, which walks an argv the way the command's own option parser would (clusters,
+`-ofile`, `--out=file`, `--out file`, `--`, subcommands, modes) and says what it touches.
+
+Soundness first: when an argv cannot be read with confidence (an unknown option, an unknown
+subcommand, an expansion of unknown length where positions matter) the answer is `opaque`
+with a note, never a guess. Over-approximation (an extra read or write) only adds ordering.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from bashflow.policy.records import record
+
+__all__ = [
+    "Arg",
+    "CommandSpec",
+    "PathUse",
+    "SpecError",
+    "Usage",
+    "load_all",
+    "lookup",
+    "names",
+    "usage",
+]
+
+CLASSES = frozenset(["stateless", "parallelizable_pure", "pure", "side_effectful", "unknown"])
+NETWORK = ("none", "read", "write")
+STREAM = frozenset(["never", "always", "no_operands"])
+# Roles an operand slot or an option argument can have (docs/specs.md, "Roles").
+ROLES = frozenset(
+    [
+        "value",  # not a path: a pattern, a mode, a number, a name, a URL
+        "read",
+        "write",
+        "readwrite",
+        "read_tree",
+        "write_tree",
+        "dest",  # destination of a copy, move, link or install: a file or a directory
+        "move",  # source of a move: read and removed
+        "base",  # directory later paths are relative to (`-C dir`)
+        "code",  # program text the command executes (`sh -c`, `python3 -c`)
+        "program",  # program text that is only code when `code_if` matches (awk, sed)
+        "script",  # file holding a program the command executes
+        "cmd",  # the rest of the argv is a command it runs
+        "assign",  # NAME=VALUE words (env, sudo)
+        "kv",  # key=value operands whose role is in the spec's `keys` table (dd)
+        "at_read",  # a value, or `@file` naming a file read (curl -d)
+        "bind",  # HOST:CONTAINER mount (docker -v): the host side is a tree written
+        "module",  # a module name run as a program (`python3 -m mod`): its spec is `modules`
+        "archive",  # archive file: read or written according to the mode's `archive` key
+        "exec",  # find -exec: words up to `;` or `+` are a command
+        "replace",  # xargs -I: the string replaced by input words in the command
+    ]
+)
+_QUANT = {"": (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
+_READS = frozenset(["read", "readwrite", "read_tree", "move", "script", "archive"])
+
+
+class SpecError(ValueError):
+    """A spec file breaks the format: `path:line: message`."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+@record
+class Arg:
+    """One word of a command's argv, as far as the compiler knows it."""
+
+    text: str | None
+    index: int
+    glob: bool = False
+    many: bool = False
+
+
+@record
+class PathUse:
+    arg: Arg
+    base: Arg | None
+
+
+@record
+class Usage:
+    spec: str | None
+    klass: str
+    reads: tuple[PathUse, ...] = ()
+    writes: tuple[PathUse, ...] = ()
+    read_trees: tuple[PathUse, ...] = ()
+    write_trees: tuple[PathUse, ...] = ()
+    stdin: bool = False
+    stdout: bool = False
+    network: str = "none"
+    runs: tuple[tuple[Arg, ...], ...] = ()
+    code: tuple[Arg, ...] = ()
+    opaque: bool = False
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- spec objects
+
+
+@record
+class Slot:
+    """One operand position: a role and how many words it takes."""
+
+    role: str
+    low: int
+    high: int | None
+    derive: tuple[str, ...] = ()
+
+
+@record
+class Option:
+    """One option (all its spellings share it) and what it does."""
+
+    arg: str | None = None  # role of its argument; None = a flag
+    optional: bool = False  # argument only when attached (`-iSUF`, `--backup=x`)
+    operands: tuple[Slot, ...] | None = None  # replaces the operand pattern
+    recursive: bool = False
+    inplace: bool = False
+    stdin: str | None = None
+    stdout: str | None = None
+    network: str | None = None
+    klass: str | None = None
+    mode: str | None = None
+    stop: bool = False  # no options after this one
+    scope: str = "all"  # for `base`: "all" later paths, or "operands" only (tar -C)
+    default: str | None = None  # path read when there are no file operands (grep -r: ".")
+    opaque: str | None = None  # reason the option is not interpreted
+    implicit: dict[str, tuple[str, ...]] | None = None
+    until: tuple[str, ...] = (";", "+")  # terminators of an `exec` argument
+
+
+@record(frozen=False)
+class CommandSpec:
+    """A command's spec (or a subcommand's / mode's), parsed and checked."""
+
+    name: str
+    where: str  # "file:line" of its table
+    klass: str | None = None  # None (subcommands, modes): the parent's
+    stdin: str | None = None
+    stdout: str | None = None
+    network: str | None = None
+    operands: tuple[Slot, ...] | None = None
+    short: dict[str, Option] | None = None
+    long: dict[str, Option] | None = None
+    words: dict[str, Option] | None = None  # find-style whole-word options (`-name`)
+    unknown_options: str = "opaque"
+    options_anywhere: bool = True
+    old_style: bool = False  # tar: a first word without `-` is a cluster of options
+    operand_like: str | None = None  # options matching this regex are operands (chmod -x)
+    subcommands: dict[str, CommandSpec] | None = None
+    subcommand_required: bool = True
+    modes: dict[str, CommandSpec] | None = None
+    mode_required: bool = False
+    archive: str | None = None  # a mode's role for `archive` arguments
+    default_archive: str | None = None  # "stdin"/"stdout" when no archive option is given
+    implicit: dict[str, tuple[str, ...]] | None = None
+    keys: dict[str, str] | None = None
+    code_if: tuple[str, ...] = ()
+    modules: dict[str, str] | None = None
+    dash: bool = True  # an operand `-` is the standard input/output
+    default: str | None = None  # path operand assumed when none is given (find: ".")
+    appends_input: bool = False  # xargs: the command gets words read from stdin
+    default_cmd: str | None = None  # xargs: the command when none is given
+    note: str | None = None  # said in every usage of this spec
+    risky: bool = False  # computed: some option changes roles, so hidden options matter
+
+
+# --------------------------------------------------------------------------- loading
+
+_HEADER = re.compile(r'^\[\s*(?:"([^"]+)"|([A-Za-z0-9_+.-]+?))\s*(?:\.|\])', re.M)
+_index: dict[str, tuple[str, int, int]] | None = None  # name -> (file, start, end offsets)
+_texts: dict[str, str] = {}
+_aliases: dict[str, str] = {}
+_loaded: dict[str, CommandSpec] = {}
+
+
+SPEC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs")
+
+
+def _spec_files() -> Iterator[tuple[str, str]]:
+    """(file name, text) of every spec file; plain `open` (importlib.resources costs ~3 ms)."""
+    for fname in sorted(os.listdir(SPEC_DIR)):
+        if fname.endswith(".toml"):
+            with open(os.path.join(SPEC_DIR, fname), encoding="utf-8") as f:
+                yield fname, f.read()
+
+
+def _build_index() -> dict[str, tuple[str, int, int]]:
+    """Name -> where its tables are, from the top-level table headers (no TOML parsing)."""
+    index: dict[str, tuple[str, int, int]] = {}
+    for fname, text in _spec_files():
+        _texts[fname] = text
+        spans: list[tuple[str, int]] = [
+            (m.group(1) or m.group(2), m.start()) for m in _HEADER.finditer(text)
+        ]
+        i = 0
+        while i < len(spans):
+            name, start = spans[i]
+            j = i + 1
+            while j < len(spans) and spans[j][0] == name:
+                j += 1
+            end = spans[j][1] if j < len(spans) else len(text)
+            if name in index or name in _aliases:
+                raise SpecError(fname, text.count("\n", 0, start) + 1, f"{name!r} defined twice")
+            if name == "_aliases":
+                for alias, target in _parse_chunk(fname, text, start, end)["_aliases"].items():
+                    _aliases[alias] = str(target)
+            else:
+                index[name] = (fname, start, end)
+            i = j
+    for alias, target in _aliases.items():
+        if target not in index:
+            raise SpecError("_aliases", 0, f"alias {alias!r} names {target!r}, which has no spec")
+    return index
+
+
+def _parse_chunk(fname: str, text: str, start: int, end: int) -> dict[str, Any]:
+    import tomllib
+
+    chunk = text[start:end]
+    try:
+        return tomllib.loads(chunk)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        line = text.count("\n", 0, start) + (int(m.group(1)) if m else 1)
+        raise SpecError(fname, line, f"bad TOML: {e}") from None
+
+
+def _get_index() -> dict[str, tuple[str, int, int]]:
+    global _index
+    if _index is None:
+        _index = _build_index()
+    return _index
+
+
+def names() -> frozenset[str]:
+    """Every command name with a spec (aliases included)."""
+    return frozenset(_get_index()) | frozenset(_aliases)
+
+
+def lookup(name: str) -> CommandSpec | None:
+    """The spec for a command, by basename or full path; None when there is none."""
+    base = name.rpartition("/")[2]
+    spec = _loaded.get(base)
+    if spec is not None:
+        return spec
+    index = _get_index()
+    target = _aliases.get(base, base)
+    where = index.get(target)
+    if where is None:
+        return None
+    fname, start, end = where
+    text = _texts[fname]
+    data = _parse_chunk(fname, text, start, end)
+    spec = _Builder(fname, text, start).command(target, data[target], (target,))
+    _loaded[target] = spec
+    _loaded[base] = spec
+    return spec
+
+
+def load_all() -> dict[str, CommandSpec]:
+    """Load and check every spec (tests: a bad file fails loudly here)."""
+    return {n: spec for n in sorted(names()) if (spec := lookup(n)) is not None}
+
+
+class _Builder:
+    """Turns one command's parsed TOML into checked `CommandSpec`s, with `file:line` errors."""
+
+    COMMAND_KEYS = frozenset(
+        [
+            "class",
+            "stdin",
+            "stdout",
+            "network",
+            "operands",
+            "options",
+            "unknown_options",
+            "options_anywhere",
+            "old_style",
+            "operand_like",
+            "subcommands",
+            "subcommand_required",
+            "modes",
+            "mode_required",
+            "archive",
+            "default_archive",
+            "implicit",
+            "keys",
+            "code_if",
+            "modules",
+            "dash",
+            "note",
+            "word_options",
+            "description",
+            "default",
+            "appends_input",
+            "default_cmd",
+        ]
+    )
+    OPTION_KEYS = frozenset(
+        [
+            "arg",
+            "optional",
+            "operands",
+            "recursive",
+            "inplace",
+            "stdin",
+            "stdout",
+            "network",
+            "class",
+            "mode",
+            "stop",
+            "scope",
+            "default",
+            "opaque",
+            "implicit",
+            "until",
+        ]
+    )
+    IMPLICIT_KEYS = frozenset(["reads", "writes", "read_trees", "write_trees"])
+
+    def __init__(self, fname: str, text: str, start: int) -> None:
+        self.fname = fname
+        self.text = text
+        self.start = start
+
+    def fail(self, path: tuple[str, ...], message: str) -> SpecError:
+        return SpecError(self.fname, self._line(path), f"[{'.'.join(path)}] {message}")
+
+    def _line(self, path: tuple[str, ...]) -> int:
+        """Best-effort line of a key: the last path element found after its table header."""
+        pos = self.start
+        for part in path:
+            m = re.compile(r"(^|[\s.\[{,])\"?" + re.escape(part) + r"\"?\s*[=.\]]", re.M).search(
+                self.text, pos
+            )
+            if m is None:
+                break
+            pos = m.start() + 1
+        return self.text.count("\n", 0, pos) + 1
+
+    def _choice(self, path: tuple[str, ...], value: Any, allowed: Any) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise self.fail(path, f"must be one of {sorted(allowed)}, not {value!r}")
+        return value
+
+    def _bool(self, path: tuple[str, ...], value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"must be true or false, not {value!r}")
+        return value
+
+    def _str(self, path: tuple[str, ...], value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(path, f"must be a non-empty string, not {value!r}")
+        return value
+
+    def _strs(self, path: tuple[str, ...], value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, f"must be a list of strings, not {value!r}")
+        return tuple(value)
+
+    def slots(self, path: tuple[str, ...], value: Any) -> tuple[Slot, ...]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"must be a list of slots, not {value!r}")
+        out: list[Slot] = []
+        for item in value:
+            derive: tuple[str, ...] = ()
+            if isinstance(item, dict):
+                unknown = set(item) - {"slot", "derive"}
+                if unknown or "slot" not in item:
+                    raise self.fail(path, f"a slot table has keys slot, derive: {item!r}")
+                derive = self._strs((*path, "derive"), item.get("derive", []))
+                for d in derive:
+                    if not re.fullmatch(r"[+-][^:]+(:.+)?", d):
+                        raise self.fail(path, f"derive {d!r} must be +SUFFIX or -SUFFIX[:NEW]")
+                item = item["slot"]
+            m = re.fullmatch(r"([a-z_]+)([?*+]?)", item) if isinstance(item, str) else None
+            if m is None or m.group(1) not in ROLES:
+                raise self.fail(path, f"bad slot {item!r}: ROLE[?*+] with ROLE in {sorted(ROLES)}")
+            low, high = _QUANT[m.group(2)]
+            out.append(Slot(m.group(1), low, high, derive))
+        if sum(1 for s in out if s.high is None) > 1:
+            raise self.fail(path, "at most one slot may take many words (* or +)")
+        for i, s in enumerate(out):
+            if s.role == "cmd" and i != len(out) - 1:
+                raise self.fail(path, "a cmd slot must be the last")
+            if s.role == "cmd" and any(t.low != t.high for t in out[:i] if t.role != "assign"):
+                raise self.fail(path, "slots before a cmd slot must take a fixed number of words")
+            if s.role == "assign" and any(t.role != "assign" for t in out[:i]):
+                raise self.fail(path, "assign slots must come first")
+        return tuple(out)
+
+    def implicit(self, path: tuple[str, ...], value: Any) -> dict[str, tuple[str, ...]]:
+        if not isinstance(value, dict) or set(value) - self.IMPLICIT_KEYS:
+            raise self.fail(path, f"must be a table with keys {sorted(self.IMPLICIT_KEYS)}")
+        return {k: self._strs((*path, k), v) for k, v in value.items()}
+
+    def option(self, path: tuple[str, ...], value: Any) -> Option:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"an option is a table, not {value!r}")
+        unknown = set(value) - self.OPTION_KEYS
+        if unknown:
+            raise self.fail((*path, sorted(unknown)[0]), f"unknown option key {sorted(unknown)}")
+        kw: dict[str, Any] = {}
+        for k, v in value.items():
+            p = (*path, k)
+            if k == "arg":
+                kw[k] = self._choice(p, v, ROLES)
+            elif k in ("optional", "recursive", "inplace", "stop"):
+                kw[k] = self._bool(p, v)
+            elif k == "operands":
+                kw[k] = self.slots(p, v)
+            elif k in ("stdin", "stdout"):
+                kw[k] = self._choice(p, v, STREAM)
+            elif k == "network":
+                kw[k] = self._choice(p, v, NETWORK)
+            elif k == "class":
+                kw["klass"] = self._choice(p, v, CLASSES)
+            elif k == "scope":
+                kw[k] = self._choice(p, v, ("all", "operands"))
+            elif k == "implicit":
+                kw[k] = self.implicit(p, v)
+            elif k == "until":
+                kw[k] = self._strs(p, v)
+            else:
+                kw[k] = self._str(p, v)
+        if kw.get("optional") and "arg" not in kw:
+            raise self.fail(path, "optional = true needs arg")
+        return Option(**kw)
+
+    def command(self, name: str, data: Any, path: tuple[str, ...]) -> CommandSpec:
+        if not isinstance(data, dict):
+            raise self.fail(path, "a spec is a table")
+        if len(path) == 1 and "class" not in data:
+            raise self.fail(path, "a command's spec needs a class")
+        unknown = set(data) - self.COMMAND_KEYS
+        if unknown:
+            raise self.fail((*path, sorted(unknown)[0]), f"unknown key {sorted(unknown)}")
+        where = f"{self.fname}:{self._line(path)}"
+        spec = CommandSpec(name, where)
+        for k, v in data.items():
+            p = (*path, k)
+            if k == "class":
+                spec.klass = self._choice(p, v, CLASSES)
+            elif k in ("stdin", "stdout"):
+                setattr(spec, k, self._choice(p, v, STREAM))
+            elif k == "network":
+                spec.network = self._choice(p, v, NETWORK)
+            elif k == "operands":
+                spec.operands = self.slots(p, v)
+            elif k == "options":
+                self.options(spec, p, v, data.get("word_options", False))
+            elif k == "unknown_options":
+                spec.unknown_options = self._choice(p, v, ("opaque", "flag"))
+            elif k in ("options_anywhere", "old_style", "subcommand_required", "mode_required"):
+                setattr(spec, k, self._bool(p, v))
+            elif k == "dash":
+                spec.dash = self._bool(p, v)
+            elif k == "word_options":
+                self._bool(p, v)
+            elif k == "operand_like":
+                spec.operand_like = self._str(p, v)
+                re.compile(spec.operand_like)
+            elif k in ("subcommands", "modes"):
+                if not isinstance(v, dict):
+                    raise self.fail(p, "must be a table of specs")
+                subs = {
+                    sub: self.command(f"{name} {sub}" if k == "subcommands" else name, d, (*p, sub))
+                    for sub, d in v.items()
+                }
+                setattr(spec, k, subs)
+            elif k == "archive":
+                spec.archive = self._choice(p, v, ("read", "write", "readwrite"))
+            elif k == "default_archive":
+                spec.default_archive = self._choice(p, v, ("stdin", "stdout"))
+            elif k == "implicit":
+                spec.implicit = self.implicit(p, v)
+            elif k == "keys":
+                if not isinstance(v, dict):
+                    raise self.fail(p, "must be a table of key = role")
+                spec.keys = {key: self._choice((*p, key), r, ROLES) for key, r in v.items()}
+            elif k == "code_if":
+                spec.code_if = self._strs(p, v)
+                for rx in spec.code_if:
+                    re.compile(rx)
+            elif k == "modules":
+                if not isinstance(v, dict):
+                    raise self.fail(p, "must be a table of module = spec name")
+                spec.modules = {m: self._str((*p, m), s) for m, s in v.items()}
+            elif k in ("note", "default", "default_cmd"):
+                setattr(spec, k, self._str(p, v))
+            elif k == "appends_input":
+                spec.appends_input = self._bool(p, v)
+            else:  # description: documentation only
+                self._str(p, v)
+        for opt in self._all_options(spec):
+            if opt.mode is not None and (spec.modes is None or opt.mode not in spec.modes):
+                raise self.fail((*path, "options"), f"mode {opt.mode!r} has no [modes] table")
+        spec.risky = any(
+            o.arg not in (None, "value") or o.operands is not None or o.recursive or o.inplace
+            for o in self._all_options(spec)
+        )
+        return spec
+
+    @staticmethod
+    def _all_options(spec: CommandSpec) -> Iterator[Option]:
+        for table in (spec.short, spec.long, spec.words):
+            if table:
+                yield from table.values()
+
+    def options(self, spec: CommandSpec, path: tuple[str, ...], value: Any, words: bool) -> None:
+        if not isinstance(value, dict):
+            raise self.fail(path, "options is a table of spellings = option")
+        short: dict[str, Option] = {}
+        long: dict[str, Option] = {}
+        whole: dict[str, Option] = {}
+        for spellings, data in value.items():
+            opt = self.option((*path, spellings), data)
+            for sp in spellings.split():
+                if words and re.fullmatch(r"[-+(),!;][^\s]*", sp):
+                    table, key = whole, sp
+                elif sp.startswith("--") and len(sp) > 2:
+                    table, key = long, sp[2:]
+                elif re.fullmatch(r"-.", sp):
+                    table, key = short, sp[1]
+                else:
+                    raise self.fail((*path, spellings), f"bad option spelling {sp!r}")
+                if key in table:
+                    raise self.fail((*path, spellings), f"option {sp!r} given twice")
+                table[key] = opt
+        spec.short = short or None
+        spec.long = long or None
+        spec.words = whole or None
+
+
+# --------------------------------------------------------------------------- interpretation
+
+
+def usage(argv: Sequence[Arg]) -> Usage:
+    """What one invocation does, from its spec and argv (no spec: unknown and opaque)."""
+    if not argv:
+        return Usage(None, "unknown", opaque=True, notes=("empty command",))
+    name = argv[0].text
+    if name is None:
+        return Usage(None, "unknown", opaque=True, notes=("command name unknown until run",))
+    spec = lookup(name)
+    if spec is None:
+        return Usage(None, "unknown", opaque=True, notes=(f"no spec for {name!r}",))
+    return _Interp(spec, argv).run()
+
+
+class _Opaque(Exception):
+    """Interpretation stops: the argv cannot be read with confidence."""
+
+
+_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_Unit = tuple[Arg, Arg | None]  # an operand and the base directory it is relative to
+
+
+class _Interp:
+    """One pass over an argv, as the command's own option parser would make it."""
+
+    def __init__(self, spec: CommandSpec, argv: Sequence[Arg]) -> None:
+        self.argv = argv
+        self.chain: list[CommandSpec] = [spec]  # the command, then its subcommands
+        self.mode: CommandSpec | None = None
+        self.notes: list[str] = []
+        self.operands: list[_Unit] = []
+        self.pattern: tuple[Slot, ...] | None = None
+        self.recursive = False
+        self.inplace = False
+        self.over: dict[str, str] = {}  # stdin / stdout / network / klass set by options
+        self.default: str | None = None
+        self.out: dict[str, list[PathUse]] = {
+            "reads": [],
+            "writes": [],
+            "read_trees": [],
+            "write_trees": [],
+        }
+        self.runs: list[tuple[Arg, ...]] = []
+        self.code: list[Arg] = []
+        self.base: Arg | None = None  # later paths are relative to it (`git -C`)
+        self.obase: Arg | None = None  # later operands are relative to it (`tar -C`)
+        self.implicit: list[tuple[dict[str, tuple[str, ...]], Arg | None]] = []
+        self.archives: list[tuple[Arg, Arg | None]] = []
+        self.stdin = False
+        self.stdout = False
+        self.stop = False
+        self.replace: str | None = None
+        self.sub: Usage | None = None  # `python3 -m pip ...`: the module's own usage
+
+    @property
+    def spec(self) -> CommandSpec:
+        return self.chain[-1]
+
+    def _inherited(self, attr: str) -> Any:
+        """A field from the mode, else the innermost (sub)command that sets it."""
+        for s in ([self.mode] if self.mode else []) + self.chain[::-1]:
+            v = getattr(s, attr)
+            if v is not None:
+                return v
+        return None
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def opaque(self, why: str) -> _Opaque:
+        self.note(why)
+        return _Opaque(why)
+
+    # ------------------------------------------------------------------ the walk
+
+    def run(self) -> Usage:
+        opaque = False
+        try:
+            self.walk()
+            self.finish()
+        except _Opaque:
+            opaque = True
+        for s in self.chain:
+            if s.note:
+                self.note(s.note)
+        if self.sub is not None:
+            return self.merge(self.sub, opaque)
+        spec = self.spec
+        klass = self.over.get("klass") or self._inherited("klass") or "unknown"
+        network = self.over.get("network") or self._inherited("network") or "none"
+        return Usage(
+            spec.name,
+            klass,
+            tuple(self.out["reads"]),
+            tuple(self.out["writes"]),
+            tuple(self.out["read_trees"]),
+            tuple(self.out["write_trees"]),
+            self.stdin,
+            self.stdout,
+            network,
+            tuple(self.runs),
+            tuple(self.code),
+            opaque,
+            tuple(self.notes),
+        )
+
+    def merge(self, sub: Usage, opaque: bool) -> Usage:
+        return Usage(
+            sub.spec,
+            sub.klass,
+            tuple(self.out["reads"]) + sub.reads,
+            tuple(self.out["writes"]) + sub.writes,
+            tuple(self.out["read_trees"]) + sub.read_trees,
+            tuple(self.out["write_trees"]) + sub.write_trees,
+            self.stdin or sub.stdin,
+            self.stdout or sub.stdout,
+            sub.network,
+            tuple(self.runs) + sub.runs,
+            tuple(self.code) + sub.code,
+            opaque or sub.opaque,
+            tuple(self.notes) + sub.notes,
+        )
+
+    def walk(self) -> None:
+        argv = self.argv
+        i = 1
+        while i < len(argv):
+            if self.sub is not None:
+                return
+            a = argv[i]
+            t = a.text
+            spec = self.spec
+            if (
+                self.stop
+                or t is None
+                or t == "-"
+                or not t.startswith("-")
+                or (spec.operand_like and re.fullmatch(spec.operand_like, t))
+            ):
+                i = self.operand(i)
+            elif t == "--" and spec.words is None:
+                self.stop = True
+                i += 1
+            else:
+                i = self.option(i)
+
+    def operand(self, i: int) -> int:
+        a = self.argv[i]
+        spec = self.spec
+        if a.text is None and a.many and not a.glob and not self.stop and spec.risky:
+            raise self.opaque(f"word {a.index} may expand to options of {spec.name}")
+        if spec.subcommands is not None:
+            if a.text is None:
+                raise self.opaque(f"{spec.name}: subcommand unknown until run")
+            sub = spec.subcommands.get(a.text)
+            if sub is not None:
+                self.chain.append(sub)
+                self.stop = False
+                return i + 1
+            if spec.subcommand_required:
+                raise self.opaque(f"{spec.name}: no spec for subcommand {a.text!r}")
+        if spec.old_style and i == 1 and a.text:
+            return self.cluster(i, a.text, old=True)
+        self.operands.append((a, self.obase or self.base))
+        if not spec.options_anywhere:
+            self.stop = True
+        return i + 1
+
+    def option(self, i: int) -> int:
+        a = self.argv[i]
+        t = a.text
+        assert t is not None
+        spec = self.spec
+        if spec.words is not None:
+            opt = spec.words.get(t)
+            if opt is None:
+                return self.unknown(i, t)
+            return self.apply(opt, t, i, None)
+        if t.startswith("--"):
+            name, eq, value = t[2:].partition("=")
+            found = self.find_long(name)
+            if found is None:
+                return self.unknown(i, t)
+            opt, full = found
+            if eq and opt.arg is None:
+                raise self.opaque(f"--{full} takes no argument")
+            return self.apply(opt, "--" + full, i, value if eq else None)
+        return self.cluster(i, t[1:], old=False)
+
+    def cluster(self, i: int, letters: str, old: bool) -> int:
+        """`-abc` (an argument-taking letter takes the rest of the word, or the next word);
+        in tar's old style (`tar czf out.tgz dir`) each argument is the next unused word."""
+        nxt = i + 1
+        for j, c in enumerate(letters):
+            opt = (self.spec.short or {}).get(c)
+            if opt is None:
+                self.unknown(i, "-" + c)
+                continue
+            if opt.arg is None:
+                self.effects(opt)
+                continue
+            if old:
+                if nxt >= len(self.argv):
+                    raise self.opaque(f"-{c} needs an argument")
+                self.effects(opt)
+                self.role(opt.arg, self.argv[nxt], self.base, opt)
+                nxt += 1
+                continue
+            rest = letters[j + 1 :]
+            return self.apply(opt, "-" + c, i, rest or None)
+        return nxt
+
+    def find_long(self, name: str) -> tuple[Option, str] | None:
+        table = self.spec.long or {}
+        if name in table:
+            return table[name], name
+        hits = {k: o for k, o in table.items() if k.startswith(name)}
+        if len({id(o) for o in hits.values()}) == 1:
+            k, o = next(iter(hits.items()))
+            return o, k
+        return None
+
+    def unknown(self, i: int, spelled: str) -> int:
+        if self.spec.unknown_options == "flag":
+            return i + 1
+        raise self.opaque(f"{self.spec.name}: unknown option {spelled}")
+
+    def apply(self, opt: Option, spelled: str, i: int, attached: str | None) -> int:
+        a = self.argv[i]
+        if opt.arg is None:
+            self.effects(opt)
+            return i + 1
+        nxt = i + 1
+        value: Arg | None
+        if attached is not None:
+            value = Arg(attached, a.index, a.glob and any(c in attached for c in "*?["), False)
+        elif opt.optional:
+            value = Arg("{}", a.index) if opt.arg == "replace" else None
+        elif opt.arg == "exec":
+            self.effects(opt)
+            return self.exec_words(i, spelled, opt.until)
+        elif nxt < len(self.argv):
+            value = self.argv[nxt]
+            nxt += 1
+        else:
+            raise self.opaque(f"{spelled} needs an argument")
+        self.effects(opt)
+        if value is not None:
+            if opt.arg == "module":
+                self.module(value, nxt)
+                return len(self.argv)
+            self.role(opt.arg, value, self.base, opt)
+        return nxt
+
+    def effects(self, opt: Option) -> None:
+        if opt.opaque:
+            raise self.opaque(opt.opaque)
+        if opt.operands is not None:
+            self.pattern = opt.operands
+        self.recursive = self.recursive or opt.recursive
+        self.inplace = self.inplace or opt.inplace
+        for key in ("stdin", "stdout", "network", "klass"):
+            v = getattr(opt, key)
+            if v is not None:
+                self.over[key] = v
+        if opt.mode is not None:
+            modes = self.spec.modes or {}
+            chosen = modes[opt.mode]
+            if self.mode is not None and self.mode is not chosen:
+                raise self.opaque(f"{self.spec.name}: more than one mode")
+            self.mode = chosen
+        if opt.stop:
+            self.stop = True
+        if opt.default is not None:
+            self.default = opt.default
+        if opt.implicit is not None:
+            self.implicit.append((opt.implicit, self.base))
+
+    def exec_words(self, i: int, spelled: str, until: tuple[str, ...]) -> int:
+        """find -exec CMD ... ; (one file per run) or ... {} + (many files per run)."""
+        words: list[Arg] = []
+        j = i + 1
+        while j < len(self.argv):
+            a = self.argv[j]
+            if a.text in until and (a.text == ";" or (words and words[-1].text == "{}")):
+                many = a.text != ";"
+                cmd = tuple(
+                    Arg(None, w.index, False, many) if w.text is None or "{}" in w.text else w
+                    for w in words
+                )
+                if not cmd:
+                    raise self.opaque(f"{spelled} without a command")
+                self.runs.append(cmd)
+                return j + 1
+            words.append(a)
+            j += 1
+        raise self.opaque(f"{spelled} without its terminator")
+
+    def module(self, value: Arg, nxt: int) -> None:
+        modules = self._inherited("modules") or {}
+        target = modules.get(value.text) if value.text is not None else None
+        if target is None:
+            raise self.opaque(f"runs module {value.text or '(unknown)'}: no spec")
+        self.sub = usage([Arg(target, value.index), *list(self.argv[nxt:])])
+
+    # ------------------------------------------------------------------ roles
+
+    def use(self, kind: str, arg: Arg, base: Arg | None) -> None:
+        if arg.text is not None and arg.text.startswith("/"):
+            base = None
+        self.out[kind].append(PathUse(arg, base))
+
+    def role(
+        self,
+        role: str,
+        arg: Arg,
+        base: Arg | None,
+        opt: Option | None = None,
+        derive: tuple[str, ...] = (),
+    ) -> None:
+        t = arg.text
+        dash = t == "-" and self.spec.dash
+        if role in ("value", "assign", "cmd", "exec"):
+            return
+        if role == "read":
+            if dash:
+                self.stdin = True
+            else:
+                self.use("reads", arg, base)
+        elif role == "write":
+            if dash:
+                self.stdout = True
+            else:
+                self.use("writes", arg, base)
+        elif role == "readwrite":
+            self.use("reads", arg, base)
+            self.use("writes", arg, base)
+            for d in derive:
+                self.derived(arg, base, d)
+        elif role in ("read_tree", "write_tree"):
+            self.use(role + "s", arg, base)
+        elif role == "dest":
+            self.use("write_trees", arg, base)
+        elif role == "move":
+            self.use("read_trees", arg, base)
+            self.use("write_trees", arg, base)
+        elif role == "base":
+            if opt is not None and opt.scope == "operands":
+                self.obase = arg
+            else:
+                self.base = arg
+        elif role == "code":
+            self.code.append(arg)
+        elif role == "program":
+            rxs = self._inherited("code_if") or ()
+            if t is None or any(re.search(rx, t) for rx in rxs):
+                self.code.append(arg)
+                self.note(f"{self.spec.name} program may run commands or open files")
+        elif role == "script":
+            if dash:
+                self.stdin = True
+            else:
+                self.use("reads", arg, base)
+            self.code.append(arg)
+        elif role == "kv":
+            if t is None:
+                raise self.opaque(f"word {arg.index}: key=value operand unknown until run")
+            key, eq, val = t.partition("=")
+            keyrole = (self._inherited("keys") or {}).get(key)
+            if not eq or keyrole is None:
+                raise self.opaque(f"{self.spec.name}: unknown operand {t!r}")
+            self.role(keyrole, Arg(val, arg.index, arg.glob, False), base)
+        elif role == "at_read":
+            if t is None:
+                self.use("reads", Arg(None, arg.index), None)
+                self.note(f"word {arg.index} may name a file (@file) read")
+            elif t.startswith("@"):
+                self.role("read", Arg(t[1:], arg.index, arg.glob, False), base)
+        elif role == "bind":
+            host = None if t is None else t.partition(":")[0]
+            if host is None or host.startswith(("/", ".", "~")):
+                self.use("write_trees", Arg(host, arg.index), None if host is None else base)
+        elif role == "archive":
+            self.archives.append((arg, base))
+        elif role == "replace":
+            if t is None:
+                raise self.opaque(f"word {arg.index}: replacement string unknown until run")
+            self.replace = t
+        elif role == "module":  # an operand slot naming a module
+            raise self.opaque("module operand not supported")
+
+    def derived(self, arg: Arg, base: Arg | None, rule: str) -> None:
+        """gzip f writes f.gz (`+.gz`); gunzip f.gz writes f (`-.gz`), x.tgz -> x.tar (`-.tgz:.tar`)."""
+        t = arg.text
+        if t is None:
+            return
+        suffix, _, new = rule[1:].partition(":")
+        if rule[0] == "+":
+            self.use("writes", Arg(t + suffix, arg.index, arg.glob, False), base)
+        elif t.endswith(suffix) and len(t) > len(suffix):
+            self.use("writes", Arg(t[: -len(suffix)] + new, arg.index, arg.glob, False), base)
+
+    # ------------------------------------------------------------------ operands
+
+    def slots(self) -> tuple[Slot, ...]:
+        if self.pattern is not None:
+            return self.pattern
+        return self._inherited("operands") or ()
+
+    def finish(self) -> None:
+        spec = self.spec
+        if spec.subcommands is not None and spec.subcommand_required:
+            raise self.opaque(f"{spec.name}: no subcommand")
+        if self.mode is None and any(s.mode_required for s in self.chain):
+            raise self.opaque(f"{spec.name}: no mode option")
+        slots = self.slots()
+        assigned = self.allocate(slots, self.operands)
+        files = 0
+        maybe_none = True
+        for slot, units in assigned:
+            role = slot.role
+            if self.recursive:
+                role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
+            if self.inplace and role == "read":
+                role = "readwrite"
+            if role in _READS or role in ("read_tree", "write", "write_tree", "dest"):
+                files += len(units)
+                if any(not u[0].many for u in units):
+                    maybe_none = False
+            if role == "cmd":
+                self.command(units)
+                continue
+            for a, base in units:
+                self.role(role, a, base, None, slot.derive)
+        stdin = self.over.get("stdin") or self._inherited("stdin") or "never"
+        stdout = self.over.get("stdout") or self._inherited("stdout") or "always"
+        default = self.default or self._inherited("default")
+        if default is not None and files == 0:
+            role = next((sl.role for sl in slots if sl.high is None), "read")
+            if self.recursive:
+                role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
+            self.role(role, Arg(default, -1), self.obase or self.base)
+        elif stdin == "no_operands" and (files == 0 or maybe_none):
+            self.stdin = True
+        self.stdin = self.stdin or stdin == "always"
+        self.stdout = self.stdout or stdout == "always" or (stdout == "no_operands" and files == 0)
+        self.finish_archives()
+        self.finish_implicit()
+
+    def finish_archives(self) -> None:
+        mode = self.mode
+        if mode is None:
+            return
+        if not self.archives and mode.default_archive is not None:
+            setattr(self, mode.default_archive, True)
+        for a, base in self.archives:
+            self.role(mode.archive or "readwrite", a, base)
+
+    def finish_implicit(self) -> None:
+        base = self.obase or self.base
+        sources = [s.implicit for s in ([self.mode] if self.mode else []) + self.chain]
+        found = [(imp, base) for imp in sources if imp] + self.implicit
+        for imp, b in found:
+            for kind, paths in imp.items():
+                for p in paths:
+                    arg = Arg(None if p == "?" else p, -1)
+                    self.use(kind, arg, b)
+
+    def command(self, units: list[_Unit]) -> None:
+        words = [a for a, _ in units]
+        spec = self._inherited("default_cmd")
+        if not words and spec is not None:
+            words = [Arg(spec, -1)]
+        if not words:
+            return
+        if self.spec.appends_input or any(s.appends_input for s in self.chain):
+            if self.replace is not None:
+                words = [
+                    w if w.text is None or self.replace not in w.text else Arg(None, w.index)
+                    for w in words
+                ]
+            else:
+                words.append(Arg(None, -1, False, True))
+        self.runs.append(tuple(words))
+
+    def allocate(
+        self, slots: tuple[Slot, ...], units: list[_Unit]
+    ) -> list[tuple[Slot, list[_Unit]]]:
+        """Operands to slots. A word of unknown length (`many`) is tried as 0, 1 and 2 words:
+        every other operand must keep its role, or the positions are not known."""
+        first = self._fit(slots, units, {})
+        many = [k for k, (a, _) in enumerate(units) if a.many]
+        for k in many:
+            for n in (0, 2):
+                other = self._fit(slots, units, {k: n})
+                if (
+                    first is None
+                    or other is None
+                    or any(first[j] != other[j] for j in range(len(units)) if j != k)
+                    or (n == 2 and other[k] != first[k])
+                ):
+                    raise self.opaque(
+                        f"word {units[k][0].index} may be any number of words and the "
+                        f"operands of {self.spec.name} depend on their positions"
+                    )
+        if first is None:
+            raise self.opaque(f"{self.spec.name}: operands do not fit {_show(slots)}")
+        out: list[tuple[Slot, list[_Unit]]] = [(s, []) for s in slots]
+        for k, unit in enumerate(units):
+            out[first[k]][1].append(unit)
+        return out
+
+    def _fit(
+        self, slots: tuple[Slot, ...], units: list[_Unit], counts: dict[int, int]
+    ) -> list[int] | None:
+        """The slot number of each operand (`counts` overrides how many words one stands for;
+        a word standing for none gets the slot its neighbour would give it), or None."""
+        expanded: list[int] = []  # unit index per word
+        for k in range(len(units)):
+            expanded.extend([k] * counts.get(k, 1))
+        n = len(expanded)
+        place: list[int] = []
+        pos = 0
+        for si, s in enumerate(slots):
+            if s.role == "assign":
+                while pos < n:
+                    a = units[expanded[pos]][0]
+                    if a.text is None:
+                        return None
+                    if not _ASSIGN.match(a.text):
+                        break
+                    place.append(si)
+                    pos += 1
+                continue
+            if s.role == "cmd":
+                if n - pos < s.low:
+                    return None
+                place.extend([si] * (n - pos))
+                pos = n
+                continue
+            rest = slots[si:]
+            need = sum(t.low for t in rest)
+            if n - pos < need:
+                return None
+            extra = n - pos - need
+            optional_after = [t for t in rest[1:] if t.high == 1 and t.low == 0]
+            if s.high is None:
+                take = s.low + max(0, extra - len(optional_after))
+            elif s.low == 0:
+                take = 1 if extra > 0 else 0
+            else:
+                take = s.low
+            place.extend([si] * take)
+            pos += take
+        if pos != n:
+            return None
+        result: list[int] = [-1] * len(units)  # -1: stands for no word
+        for w, k in enumerate(expanded):
+            result[k] = place[w] if result[k] in (-1, place[w]) else -2  # -2: split
+        return result
+
+
+def _show(slots: tuple[Slot, ...]) -> str:
+    q = {(1, 1): "", (0, 1): "?", (0, None): "*", (1, None): "+"}
+    return " ".join(s.role + q.get((s.low, s.high), "") for s in slots) or "(none)"
