@@ -27,7 +27,7 @@ from bashflow.sandbox import landlock, namespaces, rlimits, seccomp  # noqa: F40
 from bashflow.sandbox._sys import PR_SET_CHILD_SUBREAPER, prctl
 from bashflow.sandbox.plan import Plan, disk_usage
 from bashflow.sandbox.probe import Layer
-from bashflow.sandbox.spawner import Job, Prepared, contain
+from bashflow.sandbox.spawner import Job, Prepared, contain, mount_steps
 
 _MSG = 1 << 20
 SANDBOX_UID_BASE = 1_000_000_000
@@ -114,12 +114,28 @@ class Server:
         if len(self.prepared) >= 16:  # keep the fd table small: forget the oldest plan
             self.drop_warm()
             old = self.prepared.pop(next(iter(self.prepared)))
-            for fd, _, _ in old.rules:
+            for fd in old.fds():
                 os.close(fd)
         prep = Prepared(tuple(rules), proc_readable, tuple(write_dirs), mask_dirs, mask_files,
                         self.uid, self.gid)  # fmt: skip
+        if Layer.MOUNT in plan.layers:
+            prep = self.template(plan, prep)
         self.prepared[plan.key] = prep
         return prep
+
+    def template(self, plan: Plan, prep: Prepared) -> Prepared:
+        """The plan's template namespaces (see `namespaces.template`); without them (an error)
+        each sandbox does its mount step in full."""
+        from dataclasses import replace
+
+        userns = not plan.root and Layer.USER in plan.layers
+        net = Layer.NETWORK in plan.layers and not plan.network
+        try:
+            u, m, n = namespaces.template(lambda: mount_steps(plan, prep), userns=userns,
+                                          net=net, keep_above=HIGH_FD)  # fmt: skip
+        except OSError:
+            return prep
+        return replace(prep, userns=u, mntns=m, netns=n)
 
     def _userns(self, owner_uid: int, owner_gid: int) -> int:
         key = (owner_uid, owner_gid)

@@ -66,6 +66,17 @@ class Prepared:
     mask_files: tuple[str, ...]
     uid: int
     gid: int
+    userns: int = -1
+    """Template namespaces of the plan (`namespaces.template`), -1 when not made: the user
+    namespace (ordinary user), the mount namespace each sandbox copies, the empty network
+    namespace the plan's sandboxes share when the network is off."""
+    mntns: int = -1
+    netns: int = -1
+
+    def fds(self) -> list[int]:
+        """The fds a child keeps until its Landlock step."""
+        return [r[0] for r in self.rules] + [f for f in (self.userns, self.mntns, self.netns)
+                                             if f >= 0]  # fmt: skip
 
 
 @dataclass
@@ -89,6 +100,14 @@ class Outcome:
     @property
     def signal(self) -> int:
         return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else 0
+
+
+def mount_steps(plan: Plan, prep: Prepared) -> None:
+    """The mount step's work inside a fresh mount namespace (`namespaces.setup_mounts`)."""
+    from bashflow.sandbox import namespaces
+
+    namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs), list(prep.mask_files),
+                            list(plan.noexec_dirs), list(plan.exec_files))  # fmt: skip
 
 
 def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, errw: int,
@@ -116,23 +135,31 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
             cgroup.join()
         if not plan.root and Layer.USER in layers:
             step = "user namespace"
-            uid, gid = os.getuid(), os.getgid()
-            namespaces.unshare(namespaces.CLONE_NEWUSER)
-            namespaces.write_id_maps("self", f"{uid} {uid} 1\n", f"{gid} {gid} 1\n",
-                                     deny_setgroups=True)  # fmt: skip
+            if prep.userns >= 0:  # the plan's template (see below)
+                namespaces.setns(prep.userns, namespaces.CLONE_NEWUSER)
+            else:
+                uid, gid = os.getuid(), os.getgid()
+                namespaces.unshare(namespaces.CLONE_NEWUSER)
+                namespaces.write_id_maps("self", f"{uid} {uid} 1\n", f"{gid} {gid} 1\n",
+                                         deny_setgroups=True)  # fmt: skip
         if Layer.MOUNT in layers:
             step = "mount namespace"
-            namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC)
-            namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs),
-                                    list(prep.mask_files), list(plan.noexec_dirs),
-                                    list(plan.exec_files))  # fmt: skip
+            if prep.mntns >= 0:  # a copy of the plan's template, made by `mount_steps` once
+                namespaces.setns(prep.mntns, namespaces.CLONE_NEWNS)
+                namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC)
+            else:
+                namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC)
+                mount_steps(plan, prep)
         step = "fds"  # not a layer: free the low numbers before open_files applies
-        _close_except([jobsock, errw, pidw, statw, *(r[0] for r in prep.rules)])
+        _close_except([jobsock, errw, pidw, statw, *prep.fds()])
         step = "rlimits"
         rlimits.apply_rlimits(plan.rlimits)
         if Layer.NETWORK in layers and not plan.network:
             step = "network namespace"
-            namespaces.unshare(namespaces.CLONE_NEWNET)
+            if prep.netns >= 0:
+                namespaces.setns(prep.netns, namespaces.CLONE_NEWNET)
+            else:
+                namespaces.unshare(namespaces.CLONE_NEWNET)
         if Layer.PID in layers:
             step = "pid namespace"
             namespaces.unshare(namespaces.CLONE_NEWPID)
