@@ -1,0 +1,256 @@
+"""compile/load.py: reading (hand-edited) workflow documents, errors at `file:line:col`.
+
+Golden files: fixtures/workflows/bad/NAME.expected is the rendered error for NAME.json. To
+rewrite them after a deliberate change, run with BASHFLOW_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bashflow.cli import main
+from bashflow.compile.load import WorkflowError, _Scanner, load_workflow, load_workflow_file
+from bashflow.compile.wfmodel import Settings, WorkflowDoc
+from bashflow.errors import EXIT_USAGE
+from bashflow.render import render_error
+
+ROOT = Path(__file__).resolve().parents[2]
+WF = ROOT / "fixtures" / "workflows"
+GOOD = sorted(WF.glob("*.json"))
+BAD = sorted((WF / "bad").glob("*.json"))
+UPDATE = os.environ.get("BASHFLOW_UPDATE_GOLDEN") == "1"
+
+
+def builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_fixtures", WF / "build_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_fixtures_are_what_the_builder_writes() -> None:
+    b = builder()
+    assert sorted(p.name for p in GOOD) == sorted(b.DOCUMENTS)
+    for name, make in b.DOCUMENTS.items():
+        assert (WF / name).read_text(encoding="utf-8") == b.dumps(make()), (
+            f"fixtures/workflows/{name} is stale: run python3 fixtures/workflows/build_fixtures.py"
+        )
+    bad = b.bad_documents()
+    assert sorted(p.stem for p in BAD) == sorted(bad)
+    for name, data in bad.items():
+        assert (WF / "bad" / f"{name}.json").read_bytes() == data
+
+
+def test_fixture_scripts_are_bash(bash_path: str) -> None:
+    """The hand-written documents describe scripts that bash and bashflow both parse."""
+    import subprocess
+
+    import bashflow
+
+    for path in GOOD:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = doc["source"]["text"]
+        bashflow.parse(text, doc["source"]["filename"])
+        data = text.encode("utf-8", "surrogateescape")
+        assert subprocess.run([bash_path, "-n"], input=data, check=False).returncode == 0
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
+def test_good_document_loads(path: Path) -> None:
+    data = path.read_bytes()
+    doc = load_workflow(data, rel(path))
+    raw = json.loads(data)
+    assert doc.id == raw["id"]
+    assert len(doc.nodes) == len(raw["nodes"]) and len(doc.edges) == len(raw["edges"])
+    if path.name != "tiny.json":  # tiny leaves node settings to the defaults on purpose
+        assert doc.to_data() == raw
+
+
+def test_str_and_bytes_give_the_same_document() -> None:
+    data = (WF / "build.json").read_bytes()
+    assert load_workflow(data, "b") == load_workflow(data.decode("utf-8"), "b")
+
+
+def test_undecodable_script_bytes_survive() -> None:
+    doc = load_workflow((WF / "hostile.json").read_bytes(), "hostile.json")
+    assert doc.source.text.endswith("echo \udcff\n")
+    assert doc.nodes[-1].words == ["echo", "\udcff"]
+    assert "\x1b[31m" in doc.nodes[10].text
+
+
+def test_settings_come_from_defaults_where_a_node_leaves_them_out() -> None:
+    doc = load_workflow((WF / "tiny.json").read_bytes(), "tiny.json")
+    second = doc.settings_for(2)
+    assert second.priority == 9  # its own
+    assert second.retry.max_attempts == 2  # its own, inside retry
+    assert second.retry.initial_delay_seconds == 0.5  # the rest of retry from defaults
+    assert second.timeout_seconds == 120 and second.pool == "io"  # from defaults
+    first = doc.settings_for(1)  # every field written: defaults do not apply
+    assert first.timeout_seconds is None and first.pool is None and first.priority == 5
+    assert first.retry.initial_delay_seconds == 1.0
+
+
+def test_settings_merge_is_field_by_field() -> None:
+    base = Settings.model_validate({"priority": 1, "retry": {"jitter": 0.5, "max_attempts": 4}})
+    over = Settings.model_validate({"retry": {"retry_on": {"timeout": True}}})
+    merged = over.merged_over(base)
+    assert merged.priority == 1
+    assert merged.retry.jitter == 0.5 and merged.retry.max_attempts == 4
+    assert merged.retry.retry_on.timeout is True
+    assert Settings().merged_over(base) == base
+
+
+def expected_path(path: Path) -> Path:
+    return path.with_suffix(".expected")
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_document_golden(path: Path) -> None:
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(path.read_bytes(), rel(path))
+    err = info.value
+    assert err.exit_code == EXIT_USAGE == 2
+    assert err.line >= 1 and err.col >= 1, "every error has a place"
+    text = render_error(err) + "\n"
+    golden = expected_path(path)
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"missing golden {rel(golden)} (BASHFLOW_UPDATE_GOLDEN=1 writes it)"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_every_stage_has_bad_fixtures() -> None:
+    stages = {stage for stage, _ in builder().BAD.values()}
+    assert stages == {"json", "schema", "consistency"}
+
+
+def test_cli_check(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "workflow", "--check", str(WF / "build.json")]) == 0
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    bad = WF / "bad" / "priority_range.json"
+    assert main(["schema", "workflow", "--check", rel(bad)]) == 2
+    assert capsys.readouterr().err == expected_path(bad).read_text(encoding="utf-8")
+    assert main(["schema", "workflow", "--check", str(WF / "nonexistent.json")]) == 2
+    assert "cannot read workflow" in capsys.readouterr().err
+    assert main(["schema", "policy", "--check", str(WF / "build.json")]) == 2
+
+
+def test_load_workflow_file_reads_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    data = (WF / "tiny.json").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert load_workflow_file("-").id == json.loads(data)["id"]
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    for text in ("[" * 200_000 + "]" * 200_000, '{"schema": ' + "[" * 200_000):
+        with pytest.raises(WorkflowError) as info:
+            load_workflow(text, "deep.json")
+        assert info.value.line == 1
+
+
+def test_errors_inside_nested_lists_are_placed() -> None:
+    raw = json.loads((WF / "control.json").read_bytes())
+    good = {"kind": "file", "path": "/a", "name": None}
+    raw["nodes"][4]["reads"] = [good, {**good, "kind": "bogus"}]
+    text = json.dumps(raw, indent=1)
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(text, "c.json")
+    err = info.value
+    assert err.message.startswith("nodes[4].reads[1].kind: Input should be 'file'")
+    assert text[err.span.start : err.span.end] == '"bogus"'
+    raw["nodes"][4]["reads"] = [good, {"kind": "bogus"}]
+    text = json.dumps(raw, indent=1)
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(text, "c.json")
+    # the first error in the text is the object that lacks keys: its place is its first line
+    assert info.value.message == "nodes[4].reads[1]: missing key `path` (and 2 more errors)"
+    assert text[info.value.span.start] == "{"
+
+
+def test_a_valid_document_can_be_edited_and_reloaded() -> None:
+    raw = json.loads((WF / "build.json").read_bytes())
+    edited = copy.deepcopy(raw)
+    edited["nodes"][12]["settings"]["retry"]["max_attempts"] = 5
+    del edited["nodes"][0]["settings"]
+    doc = load_workflow(json.dumps(edited), "edited.json")
+    assert doc.settings_for(13).retry.max_attempts == 5
+    assert doc.settings_for(1) == doc.defaults
+
+
+# -- the position scanner ---------------------------------------------------------------------
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+def paths(
+    value: Any, prefix: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], Any]]:
+    out = [(prefix, value)]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += paths(v, (*prefix, i))
+    return out
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None)
+@given(json_values, st.sampled_from([None, 0, 2]), st.booleans())
+def test_scanner_finds_every_value(value: Any, indent: int | None, ascii_only: bool) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    scanner = _Scanner(text)
+    for path, sub in paths(value):
+        where = scanner.find(path)
+        assert where.path == path
+        assert json.loads(text[where.value_span.start : where.value_span.end]) == sub
+        if path and isinstance(path[-1], str):
+            assert json.loads(text[where.key_span.start : where.key_span.end]) == path[-1]
+
+
+def test_scanner_skips_parts_that_name_nothing() -> None:
+    text = '{"a": {"b": [1, {"c": 2}]}}'
+    where = _Scanner(text).find(("a", "function-after[x]", "b", 1, "c"))
+    assert where.path == ("a", "b", 1, "c") and text[where.value_span.start] == "2"
+    missing = _Scanner(text).find(("a", "zz"))
+    assert missing.missing == "zz" and missing.path == ("a",)
+
+
+def test_model_is_frozen() -> None:
+    doc = load_workflow((WF / "tiny.json").read_bytes(), "tiny.json")
+    with pytest.raises(ValueError):
+        doc.nodes[0].settings.priority = 3  # type: ignore[misc]
+    assert isinstance(doc, WorkflowDoc)
