@@ -13,7 +13,6 @@ import functools
 import os
 import re
 import struct
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -82,7 +81,7 @@ class Plan:
     """Unique per plan object (also per `dataclasses.replace` copy): the server caches by it."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", uuid.uuid4().hex)
+        object.__setattr__(self, "key", os.urandom(16).hex())
 
     def env_for(self, caller: Mapping[str, str]) -> dict[str, str]:
         """The environment a command sees: passed names minus dangerous ones, then `set`."""

@@ -32,7 +32,6 @@ from bashflow.sandbox.spawner import Job, Prepared, contain, mount_steps
 _MSG = 1 << 20
 SANDBOX_UID_BASE = 1_000_000_000
 DISK_SCAN_SECONDS = 0.1
-HIGH_FD = 8192
 
 
 @dataclass
@@ -43,6 +42,8 @@ class _Launch:
     pidr: int
     statr: int
     cgroup: cg.Cgroup | None
+    in_pidns: bool = False
+    """Forked straight into its own pid namespace (`pid` is the tree's init)."""
 
 
 @dataclass
@@ -75,6 +76,12 @@ class Server:
         self.uid = SANDBOX_UID_BASE + os.getpid() % 1_000_000 if self.root else os.getuid()
         self.gid = self.uid if self.root else os.getgid()
         self.hierarchy = cg.detect() if self.root else None
+        self.pidns = -1
+        """As root: this process's pid namespace, to return to after forking a child into a
+        new one (one fork per sandbox instead of two)."""
+        if self.root:
+            with contextlib.suppress(OSError):
+                self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         if self.hierarchy is not None:
             cg.sweep_stale(self.hierarchy)
         self.last_scan = 0.0
@@ -86,6 +93,7 @@ class Server:
             return prep
         rules: list[tuple[int, int, bool]] = []
         proc_readable = False
+        floor = max(plan.limits.open_files or 0, 64) + 16
         if Layer.LANDLOCK in plan.layers:
             extra = landlock.EXECUTE if plan.exec_all else 0
             grants = [(p, landlock.READ | extra) for p in plan.read]
@@ -95,7 +103,7 @@ class Server:
                 if path == "/proc" or path.startswith("/proc/"):
                     proc_readable = True  # the child's own /proc: its rule is added there
                     continue
-                fd = _high_fd(path)
+                fd = _high_fd(path, floor)
                 if fd >= 0:
                     rules.append((fd, access, stat.S_ISDIR(os.fstat(fd).st_mode)))
         write_dirs: list[tuple[str, int]] = []
@@ -132,7 +140,7 @@ class Server:
         net = Layer.NETWORK in plan.layers and not plan.network
         try:
             u, m, n = namespaces.template(lambda: mount_steps(plan, prep), userns=userns,
-                                          net=net, keep_above=HIGH_FD)  # fmt: skip
+                                          net=net, keep_above=max(plan.limits.open_files or 0, 64) + 16)  # fmt: skip
         except OSError:
             return prep
         return replace(prep, userns=u, mntns=m, netns=n)
@@ -166,7 +174,17 @@ class Server:
         pidr, pidw = os.pipe2(os.O_CLOEXEC)
         statr, statw = os.pipe2(os.O_CLOEXEC)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        a = os.fork()
+        in_pidns = self.pidns >= 0 and Layer.PID in plan.layers
+        if in_pidns:
+            namespaces.unshare(namespaces.CLONE_NEWPID)
+        try:
+            a = os.fork()
+        except BaseException:
+            if in_pidns:
+                namespaces.setns(self.pidns, namespaces.CLONE_NEWPID)
+            raise
+        if a and in_pidns:  # our own next children: back in our namespace
+            namespaces.setns(self.pidns, namespaces.CLONE_NEWPID)
         if a == 0:  # pragma: no cover - child
             os.close(errr)
             os.close(pidr)
@@ -176,12 +194,12 @@ class Server:
                 other.sock.close()
             for tree in self.trees.values():
                 tree.sock.close()
-            contain(plan, prep, group, theirs.detach(), errw, pidw, statw)
+            contain(plan, prep, group, theirs.detach(), errw, pidw, statw, in_pidns=in_pidns)
         theirs.close()
         os.close(errw)
         os.close(pidw)
         os.close(statw)
-        return _Launch(a, mine, errr, pidr, statr, group)
+        return _Launch(a, mine, errr, pidr, statr, group, in_pidns)
 
     def spawn(self, plan: Plan, job: Job, reply: socket.socket, fds: list[int]) -> None:
         """Start `job` (owning `fds`, which are closed here before anything else is forked)."""
@@ -201,6 +219,8 @@ class Server:
         os.close(launch.pidr)
         os.close(launch.errr)
         pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
+        if launch.in_pidns:
+            pid = launch.pid
         if pid != launch.pid:  # A only forked the tree's init (pid namespace) and exited
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(launch.pid, 0)
@@ -446,15 +466,16 @@ class Server:
         return True
 
 
-def _high_fd(path: str) -> int:
-    """An O_PATH fd for `path`, moved above the low numbers a child's open_files limit leaves
-    usable (-1 when it cannot be opened)."""
+def _high_fd(path: str, floor: int) -> int:
+    """An O_PATH fd for `path`, moved to `floor` or above: above the numbers a child's
+    open_files limit leaves usable, but no higher (the fd table is copied at every fork)
+    (-1 when it cannot be opened)."""
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
         return -1
     with contextlib.suppress(OSError):
-        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD)
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
         os.close(fd)
         return high
     return fd

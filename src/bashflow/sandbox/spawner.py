@@ -20,7 +20,6 @@ import resource
 import signal
 import socket
 import struct
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, NoReturn
@@ -111,14 +110,15 @@ def mount_steps(plan: Plan, prep: Prepared) -> None:
 
 
 def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, errw: int,
-            pidw: int, statw: int) -> NoReturn:  # fmt: skip
+            pidw: int, statw: int, *, in_pidns: bool = False) -> NoReturn:  # fmt: skip
     """Apply the plan to this (forked) process, in DESIGN.md's layer order, then exec.
 
     cgroup → mount ns → rlimits → network ns → pid ns → uid / user ns → NO_NEW_PRIVS → Landlock
     → seccomp → exec. An ordinary user has to create its user namespace first, because that is
     what grants the right to create the others; root instead drops to an unprivileged uid at the
     uid step. The pid namespace step forks: this process (A) reports the pid of its child (B,
-    pid 1 of the new namespace) on `pidw` and exits; B applies the remaining layers, then waits,
+    pid 1 of the new namespace) on `pidw` and exits (as root the server saves that fork: it
+    forks A into a new pid namespace, `in_pidns`, and A is B); B applies the remaining layers, then waits,
     fully contained, for its job on `jobsock`; it starts the command (C) and stays as the
     namespace's init, reporting C's wait status on `statw`. Any failure is written to `errw`
     (closed once the command has started) and exits 125 (126/127 when the program cannot be
@@ -162,11 +162,12 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
                 namespaces.unshare(namespaces.CLONE_NEWNET)
         if Layer.PID in layers:
             step = "pid namespace"
-            namespaces.unshare(namespaces.CLONE_NEWPID)
-            child = os.fork()
-            if child:
-                os.write(pidw, struct.pack("i", child))
-                os._exit(0)
+            if not in_pidns:  # (`in_pidns`: the server (root) forked us as pid 1 already)
+                namespaces.unshare(namespaces.CLONE_NEWPID)
+                child = os.fork()
+                if child:
+                    os.write(pidw, struct.pack("i", child))
+                    os._exit(0)
             os.close(pidw)  # B lives on as init: it must not hold the server's pipe open
             if Layer.MOUNT in layers:
                 namespaces.mount_proc()
@@ -446,6 +447,8 @@ class SandboxProcess:
         self.pid = pid
         self.argv = tuple(argv)
         self._sock = sock
+        import threading  # not at the top: the fork server forks faster without it
+
         self._lock = threading.Lock()
         self.outcome: Outcome | None = None
 
@@ -525,6 +528,8 @@ class Spawner:
     def __init__(self) -> None:
         self._sock: socket.socket | None = None
         self._server_pid = 0
+        import threading  # not at the top: the fork server forks faster without it
+
         self._lock = threading.Lock()
         self._sent: set[str] = set()
         self._proc: subprocess.Popen[bytes] | None = None
