@@ -63,6 +63,7 @@ ROLES = frozenset(
     ]
 )
 _QUANT = {"": (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
+_NOT_PATHS = frozenset(["value", "assign", "cmd", "code", "program", "kv", "module", "exec"])
 _READS = frozenset(["read", "readwrite", "read_tree", "move", "script", "archive"])
 
 
@@ -130,6 +131,7 @@ class Option:
     """One option (all its spellings share it) and what it does."""
 
     arg: str | None = None  # role of its argument; None = a flag
+    arg2: str | None = None  # role of a second argument (`jq --slurpfile NAME FILE`)
     optional: bool = False  # argument only when attached (`-iSUF`, `--backup=x`)
     operands: tuple[Slot, ...] | None = None  # replaces the operand pattern
     recursive: bool = False
@@ -318,6 +320,7 @@ class _Builder:
     OPTION_KEYS = frozenset(
         [
             "arg",
+            "arg2",
             "optional",
             "operands",
             "recursive",
@@ -343,7 +346,8 @@ class _Builder:
         self.start = start
 
     def fail(self, path: tuple[str, ...], message: str) -> SpecError:
-        return SpecError(self.fname, self._line(path), f"[{'.'.join(path)}] {message}")
+        shown = ".".join(p if len(p) < 30 else p[:26] + " ..." for p in path)
+        return SpecError(self.fname, self._line(path), f"[{shown}] {message}")
 
     def _line(self, path: tuple[str, ...]) -> int:
         """Best-effort line of a key: the last path element found after its table header."""
@@ -424,7 +428,7 @@ class _Builder:
         kw: dict[str, Any] = {}
         for k, v in value.items():
             p = (*path, k)
-            if k == "arg":
+            if k in ("arg", "arg2"):
                 kw[k] = self._choice(p, v, ROLES)
             elif k in ("optional", "recursive", "inplace", "stop"):
                 kw[k] = self._bool(p, v)
@@ -446,6 +450,8 @@ class _Builder:
                 kw[k] = self._str(p, v)
         if kw.get("optional") and "arg" not in kw:
             raise self.fail(path, "optional = true needs arg")
+        if "arg2" in kw and ("arg" not in kw or kw.get("optional")):
+            raise self.fail(path, "arg2 needs a required arg")
         return Option(**kw)
 
     def command(self, name: str, data: Any, path: tuple[str, ...]) -> CommandSpec:
@@ -638,6 +644,7 @@ class _Interp:
             self.finish()
         except _Opaque:
             opaque = True
+            self.stdin = self.stdout = True  # not known: assume both streams are used
         for s in self.chain:
             if s.note:
                 self.note(s.note)
@@ -808,6 +815,11 @@ class _Interp:
                 self.module(value, nxt)
                 return len(self.argv)
             self.role(opt.arg, value, self.base, opt)
+        if opt.arg2 is not None:
+            if nxt >= len(self.argv):
+                raise self.opaque(f"{spelled} needs two arguments")
+            self.role(opt.arg2, self.argv[nxt], self.base, opt)
+            nxt += 1
         return nxt
 
     def effects(self, opt: Option) -> None:
@@ -890,6 +902,8 @@ class _Interp:
                 self.stdout = True
             else:
                 self.use("writes", arg, base)
+        elif role == "readwrite" and dash:
+            self.stdin = self.stdout = True
         elif role == "readwrite":
             self.use("reads", arg, base)
             self.use("writes", arg, base)
@@ -967,7 +981,7 @@ class _Interp:
 
     def finish(self) -> None:
         spec = self.spec
-        if spec.subcommands is not None and spec.subcommand_required:
+        if spec.subcommands is not None and spec.subcommand_required and self.mode is None:
             raise self.opaque(f"{spec.name}: no subcommand")
         if self.mode is None and any(s.mode_required for s in self.chain):
             raise self.opaque(f"{spec.name}: no mode option")
@@ -994,7 +1008,7 @@ class _Interp:
         stdout = self.over.get("stdout") or self._inherited("stdout") or "always"
         default = self.default or self._inherited("default")
         if default is not None and files == 0:
-            role = next((sl.role for sl in slots if sl.high is None), "read")
+            role = next((sl.role for sl in slots if sl.role not in _NOT_PATHS), "read")
             if self.recursive:
                 role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
             self.role(role, Arg(default, -1), self.obase or self.base)
@@ -1016,7 +1030,10 @@ class _Interp:
 
     def finish_implicit(self) -> None:
         base = self.obase or self.base
-        sources = [s.implicit for s in ([self.mode] if self.mode else []) + self.chain]
+        if self.mode is not None and self.mode.implicit is not None:
+            sources = [self.mode.implicit]  # a mode's implicit effects replace the command's
+        else:
+            sources = [s.implicit for s in self.chain]
         found = [(imp, base) for imp in sources if imp] + self.implicit
         for imp, b in found:
             for kind, paths in imp.items():
