@@ -1033,7 +1033,7 @@ class _Interp:
         if self.mode is not None and self.mode.implicit is not None:
             sources = [self.mode.implicit]  # a mode's implicit effects replace the command's
         else:
-            sources = [s.implicit for s in self.chain]
+            sources = [s.implicit for s in self.chain if s.implicit]
         found = [(imp, base) for imp in sources if imp] + self.implicit
         for imp, b in found:
             for kind, paths in imp.items():
