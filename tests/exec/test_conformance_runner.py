@@ -5,6 +5,7 @@ and a differing implementation is reported as failing (the runner is honest)."""
 from __future__ import annotations
 
 import os
+import select
 import sys
 from pathlib import Path
 
@@ -151,11 +152,15 @@ def test_timeout_and_leftover_processes_are_killed() -> None:
     out = conf.run_case(_case("sleep 30 & echo $!\n"), BASH)
     pid = int(out.stdout)
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        state = "gone"
-    assert state in ("gone", "Z", "X")
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return  # already gone and reaped
+    try:  # SIGKILL is asynchronous: wait for the exit event (readable pidfd), not for a time
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        assert poller.poll(10_000), f"pid {pid} still running after the runner returned"
+    finally:
+        os.close(fd)
 
 
 @needs_bash
