@@ -1,0 +1,562 @@
+"""compile/lower.py - the syntax tree becomes nodes (one per command that could run) with effects.
+
+`Lowerer` is the policy checker's walker (`policy/extract.py`) with the node-making parts
+replaced: words are still expanded by the checker's evaluator (known variable values, `cd`,
+`~`, aliases, wrappers), builtins still go through its dispatcher, and every effect the
+checker reports (`Exec`, `EnvSet`, `Flag`) lands on the node being lowered. Unlike the checker,
+every command is visited exactly once: loops are walked once with their assigned names
+forgotten, and function bodies once, where they are defined, in a pessimistic state (a call
+then carries the function's effects, see `graph.py`).
+
+What each command reads and writes is decided in `effects.py`; this module owns the shape:
+kinds, parents, roles, control dependencies (`&&`, `||`, `if`, loop conditions), subshell
+boundaries and redirected standard input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bashflow.compile import effects as fx
+from bashflow.compile.model import (
+    POSITIONAL,
+    STDIN,
+    CNode,
+)
+from bashflow.errors import ParseError
+from bashflow.parser.syntax import (
+    ArithCommand,
+    ArithFor,
+    ArrayLiteral,
+    BraceGroup,
+    Case,
+    CommandList,
+    CondBinary,
+    CondCommand,
+    CondNode,
+    CondUnary,
+    CondWord,
+    Coproc,
+    For,
+    FunctionDef,
+    HereDoc,
+    If,
+    ListItem,
+    Literal,
+    Pipeline,
+    Redirect,
+    Script,
+    Select,
+    SimpleCommand,
+    Subshell,
+    While,
+)
+from bashflow.policy.builtins import BUILTINS, KEYWORDS, dispatch
+from bashflow.policy.extract import Walker, kids
+from bashflow.policy.shapes import assigned_names, terminates
+from bashflow.policy.values import UNKNOWN, Effect, EnvSet, Exec, Field, State, join_fields
+from bashflow.source import Source, Span
+
+MAX_PAYLOAD_DEPTH = 12
+VISIBLE_PAYLOADS = ("`eval`", "`trap`")
+"""Payloads whose commands become nodes (children of the command, role `body`); those of
+`alias`, `let`, subscripts and similar fold into the command that runs them."""
+
+
+class Lowerer(Walker):
+    """One lowering of one script (not shared between threads)."""
+
+    def __init__(self, source: Source, script: Script, *, home: str, cwd: str | None) -> None:
+        super().__init__(source, home=home, deadline=float("inf"))
+        self.script = script
+        self.nodes: list[CNode] = []
+        self.cur: CNode | None = None
+        self.sub_role = "substitution"
+        self.flat = 0
+        self.bases: list[int | None] = []
+        self.last_bg: CNode | None = None
+        self.func_defs: dict[str, list[CNode]] = {}
+        self.pre = fx.Prepass(script, source.text)
+        self.pending_code: dict[int, str] = {}
+        self.start = State(cwd=cwd)
+
+    # ------------------------------------------------------------------ entry point
+
+    def lower(self) -> list[CNode]:
+        self.lower_list(self.script.body, self.start, None, None)
+        return self.nodes
+
+    # ------------------------------------------------------------------ nodes
+
+    def new_node(self, kind: str, parent: CNode | None, role: str | None, span: Span) -> CNode:
+        if self.override is not None:  # a payload
+            # found verbatim in the script: its own place; else built at run time: shown as
+            # the command that runs it
+            base = self.bases[-1]
+            span = Span(base + span.start, base + span.end) if base is not None else self.override
+        text = self.source.text[span.start : span.end]
+        node = CNode(len(self.nodes), kind, parent, role, span, text)
+        node.hidden = self.flat > 0 or (parent is not None and parent.hidden)
+        self.nodes.append(node)
+        if parent is not None:
+            parent.children.append(node)
+        return node
+
+    # ------------------------------------------------------------------ effects from the checker
+
+    def emit(self, effect: Effect) -> None:
+        node = self.cur
+        if node is None:
+            return
+        if isinstance(effect, Exec):
+            fx.exec_effects(self, node, effect)
+        elif (
+            isinstance(effect, EnvSet)
+            and effect.via != "prefix"
+            and effect.via not in fx.ENV_WRAPPERS
+        ):
+            fx.var_write(self, node, effect.name)
+        # `Access` effects are the checker's own file guesses: the compiler uses the command
+        # specs (and its own redirections, globs and tests) instead.
+
+    def flag(self, code: str, message: str, span: Span, *, definite: bool = False) -> None:
+        """Whatever the checker cannot follow, the compiler cannot either: a barrier."""
+        if self.cur is not None:
+            self.cur.barrier(message)
+
+    def call_function(self, fdef: FunctionDef, argv: list[Field], st: State, stdin: Field) -> None:
+        node = self.cur
+        if node is not None:
+            fx.call_effects(node, fdef.name)
+
+    def sub_check(self, code: Field, span: Span, st: State, what: str) -> None:
+        """A payload (`eval`, `trap`, `sh -c`, `xargs sh -c`, `alias`, `let`...): parsed and
+        lowered under the current node."""
+        node = self.cur
+        if node is None:
+            return
+        if not code.exact:
+            node.barrier(f"{what} runs code that is not known statically")
+            return
+        if self.depth >= MAX_PAYLOAD_DEPTH:
+            node.barrier(f"{what} payloads nested too deeply")
+            return
+        from bashflow.parser import parse_source
+
+        try:
+            tree = parse_source(Source(code.text, "<payload>"))
+        except ParseError as err:
+            node.barrier(f"{what} payload is not valid bash: {err.message}")
+            return
+        if what.endswith("-c`") or what.endswith("`xargs`") or what.startswith("`env"):
+            node.payload_ok = True
+        visible = what in VISIBLE_PAYLOADS or what.endswith("-c`")
+        saved, self.override = self.override, self.span(span)
+        where = self.override
+        found = self.source.text.find(code.text, where.start, where.end) if code.text else -1
+        self.depth += 1
+        self.bases.append(found if found >= 0 else None)
+        self.flat += 0 if visible else 1
+        saved_role = self.sub_role
+        try:
+            made = self.lower_list(tree.body, st, node, "body")
+            for child in made:
+                if what != "`eval`" and not what.startswith("`let") and what != "alias":
+                    child.boundary = True  # `sh -c`, `trap`: another process or a later time
+        finally:
+            self.sub_role = saved_role
+            self.flat -= 0 if visible else 1
+            self.bases.pop()
+            self.depth -= 1
+            self.override = saved
+
+    def run_list(self, cl: CommandList, st: State) -> None:
+        """Called by word expansion for `$( )`, backquotes and `<( )` / `>( )`: their commands
+        become children of the node whose word holds them."""
+        parent = self.cur
+        role = self.sub_role
+        if not cl.items:
+            return
+        try:
+            first = cl.items[0]
+            if len(cl.items) == 1 and not first.background and not first.command.rest:
+                for n in self.lower_list(cl, st, parent, role):
+                    n.boundary = True
+            else:
+                wrapper = self.new_node("subshell", parent, role, cl.span)
+                wrapper.boundary = True
+                self.cur = wrapper
+                self.lower_list(cl, st, wrapper, "body")
+        finally:
+            self.cur = parent
+            self.sub_role = role
+
+    # ------------------------------------------------------------------ lists
+
+    def lower_list(
+        self, cl: CommandList, st: State, parent: CNode | None, role: str | None
+    ) -> list[CNode]:
+        made: list[CNode] = []
+        for item in cl.items:
+            made.extend(self.lower_item(item, st, parent, role))
+        return made
+
+    def lower_item(
+        self, item: ListItem, st: State, parent: CNode | None, role: str | None
+    ) -> list[CNode]:
+        ao = item.command
+        target = st.fork() if item.background else st
+        made = [self.lower_pipeline(ao.first, target, parent, role)]
+        exits: list[State] = []
+        for op, p in ao.rest:
+            exits.append(target.fork())
+            if terminates(p):
+                node = self.lower_pipeline(p, target.fork(), parent, role)
+                target.vars, target.arrays, target.cwd = (
+                    exits[-1].vars,
+                    exits[-1].arrays,
+                    exits[-1].cwd,
+                )
+                target.positional, target.namerefs = exits[-1].positional, exits[-1].namerefs
+                exits.pop()
+            else:
+                node = self.lower_pipeline(p, target, parent, role)
+            prev = made[-1]
+            how = "succeeds" if op == "&&" else "fails"
+            node.ctrl.append((prev, f"runs only if node {{{prev.uid}}} {how} ({op})"))
+            made.append(node)
+        target.absorb(exits)
+        if item.background:
+            for node in made:
+                fx.background(self, node)
+        return made
+
+    def lower_pipeline(
+        self, p: Pipeline, st: State, parent: CNode | None, role: str | None
+    ) -> CNode:
+        if len(p.commands) == 1:
+            span = p.span if (p.negated or p.timed) else None
+            return self.lower_command(p.commands[0], st, parent, role, span)
+        node = self.new_node("pipeline", parent, role, p.span)
+        saved = self.cur
+        self.cur = node
+        try:
+            for i, cmd in enumerate(p.commands):
+                child = self.lower_command(cmd, st.fork(), node, "element")
+                child.boundary = True  # each element runs in its own subshell
+                child.stdin_pipe = i > 0
+        finally:
+            self.cur = saved
+        return node
+
+    # ------------------------------------------------------------------ commands
+
+    def lower_command(
+        self,
+        cmd: Any,
+        st: State,
+        parent: CNode | None,
+        role: str | None,
+        span: Span | None = None,
+    ) -> CNode:
+        self.tick()
+        kind = KINDS.get(type(cmd).__name__, "command")
+        if isinstance(cmd, While) and cmd.until:
+            kind = "until"
+        node = self.new_node(kind, parent, role, span or cmd.span)
+        saved, saved_role = self.cur, self.sub_role
+        self.cur = node
+        try:
+            getattr(self, "l_" + type(cmd).__name__)(cmd, st, node)
+        finally:
+            self.cur, self.sub_role = saved, saved_role
+        return node
+
+    def l_SimpleCommand(self, n: SimpleCommand, st: State, node: CNode) -> None:
+        fx.scan_reads(self, node, n, st)
+        self.sub_role = "assignment"
+        for a in n.assignments:
+            value = self.assignment_value(a, st)
+            name = self.resolve_nameref(a.name, st, a.span)
+            if n.words:
+                continue  # `NAME=v cmd`: only the command's environment
+            fx.var_write(self, node, name)
+            if a.subscript is None and not isinstance(a.value, ArrayLiteral):
+                st.vars[name] = value if not a.append else (st.vars.get(name, UNKNOWN) + value)
+                st.arrays.pop(name, None)
+            elif isinstance(a.value, ArrayLiteral):
+                st.arrays[name] = self.array_values(a.value, st)
+            else:
+                st.arrays[name] = None
+        self.sub_role = "argument"
+        argv: list[Field] = []
+        for w in n.words:
+            argv.extend(self.expand(w, st))
+        node.words = [f.text if f.exact else None for f in argv] if n.words else None
+        for f in argv:
+            if f.glob and not f.exact:
+                fx.glob_listing(node, f, st.cwd)
+        self.redirects(n.redirects, st)
+        if not n.words:
+            node.resolution = "assignment"
+            return
+        first = argv[0] if argv else None
+        if first is None or not first.exact:
+            node.resolution = "unknown"
+            if first is None:
+                return  # `$empty`: bash runs nothing
+            node.barrier("the command name is not known statically")
+            return
+        name = first.text
+        node.name = name
+        plain = len(n.words[0].parts) == 1 and type(n.words[0].parts[0]) is Literal
+        if (plain and name in st.aliases) or name in st.funcs:
+            node.resolution = "function"
+        elif name in BUILTINS:
+            node.resolution = "builtin"
+        elif name in KEYWORDS:
+            node.resolution = "keyword"
+        else:
+            node.resolution = "program"
+        if node.resolution == "builtin":
+            fx.builtin_effects(self, node, argv, st)
+        dispatch(self, argv, st, n.span, UNKNOWN, aliases=plain)
+        reason = self.pending_code.pop(node.uid, None)
+        if reason is not None and not node.payload_ok:
+            node.barrier(reason)
+
+    def l_BraceGroup(self, n: BraceGroup, st: State, node: CNode) -> None:
+        self.compound_redirects(n.redirects, st, node)
+        self.lower_list(n.body, st, node, "body")
+
+    def l_Subshell(self, n: Subshell, st: State, node: CNode) -> None:
+        node.boundary = True
+        self.compound_redirects(n.redirects, st, node)
+        self.lower_list(n.body, st.fork(), node, "body")
+
+    def l_If(self, n: If, st: State, node: CNode) -> None:
+        self.compound_redirects(n.redirects, st, node)
+        branches: list[State] = []
+        prev_cond: CNode | None = None
+        for i, clause in enumerate(n.clauses):
+            conds = self.lower_list(clause.condition, st, node, "condition" if i == 0 else "elif")
+            if prev_cond is not None:
+                for c in conds:
+                    c.ctrl.append((prev_cond, f"runs only if node {{{prev_cond.uid}}} fails"))
+            b = st.fork()
+            body = self.lower_list(clause.body, b, node, "then")
+            if conds:
+                last = conds[-1]
+                for t in body:
+                    t.ctrl.append((last, f"runs only if node {{{last.uid}}} succeeds"))
+                prev_cond = last
+            branches.append(b)
+        if n.else_body is not None:
+            b = st.fork()
+            body = self.lower_list(n.else_body, b, node, "else")
+            if prev_cond is not None:
+                for t in body:
+                    t.ctrl.append((prev_cond, f"runs only if node {{{prev_cond.uid}}} fails"))
+            branches.append(b)
+        else:
+            branches.append(st.fork())
+        st.absorb(branches)
+
+    def loop_forget(self, body: object, st: State) -> None:
+        called: set[str] = set()
+        names, tainted, cd = assigned_names(body, called)
+        if any(name in st.funcs for name in called):
+            names |= self.pre.assigned
+            tainted |= self.pre.assigned
+            cd = cd or self.pre.cd
+        st.forget(names, tainted, cwd=cd)
+
+    def l_While(self, n: While, st: State, node: CNode) -> None:
+        self.compound_redirects(n.redirects, st, node)
+        self.loop_forget(n, st)
+        conds = self.lower_list(n.condition, st, node, "condition")
+        b = st.fork()
+        body = self.lower_list(n.body, b, node, "body")
+        if conds:
+            last = conds[-1]
+            how = "fails" if n.until else "succeeds"
+            for t in body:
+                t.ctrl.append((last, f"runs only if node {{{last.uid}}} {how}"))
+        st.absorb([b])
+
+    def l_For(self, n: For | Select, st: State, node: CNode) -> None:
+        self.compound_redirects(n.redirects, st, node)
+        self.sub_role = "substitution"
+        if n.words is None:
+            values = list(st.positional) if st.positional is not None else [UNKNOWN]
+            node.reads[POSITIONAL] = None
+        else:
+            for w in n.words:
+                fx.scan_node(node, w, st, self)
+            values = [f for w in n.words for f in self.expand(w, st)]
+            for f in values:
+                if f.glob and not f.exact:
+                    fx.glob_listing(node, f, st.cwd)
+        if isinstance(n, Select):
+            node.reads[STDIN] = None
+            node.writes[STDIN] = None
+        self.loop_forget(n.body, st)
+        fx.var_write(self, node, n.name)
+        distinct = list(dict.fromkeys(values))
+        b = st.fork()
+        b.vars[n.name] = join_fields(distinct) if distinct else UNKNOWN
+        self.lower_list(n.body, b, node, "body")
+        st.absorb([b])
+        st.vars[n.name] = join_fields(distinct) if distinct else UNKNOWN
+
+    l_Select = l_For
+
+    def l_ArithFor(self, n: ArithFor, st: State, node: CNode) -> None:
+        self.compound_redirects(n.redirects, st, node)
+        self.loop_forget(n, st)
+        self.sub_role = "substitution"
+        for a in (n.init, n.condition, n.step):
+            if a is not None:
+                fx.scan_node(node, a, st, self)
+                self.arith(a, st)
+        b = st.fork()
+        self.lower_list(n.body, b, node, "body")
+        st.absorb([b])
+
+    def l_Case(self, n: Case, st: State, node: CNode) -> None:
+        self.compound_redirects(n.redirects, st, node)
+        self.sub_role = "substitution"
+        fx.scan_node(node, n.word, st, self)
+        self.expand(n.word, st)
+        branches: list[State] = []
+        for item in n.items:
+            for p in item.patterns:
+                fx.scan_node(node, p, st, self)
+                self.expand(p, st)
+            if item.body is not None:
+                b = st.fork()
+                self.lower_list(item.body, b, node, "case_item")
+                branches.append(b)
+        branches.append(st.fork())
+        st.absorb(branches)
+
+    def l_CondCommand(self, n: CondCommand, st: State, node: CNode) -> None:
+        node.resolution = "keyword"
+        node.name = "[["
+        self.compound_redirects(n.redirects, st, node)
+        self.sub_role = "substitution"
+        fx.scan_node(node, n.expr, st, self)
+        self.cond(n.expr, st)
+
+    def cond(self, c: CondNode, st: State) -> None:
+        node = self.cur
+        stack: list[Any] = [c]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, CondWord):
+                self.expand(x.word, st, split=False)
+            elif isinstance(x, CondUnary):
+                fs = self.expand(x.operand, st, split=False)
+                if node is not None and x.op in fx.FILE_TESTS:
+                    for f in fs:
+                        fx.path_read(node, f, st.cwd)
+                if node is not None and x.op == "-v":
+                    fx.named_var_read(node, fs)
+            elif isinstance(x, CondBinary):
+                left = self.expand(x.left, st, split=False)
+                right = self.expand(x.right, st, split=False)
+                if node is not None and x.op in ("-nt", "-ot", "-ef"):
+                    for f in left + right:
+                        fx.path_read(node, f, st.cwd)
+                if node is not None and x.op == "=~":
+                    fx.var_write(self, node, "BASH_REMATCH")
+            else:
+                stack.extend(kids(x))
+
+    def l_ArithCommand(self, n: ArithCommand, st: State, node: CNode) -> None:
+        node.resolution = "keyword"
+        node.name = "(("
+        self.compound_redirects(n.redirects, st, node)
+        self.sub_role = "substitution"
+        fx.scan_node(node, n.arith, st, self)
+        self.arith(n.arith, st)
+
+    def l_FunctionDef(self, n: FunctionDef, st: State, node: CNode) -> None:
+        node.name = n.name
+        node.resolution = "keyword"
+        node.writes[("function", None, n.name)] = None
+        st.funcs[n.name] = n
+        self.func_defs.setdefault(n.name, []).append(node)
+        pess = st.fork()
+        pess.forget(self.pre.assigned, self.pre.assigned, cwd=self.pre.cd)
+        pess.positional = None
+        pess.funcs.update(self.pre.funcs)
+        body = n.body
+        saved_bg = self.last_bg
+        if isinstance(body, BraceGroup) and not body.redirects:
+            self.lower_list(body.body, pess, node, "function_body")
+        else:
+            self.lower_command(body, pess, node, "function_body")
+        self.last_bg = saved_bg
+
+    def l_Coproc(self, n: Coproc, st: State, node: CNode) -> None:
+        fx.var_write(self, node, n.name or "COPROC")
+        st.arrays[n.name or "COPROC"] = None
+        child = self.lower_command(n.body, st.fork(), node, "body")
+        child.boundary = True
+        fx.background(self, node)
+
+    # ------------------------------------------------------------------ redirections
+
+    def compound_redirects(self, rs: tuple[Redirect, ...], st: State, node: CNode) -> None:
+        if rs:
+            fx.scan_redirect_reads(self, node, rs, st)
+            self.redirects(rs, st)
+
+    def redirects(self, rs: tuple[Redirect, ...], st: State, stdin: Field = UNKNOWN) -> Field:
+        node = self.cur
+        for r in rs:
+            if node is None:
+                break
+            if r.fd_var is not None:
+                fx.var_write(self, node, r.fd_var)
+                st.vars[r.fd_var] = UNKNOWN
+            target = r.target
+            fd = (
+                r.fd
+                if r.fd is not None
+                else (0 if r.op in ("<", "<&", "<>", "<<", "<<-", "<<<") else 1)
+            )
+            if isinstance(target, HereDoc):
+                self.sub_role = "heredoc"
+                self.expand(target.body, st, split=False)
+                if fd == 0:
+                    node.stdin_redirected = True
+                continue
+            self.sub_role = "redirect"
+            fields = self.expand(target, st, split=r.op != "<<<")
+            if r.op == "<<<":
+                if fd == 0:
+                    node.stdin_redirected = True
+                continue
+            fx.redirect_effects(node, r.op, fd, fields, st.cwd)
+        return stdin
+
+
+KINDS = {
+    "SimpleCommand": "command",
+    "BraceGroup": "group",
+    "Subshell": "subshell",
+    "If": "if",
+    "While": "while",
+    "For": "for",
+    "Select": "select",
+    "ArithFor": "arith_for",
+    "Case": "case",
+    "CondCommand": "cond",
+    "ArithCommand": "arith",
+    "FunctionDef": "function",
+    "Coproc": "coproc",
+}
+
+__all__ = ["KINDS", "Lowerer"]
