@@ -1,17 +1,160 @@
-"""cli/exec_cmd.py - `bashflow exec` (being built this session; replaced by the real command)."""
+"""cli/exec_cmd - `bashflow exec`: run a script as bash would, inside the policy.
+
+Invocation follows bash: `exec FILE [ARGS...]`, `exec -c CMD [NAME [ARGS...]]`, the script on
+stdin (or `-s [ARGS...]`), and bash's options (`-e -u -x -o pipefail -O extglob ...`);
+bashflow's own options come first: `--policy P` / `--profile NAME`, `--workdir DIR`,
+`-j N`, `--no-sandbox` (warns on stderr unless `--quiet`/`-q` or BASHFLOW_QUIET=1),
+`--no-precheck`. Without `--no-sandbox` the run is refused with exit 125 until the
+sandboxed runner exists: a script is never run unsandboxed silently.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from bashflow.errors import EXIT_USAGE
 
+EXIT_DENIED = 126
+EXIT_NO_SANDBOX = 125
+USAGE = (
+    "usage: bashflow exec [--policy P | --profile NAME] [--workdir DIR] [-j N] [--no-sandbox]"
+    " [-q] [--no-precheck] [bash options] (-c CMD [NAME [ARGS...]] | FILE [ARGS...] | -s [ARGS...])"
+)
+
+
+class ExecOptions:
+    def __init__(self) -> None:
+        self.policy: str | None = None
+        self.profile: str | None = None
+        self.workdir: str | None = None
+        self.jobs = 1
+        self.no_sandbox = False
+        self.quiet = os.environ.get("BASHFLOW_QUIET", "") not in ("", "0")
+        self.precheck = True
+        self.command: str | None = None
+        self.file: str | None = None
+        self.stdin = False
+        self.args: list[str] = []
+        self.set_options: list[tuple[str, bool]] = []
+        self.shopts: list[tuple[str, bool]] = []
+        self.name: str | None = None
+
+
+def parse_exec_args(argv: list[str]) -> ExecOptions:
+    """bash's command line (plus bashflow's long options). Raises ValueError on misuse."""
+    from bashflow.execute.state import LETTER_OPTIONS
+
+    o = ExecOptions()
+    i = 0
+    want_c = False
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--policy", "--profile", "--workdir", "-j") or a.startswith(
+            ("--policy=", "--profile=", "--workdir=")
+        ):
+            if "=" in a:
+                key, _, value = a.partition("=")
+            else:
+                if i + 1 >= len(argv):
+                    raise ValueError(f"{a}: option requires an argument")
+                key, value = a, argv[i + 1]
+                i += 1
+            if key == "--policy":
+                o.policy = value
+            elif key == "--profile":
+                o.profile = value
+            elif key == "--workdir":
+                o.workdir = value
+            else:
+                if not value.isdigit():
+                    raise ValueError(f"-j: {value}: invalid number")
+                o.jobs = int(value)
+            i += 1
+            continue
+        if a == "--no-sandbox":
+            o.no_sandbox = True
+        elif a in ("--quiet", "-q"):
+            o.quiet = True
+        elif a == "--no-precheck":
+            o.precheck = False
+        elif a == "--":
+            i += 1
+            break
+        elif a in ("-o", "+o", "-O", "+O"):
+            if i + 1 >= len(argv):
+                raise ValueError(f"{a}: option requires an argument")
+            (o.set_options if a[1] == "o" else o.shopts).append((argv[i + 1], a[0] == "-"))
+            i += 1
+        elif a.startswith("--"):
+            if a in ("--norc", "--noprofile", "--posix"):
+                if a == "--posix":
+                    o.set_options.append(("posix", True))
+            else:
+                raise ValueError(f"{a}: invalid option")
+        elif len(a) > 1 and a[0] in "-+":
+            for ch in a[1:]:
+                if ch == "c" and a[0] == "-":
+                    want_c = True
+                elif ch == "s" and a[0] == "-":
+                    o.stdin = True
+                elif ch in LETTER_OPTIONS:
+                    o.set_options.append((LETTER_OPTIONS[ch], a[0] == "-"))
+                elif ch in "il":
+                    pass
+                else:
+                    raise ValueError(f"{a[0]}{ch}: invalid option")
+        else:
+            break
+        i += 1
+    rest = argv[i:]
+    if want_c:
+        if not rest:
+            raise ValueError("-c: option requires an argument")
+        o.command = rest[0]
+        if len(rest) > 1:
+            o.name = rest[1]
+            o.args = rest[2:]
+    elif o.stdin or not rest:
+        o.stdin = True
+        o.args = rest
+    else:
+        o.file = rest[0]
+        o.args = rest[1:]
+    return o
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = USAGE
+    # bash's options (`-c`, `-e`, `+o`, ...) are parsed by `parse_exec_args`, not argparse:
+    # with no prefix characters every argument is a positional kept in order
+    parser.prefix_chars = "\x01"
     parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("bashflow: exec: not available in this build yet", file=sys.stderr)
-    return EXIT_USAGE
+    try:
+        o = parse_exec_args(list(args.rest))
+    except ValueError as err:
+        sys.stderr.write(f"bashflow exec: {err}\n{USAGE}\n")
+        return EXIT_USAGE
+    if not o.no_sandbox:
+        sys.stderr.write(
+            "bashflow: exec: the sandboxed runner is not available in this build yet; "
+            "refusing to run unsandboxed (use --no-sandbox for a trusted script)\n"
+        )
+        return EXIT_NO_SANDBOX
+    if not o.quiet:
+        sys.stderr.write("bashflow: warning: --no-sandbox: the script runs without containment\n")
+    if o.workdir is not None:
+        try:
+            os.chdir(o.workdir)
+        except OSError as err:
+            sys.stderr.write(
+                f"bashflow exec: --workdir {o.workdir}: {os.strerror(err.errno or 2)}\n"
+            )
+            return EXIT_USAGE
+    from bashflow.execute.main import run_exec
+
+    return run_exec(o)

@@ -1,0 +1,59 @@
+"""execute/builtins - bash's builtins, one module per family, joined into the `Builtins`
+mixin of `Interpreter`. `TABLE` maps each builtin's name to its method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bashflow.execute.builtins.dirs import DirBuiltins
+from bashflow.execute.builtins.flow import FlowBuiltins
+from bashflow.execute.builtins.io import IOBuiltins
+from bashflow.execute.builtins.jobs import JobBuiltins
+from bashflow.execute.builtins.printf import PrintfBuiltin
+from bashflow.execute.builtins.vars import VarBuiltins
+
+if TYPE_CHECKING:
+    from bashflow.execute.interp import Interpreter
+
+TABLE: dict[str, str] = {
+    ":": "b_true", "true": "b_true", "false": "b_false", "echo": "b_echo",
+    "printf": "b_printf", "test": "b_test", "[": "b_bracket", "cd": "b_cd", "pwd": "b_pwd",
+    "pushd": "b_pushd", "popd": "b_popd", "dirs": "b_dirs", "exit": "b_exit",
+    "return": "b_return", "break": "b_break", "continue": "b_continue", "shift": "b_shift",
+    "set": "b_set", "shopt": "b_shopt", "eval": "b_eval", "source": "b_source",
+    ".": "b_source", "exec": "b_exec", "command": "b_command", "builtin": "b_builtin",
+    "type": "b_type", "hash": "b_hash", "let": "b_let", "caller": "b_caller",
+    "times": "b_times", "trap": "b_trap", "wait": "b_wait", "kill": "b_kill",
+    "umask": "b_umask", "getopts": "b_getopts", "declare": "b_declare",
+    "typeset": "b_declare", "local": "b_local", "export": "b_export",
+    "readonly": "b_readonly", "unset": "b_unset", "read": "b_read", "mapfile": "b_mapfile",
+    "readarray": "b_mapfile", "alias": "b_alias", "unalias": "b_unalias",
+    "enable": "b_true", "jobs": "b_jobs", "disown": "b_true", "fg": "b_false",
+    "bg": "b_false", "ulimit": "b_ulimit", "help": "b_false", "history": "b_true",
+    "suspend": "b_false", "logout": "b_exit", "compgen": "b_false", "complete": "b_true",
+    "compopt": "b_true", "fc": "b_false", "bind": "b_true",
+}  # fmt: skip
+SPECIAL = frozenset(
+    "break : . continue eval exec exit export readonly return set shift trap unset source".split()
+)
+KEYWORDS = frozenset(
+    "if then else elif fi case esac for select while until do done in function time { } ! [[ ]] coproc".split()
+)
+
+
+class Builtins(DirBuiltins, FlowBuiltins, IOBuiltins, JobBuiltins, PrintfBuiltin, VarBuiltins):
+    """All builtins (a mixin of `Interpreter`)."""
+
+    def builtin_for(self: Interpreter, name: str) -> Callable[[list[str]], int] | None:
+        method = TABLE.get(name)
+        if method is None:
+            return None
+        fn: Callable[[list[str]], int] = getattr(self, method)
+        return fn
+
+    def b_true(self: Interpreter, argv: list[str]) -> int:
+        return 0
+
+    def b_false(self: Interpreter, argv: list[str]) -> int:
+        return 1

@@ -1,0 +1,149 @@
+"""execute/builtins/jobs - `wait`, `kill`, `jobs`, `umask`."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import TYPE_CHECKING
+
+from bashflow.execute.builtins.flow import SIGNALS, signal_number
+from bashflow.execute.errors import CommandError
+
+if TYPE_CHECKING:
+    from bashflow.execute.interp import Interpreter
+
+
+class JobBuiltins:
+    def b_wait(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        any_one = False
+        while args and args[0].startswith("-"):
+            a = args.pop(0)
+            if a == "-n":
+                any_one = True
+            elif a == "--":
+                break
+        if any_one and not args:
+            live = [p for p in self.jobs if p not in self.job_status]
+            if not live:
+                return 127
+            while True:
+                try:
+                    pid, ws = os.waitpid(-1, 0)
+                except ChildProcessError:
+                    return 127
+                if pid in self.jobs:
+                    self.jobs.remove(pid)
+                    return self.status_of(ws)
+        if not args:
+            status = 0
+            for pid in list(self.jobs):
+                status = self.wait_pid(pid)
+            self.jobs = []
+            self.job_status.clear()
+            return 0
+        status = 0
+        for a in args:
+            spec = a.lstrip("%")
+            if not spec.isdigit():
+                self.error(f"wait: `{a}': not a pid or valid job spec")
+                status = 2
+                continue
+            pid = int(spec)
+            if pid not in self.jobs:
+                self.error(f"wait: pid {pid} is not a child of this shell")
+                status = 127
+                continue
+            status = self.wait_pid(pid)
+            self.jobs.remove(pid)
+        return status
+
+    def b_kill(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        sig = signal.SIGTERM
+        if not args:
+            raise CommandError(
+                "kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]",
+                2,
+            )
+        if args[0] == "-l" or args[0] == "-L":
+            if len(args) > 1:
+                out = []
+                for a in args[1:]:
+                    if a.isdigit():
+                        n = int(a)
+                        n = n - 128 if n > 128 else n
+                        try:
+                            out.append(signal.Signals(n).name[3:])
+                        except ValueError:
+                            raise CommandError(f"kill: {a}: invalid signal specification") from None
+                    else:
+                        num = signal_number(a)
+                        if num is None:
+                            raise CommandError(f"kill: {a}: invalid signal specification")
+                        out.append(str(num))
+                return self.out("\n".join(out) + "\n")
+            names = sorted(SIGNALS.items(), key=lambda kv: kv[1])
+            return self.out("".join(f"{n:2d}) SIG{name}\n" for name, n in names))
+        if args[0] in ("-s", "-n") and len(args) > 1:
+            num = signal_number(args[1])
+            if num is None:
+                raise CommandError(f"kill: {args[1]}: invalid signal specification")
+            sig = num  # type: ignore[assignment]
+            args = args[2:]
+        elif args[0].startswith("-") and args[0] != "--" and len(args[0]) > 1:
+            num = signal_number(args[0][1:])
+            if num is None:
+                raise CommandError(f"kill: {args[0][1:]}: invalid signal specification")
+            sig = num  # type: ignore[assignment]
+            args = args[1:]
+        if args and args[0] == "--":
+            args = args[1:]
+        status = 0
+        for a in args:
+            try:
+                pid = int(a.lstrip("%")) if not a.startswith("%") else self.jobs[-1]
+            except (ValueError, IndexError):
+                self.error(f"kill: {a}: arguments must be process or job IDs")
+                status = 1
+                continue
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                self.error(f"kill: ({pid}) - No such process")
+                status = 1
+            except PermissionError:
+                self.error(f"kill: ({pid}) - Operation not permitted")
+                status = 1
+        if self.pending_signals:
+            self.run_pending_traps()
+        return status
+
+    def b_jobs(self: Interpreter, argv: list[str]) -> int:
+        if "-p" in argv:
+            return self.out("".join(f"{p}\n" for p in self.jobs))
+        return 0
+
+    def b_umask(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        symbolic = "-S" in args
+        args = [a for a in args if a not in ("-S", "-p")]
+        if not args:
+            cur = os.umask(0)
+            os.umask(cur)
+            if symbolic:
+                perms = []
+                for who, shift in (("u", 6), ("g", 3), ("o", 0)):
+                    bits = (~cur >> shift) & 7
+                    perms.append(
+                        who
+                        + "="
+                        + "".join(c for c, b in (("r", 4), ("w", 2), ("x", 1)) if bits & b)
+                    )
+                return self.out(",".join(perms) + "\n")
+            return self.out(f"{cur:04o}\n")
+        try:
+            os.umask(int(args[0], 8))
+        except ValueError:
+            raise CommandError(f"umask: {args[0]}: octal number out of range") from None
+        return 0

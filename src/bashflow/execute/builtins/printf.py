@@ -1,0 +1,284 @@
+"""execute/builtins/printf - `printf [-v var] FORMAT [ARGS...]` with every conversion bash
+has (`%s %b %q %c %d %i %o %u %x %X %e %E %f %F %g %G %a %A %(fmt)T %%`), flags, widths and
+precisions (also `*`), the format reused until the arguments run out, and `echo`."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from bashflow.execute.arith_eval import wrap
+from bashflow.execute.errors import CommandError
+from bashflow.execute.quoting import echo_escapes, quote_printf
+
+if TYPE_CHECKING:
+    from bashflow.execute.interp import Interpreter
+
+_SPEC = re.compile(r"%([-+ #0]*)(\*|[0-9]+)?(?:\.(\*|[0-9]*))?([hlLqjzt]*)(\([^)]*\))?([a-zA-Z%])?")
+
+
+def format_escapes(fmt: str) -> str:
+    """Backslash escapes in a printf format (not `\\c`)."""
+    out: list[str] = []
+    i = 0
+    n = len(fmt)
+    simple = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
+              "t": "\t", "v": "\v", "\\": "\\", '"': '"', "'": "'", "?": "?"}  # fmt: skip
+    while i < n:
+        ch = fmt[i]
+        if ch != "\\" or i + 1 >= n:
+            out.append(ch)
+            i += 1
+            continue
+        c = fmt[i + 1]
+        if c in simple:
+            out.append(simple[c])
+            i += 2
+        elif c in "01234567":
+            k = i + 1
+            while k < n and k < i + 4 and fmt[k] in "01234567":
+                k += 1
+            v = int(fmt[i + 1 : k], 8) & 0xFF
+            out.append(chr(v) if v < 0x80 else bytes([v]).decode("utf-8", "surrogateescape"))
+            i = k
+        elif c == "x":
+            k = i + 2
+            while k < n and k < i + 4 and fmt[k] in "0123456789abcdefABCDEF":
+                k += 1
+            if k == i + 2:
+                out.append("\\x")
+                i += 2
+            else:
+                v = int(fmt[i + 2 : k], 16)
+                out.append(chr(v) if v < 0x80 else bytes([v]).decode("utf-8", "surrogateescape"))
+                i = k
+        elif c in "uU":
+            k = i + 2
+            lim = 4 if c == "u" else 8
+            while k < n and k < i + 2 + lim and fmt[k] in "0123456789abcdefABCDEF":
+                k += 1
+            if k == i + 2:
+                out.append("\\" + c)
+                i += 2
+            else:
+                out.append(chr(int(fmt[i + 2 : k], 16)))
+                i = k
+        else:
+            out.append("\\" + c)
+            i += 2
+    return "".join(out)
+
+
+class _Args:
+    def __init__(self, interp: Interpreter, args: list[str]) -> None:
+        self.ip = interp
+        self.args = args
+        self.i = 0
+        self.status = 0
+
+    def next(self) -> str | None:
+        if self.i < len(self.args):
+            self.i += 1
+            return self.args[self.i - 1]
+        return None
+
+    def integer(self) -> int:
+        a = self.next()
+        if a is None or a == "":
+            return 0
+        return self.to_int(a)
+
+    def to_int(self, a: str) -> int:
+        if a[:1] in "'\"":
+            return ord(a[1]) if len(a) > 1 else 0
+        t = a.strip()
+        m = re.match(r"[-+]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", t)
+        if m is None or m.end() != len(t):
+            self.ip.error(f"printf: {a}: invalid number")
+            self.status = 1
+            if m is None:
+                return 0
+            t = m.group()
+        try:
+            v = int(t, 0) if not re.match(r"[-+]?0[0-7]+\Z", t) else int(t, 8)
+        except ValueError:
+            v = 0
+        return v
+
+    def number(self) -> float:
+        a = self.next()
+        if a is None or a == "":
+            return 0.0
+        if a[:1] in "'\"":
+            return float(ord(a[1])) if len(a) > 1 else 0.0
+        try:
+            return float(a.strip())
+        except ValueError:
+            try:
+                return float(self.to_int(a))
+            except ValueError:
+                return 0.0
+
+
+class PrintfBuiltin:
+    def b_printf(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        var = None
+        if args and args[0] == "-v":
+            if len(args) < 2:
+                raise CommandError(
+                    "printf: -v: option requires an argument\nprintf: usage: printf [-v var] format [arguments]",
+                    2,
+                )
+            var = args[1]
+            args = args[2:]
+        if args and args[0] == "--":
+            args = args[1:]
+        if not args:
+            raise CommandError("printf: usage: printf [-v var] format [arguments]", 2)
+        fmt = args[0]
+        a = _Args(self, args[1:])
+        out: list[str] = []
+        while True:
+            stop = self.printf_once(fmt, a, out)
+            if stop or a.i >= len(a.args) or a.i == 0:
+                break
+        text = "".join(out)
+        if var is not None:
+            if "[" in var and var.endswith("]"):
+                name, _, key = var[:-1].partition("[")
+                self.state.set_elem(name, key, text)
+            else:
+                self.state.set(var, text)
+            return a.status
+        st = self.out(text)
+        return st or a.status
+
+    def printf_once(self: Interpreter, fmt: str, a: _Args, out: list[str]) -> bool:
+        i = 0
+        n = len(fmt)
+        while i < n:
+            j = fmt.find("%", i)
+            k = fmt.find("\\", i)
+            if j < 0 and k < 0:
+                out.append(fmt[i:])
+                return False
+            if k >= 0 and (j < 0 or k < j):
+                out.append(fmt[i:k])
+                if k + 1 < n and fmt[k + 1] == "c":
+                    return True
+                end = k + 2
+                if k + 1 < n and fmt[k + 1] in "01234567":
+                    end = k + 1
+                    while end < n and end < k + 4 and fmt[end] in "01234567":
+                        end += 1
+                elif k + 1 < n and fmt[k + 1] == "x":
+                    end = k + 2
+                    while end < n and end < k + 4 and fmt[end] in "0123456789abcdefABCDEF":
+                        end += 1
+                elif k + 1 < n and fmt[k + 1] in "uU":
+                    end = k + 2
+                    lim = 4 if fmt[k + 1] == "u" else 8
+                    while end < n and end < k + 2 + lim and fmt[end] in "0123456789abcdefABCDEF":
+                        end += 1
+                out.append(format_escapes(fmt[k:end]))
+                i = end
+                continue
+            out.append(fmt[i:j])
+            m = _SPEC.match(fmt, j)
+            assert m is not None
+            flags, width, prec, _, tfmt, conv = m.groups()
+            if conv is None:
+                raise CommandError(
+                    f"printf: `{fmt[j + 1 : j + 2] or '%'}': missing format character"
+                    if j + 1 >= n
+                    else f"printf: `{fmt[m.end() - 1 : m.end()]}': invalid format character"
+                )
+            i = m.end()
+            if conv == "%":
+                out.append("%")
+                continue
+            w = a.integer() if width == "*" else (int(width) if width else None)
+            p = a.integer() if prec == "*" else (int(prec) if prec else (0 if prec == "" else None))
+            if w is not None and w < 0:
+                flags += "-"
+                w = -w
+            out.append(self.convert(conv, flags, w, p, tfmt, a))
+            if conv == "b" and getattr(a, "stop", False):
+                return True
+        return False
+
+    def convert(
+        self: Interpreter,
+        conv: str,
+        flags: str,
+        w: int | None,
+        p: int | None,
+        tfmt: str | None,
+        a: _Args,
+    ) -> str:
+        spec = (
+            "%"
+            + flags
+            + (str(w) if w is not None else "")
+            + ("." + str(p) if p is not None else "")
+        )
+        if conv in "sbqc" or tfmt:
+            if tfmt is not None:
+                arg = a.next()
+                t = int(arg) if arg and arg.lstrip("-").isdigit() else int(time.time())
+                if arg in ("-1", None, ""):
+                    t = int(time.time())
+                text = time.strftime(tfmt[1:-1] or "%X", time.localtime(t))
+            else:
+                arg = a.next()
+                text = arg or ""
+                if conv == "b":
+                    text, stop = echo_escapes(text)
+                    if stop:
+                        a.stop = True  # type: ignore[attr-defined]
+                elif conv == "q":
+                    text = quote_printf(text) if arg is not None else "''"
+                elif conv == "c":
+                    text = text[:1]
+            if p is not None and conv != "c":
+                text = text[:p]
+            if w is not None and len(text) < w:
+                text = text.ljust(w) if "-" in flags else text.rjust(w)
+            return text
+        if conv in "diouxX":
+            v = a.integer()
+            if conv in "ouxX":
+                v &= (1 << 64) - 1
+            else:
+                v = wrap(v)
+            return (spec + conv.replace("i", "d").replace("u", "d")) % v
+        if conv in "eEfFgGaA":
+            x = a.number()
+            if conv in "aA":
+                return x.hex()
+            return (spec + conv) % x
+        raise CommandError(f"printf: `{conv}': invalid format character")
+
+    def b_echo(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        newline = True
+        escapes = self.state.shopt["xpg_echo"]
+        while (
+            args and len(args[0]) > 1 and args[0][0] == "-" and all(c in "neE" for c in args[0][1:])
+        ):
+            for c in args[0][1:]:
+                if c == "n":
+                    newline = False
+                elif c == "e":
+                    escapes = True
+                else:
+                    escapes = False
+            args = args[1:]
+        text = " ".join(args)
+        if escapes:
+            text, stop = echo_escapes(text)
+            if stop:
+                return self.out(text)
+        return self.out(text + "\n" if newline else text)

@@ -1,0 +1,174 @@
+"""execute/main - set up a shell the way bash starts one (environment, special variables,
+options, signals), parse the script and run it; a syntax error is reported as bash reports
+it, after the commands before it have run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+from bashflow.errors import ParseError
+from bashflow.execute.interp import Interpreter
+from bashflow.execute.state import ARRAY, EXPORT, Var
+from bashflow.parser import parse_source
+from bashflow.parser import syntax as s
+from bashflow.source import Source
+
+if TYPE_CHECKING:
+    from bashflow.cli.exec_cmd import ExecOptions
+
+BASH_VERSION = "5.2.15(1)-release"
+BASH_VERSINFO = ["5", "2", "15", "1", "release", "x86_64-pc-linux-gnu"]
+
+
+def init_state(interp: Interpreter, arg0: str, args: list[str]) -> None:
+    st = interp.state
+    g = st.scopes[0]
+    for k, v in os.environ.items():
+        g[k] = Var(v, EXPORT)
+    defaults = {
+        "IFS": " \t\n", "PS4": "+ ", "PS2": "> ", "OPTIND": "1", "OPTERR": "1",
+        "BASH_VERSION": BASH_VERSION, "MACHTYPE": "x86_64-pc-linux-gnu", "OSTYPE": "linux-gnu",
+        "HOSTTYPE": "x86_64", "PPID": str(os.getppid()), "UID": str(os.getuid()),
+        "EUID": str(os.geteuid()),
+    }  # fmt: skip
+    for k, v in defaults.items():
+        if k not in g or k in ("PPID", "UID", "EUID", "BASH_VERSION"):
+            g[k] = Var(v, g[k].flags if k in g else 0)
+    if "HOSTNAME" not in g:
+        g["HOSTNAME"] = Var(socket.gethostname())
+    if "PATH" not in g:
+        g["PATH"] = Var("/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin:.")
+    try:
+        shlvl = int(os.environ.get("SHLVL", "0")) + 1
+    except ValueError:
+        shlvl = 1
+    g["SHLVL"] = Var(str(shlvl), EXPORT)
+    g["BASH_VERSINFO"] = Var(dict(enumerate(BASH_VERSINFO)), ARRAY | 8)
+    pwd = os.environ.get("PWD")
+    try:
+        ok = pwd is not None and pwd.startswith("/") and os.path.samefile(pwd, ".")
+    except OSError:
+        ok = False
+    g["PWD"] = Var(pwd if ok else os.getcwd(), EXPORT)  # type: ignore[arg-type]
+    if "OLDPWD" in g and not os.path.isdir(g["OLDPWD"].value or ""):  # type: ignore[arg-type]
+        del g["OLDPWD"]
+    g["_"] = Var(arg0)
+    st.arg0 = arg0
+    st.positional = list(args)
+
+
+def run_exec(o: ExecOptions) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if o.command is not None:
+        text = o.command
+        arg0 = o.name if o.name is not None else "bash"
+        error_name = arg0
+        filename = arg0
+        what = "-c"
+    elif o.file is not None:
+        try:
+            with open(o.file, "rb") as fh:
+                data = fh.read()
+        except OSError as err:
+            sys.stderr.write(f"bash: {o.file}: {os.strerror(err.errno or 2)}\n")
+            return 127
+        text = data.decode("utf-8", "surrogateescape")
+        arg0 = error_name = filename = o.file
+        what = "file"
+    else:
+        data = sys.stdin.buffer.read()
+        text = data.decode("utf-8", "surrogateescape")
+        arg0 = "bash"
+        error_name = "bash"
+        filename = "bash"
+        what = "stdin"
+    source = Source(text, filename)
+    interp = Interpreter(source, name=error_name)
+    init_state(interp, arg0, o.args)
+    for name, on in o.set_options:
+        if name in interp.state.options:
+            interp.state.options[name] = on
+    for name, on in o.shopts:
+        if name in interp.state.shopt:
+            interp.state.shopt[name] = on
+    if what == "-c":
+        interp.state.extra_flags = "c"
+    elif what == "stdin":
+        interp.state.extra_flags = "s"
+    if o.policy is not None or o.profile is not None:
+        status = setup_policy(interp, o, text, filename)
+        if status is not None:
+            return status
+    try:
+        script = parse_source(source)
+    except ParseError as err:
+        return run_until_error(interp, err, source, what)
+    return interp.run_script(script)
+
+
+def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:
+    from bashflow.errors import PolicyError
+    from bashflow.execute.policy_hook import PolicyHook
+
+    try:
+        if o.policy is not None:
+            from bashflow.policy import Policy
+
+            policy: object = Policy.load(o.policy)
+        else:
+            from bashflow.policy.profiles import get_profile
+
+            policy = get_profile(o.profile or "workspace")
+    except (PolicyError, KeyError, ValueError, OSError) as err:
+        sys.stderr.write(f"bashflow exec: {err}\n")
+        return 2
+    if o.precheck:
+        from bashflow.policy import check
+
+        verdict = check(text, policy, filename=filename)  # type: ignore[arg-type]
+        definite = [f for f in verdict.findings if f.definite]
+        if definite:
+            for f in definite:
+                sys.stderr.write(f"{filename}:{f.line}:{f.col}: {f.code}: {f.message}\n")
+            return 126
+    interp.policy = PolicyHook(policy)
+    return None
+
+
+def run_until_error(interp: Interpreter, err: ParseError, source: Source, what: str) -> int:
+    """bash reads and runs a script command by command, so what comes before a syntax error
+    runs; then it reports the error and exits 2."""
+    from bashflow.execute.syntax_errors import bash_message
+
+    lines = source.text.split("\n")
+    status = 2
+    for k in range(max(err.line - 1, 0), 0, -1):
+        prefix = "\n".join(lines[:k]) + "\n"
+        try:
+            script = parse_source(Source(prefix, source.filename))
+        except ParseError:
+            continue
+        status = run_prefix(interp, script)
+        if status is not None and status >= 0:
+            return status
+        break
+    name = interp.error_name
+    msgs = bash_message(err, source, name, "file" if what != "-c" else "-c", 0)
+    for line in msgs:
+        os.write(2, (line + "\n").encode("utf-8", "surrogateescape"))
+    return interp.finish(2)
+
+
+def run_prefix(interp: Interpreter, script: s.Script) -> int | None:
+    from bashflow.execute.errors import ExitShell
+
+    try:
+        interp.run_toplevel(script.body)
+    except ExitShell as e:
+        return interp.finish(e.status)
+    return None

@@ -1,0 +1,132 @@
+"""execute/quoting - the ways bash quotes text back: `${x@Q}` and `declare -p`
+(single quotes), `printf %q` (backslashes), `set -x` traces, and `$'...'` for control
+characters; and the decoding of backslash escapes (`echo -e`, `${x@E}`, `printf %b`)."""
+
+from __future__ import annotations
+
+import re
+
+from bashflow.parser.words import decode_ansi_c
+
+_NEEDS_QUOTES = re.compile(r"[^A-Za-z0-9_./,:=+@%^-]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ANSI = {"\a": "\\a", "\b": "\\b", "\x1b": "\\E", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+         "\t": "\\t", "\v": "\\v", "\\": "\\\\", "'": "\\'"}  # fmt: skip
+
+
+def ansi_c_decode(text: str) -> str:
+    return decode_ansi_c(text)
+
+
+def ansi_c_quote(text: str) -> str:
+    out = []
+    for ch in text:
+        e = _ANSI.get(ch)
+        if e is not None:
+            out.append(e)
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\{ord(ch):03o}")
+        elif "\udc80" <= ch <= "\udcff":
+            out.append(f"\\{ord(ch) - 0xDC00:03o}")
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
+def single_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def quote_q(text: str) -> str:
+    """`${x@Q}`: always quoted."""
+    if _CONTROL.search(text):
+        return ansi_c_quote(text)
+    return single_quote(text)
+
+
+def quote_trace(text: str) -> str:
+    """How `set -x` shows a word: bare when safe, else single-quoted or `$'...'`."""
+    if text == "":
+        return "''"
+    if _CONTROL.search(text):
+        return ansi_c_quote(text)
+    if _NEEDS_QUOTES.search(text) or text[0] in "~#" or text[0] == "=":
+        return single_quote(text)
+    return text
+
+
+def quote_printf(text: str) -> str:
+    """`printf %q`: backslash-escaped."""
+    if text == "":
+        return "''"
+    if _CONTROL.search(text):
+        return ansi_c_quote(text)
+    out = []
+    for i, ch in enumerate(text):
+        if ch in " \t!\"#$&'()*;<>?[\\]^`{|}" or (ch == "~" and i == 0) or (ch in "=," and False):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def echo_escapes(text: str) -> tuple[str, bool]:
+    """`echo -e` / `printf %b`: the decoded text and whether `\\c` stopped the output."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    simple = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
+              "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}  # fmt: skip
+    while i < n:
+        ch = text[i]
+        if ch != "\\" or i + 1 >= n:
+            out.append(ch)
+            i += 1
+            continue
+        c = text[i + 1]
+        if c in simple:
+            out.append(simple[c])
+            i += 2
+        elif c == "c":
+            return "".join(out), True
+        elif c == "0":
+            k = i + 2
+            while k < n and k < i + 5 and text[k] in "01234567":
+                k += 1
+            out.append(_byte(int(text[i + 2 : k] or "0", 8) & 0xFF))
+            i = k
+        elif c in "1234567":
+            k = i + 1
+            while k < n and k < i + 4 and text[k] in "01234567":
+                k += 1
+            out.append(_byte(int(text[i + 1 : k], 8) & 0xFF))
+            i = k
+        elif c == "x":
+            k = i + 2
+            while k < n and k < i + 4 and text[k] in "0123456789abcdefABCDEF":
+                k += 1
+            if k == i + 2:
+                out.append("\\x")
+                i += 2
+            else:
+                out.append(_byte(int(text[i + 2 : k], 16)))
+                i = k
+        elif c in "uU":
+            limit = 4 if c == "u" else 8
+            k = i + 2
+            while k < n and k < i + 2 + limit and text[k] in "0123456789abcdefABCDEF":
+                k += 1
+            if k == i + 2:
+                out.append("\\" + c)
+                i += 2
+            else:
+                out.append(chr(int(text[i + 2 : k], 16)))
+                i = k
+        else:
+            out.append("\\" + c)
+            i += 2
+    return "".join(out), False
+
+
+def _byte(value: int) -> str:
+    return chr(value) if value < 0x80 else bytes([value]).decode("utf-8", "surrogateescape")

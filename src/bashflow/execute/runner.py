@@ -1,0 +1,55 @@
+"""execute/runner - the seam that starts external programs.
+
+`Runner` is the plain one: `os.posix_spawn` (clone+exec in glibc: no copy of this
+process's memory) and `waitpid`. The descriptors the interpreter set up with its
+redirections are inherited as they are. A sandboxed runner replaces this class; so does
+a sandbox that contains the whole interpreter, in which case this plain one is right.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+
+def wait_status(pid: int) -> int:
+    while True:
+        try:
+            _, ws = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        break
+    code = os.waitstatus_to_exitcode(ws)
+    return 128 - code if code < 0 else code
+
+
+def exec_error(path: str, err: OSError) -> str:
+    """bash's wording for a program that could not be started."""
+    if err.errno in (errno.EACCES, errno.EISDIR) and os.path.isdir(path):
+        return "Is a directory"
+    if err.errno == errno.ENOENT and os.path.exists(path):
+        return "cannot execute: required file not found"
+    return os.strerror(err.errno or errno.EIO)
+
+
+class Runner:
+    """Starts a program and waits for it."""
+
+    def run(self, path: str, argv: list[str], env: dict[str, str]) -> int | str | None:
+        """The exit status; a message when it could not start; None for ENOEXEC (a
+        script without `#!`, which the shell runs itself)."""
+        try:
+            pid = os.posix_spawn(path, argv, env)
+        except OSError as err:
+            if err.errno == errno.ENOEXEC:
+                return None
+            return exec_error(path, err)
+        return wait_status(pid)
+
+    def replace(self, path: str, argv: list[str], env: dict[str, str]) -> str | None:
+        """`exec`: replace this process; returns a message only if that failed."""
+        try:
+            os.execve(path, argv, env)
+        except OSError as err:
+            return exec_error(path, err)
+        return None  # pragma: no cover - execve does not return

@@ -1,0 +1,31 @@
+"""execute/syntax_errors - a parser error worded as bash words it for a script:
+`NAME: line N: syntax error near unexpected token `X'` and the offending line."""
+
+from __future__ import annotations
+
+from bashflow.errors import ParseError
+from bashflow.source import Source
+
+
+def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: int) -> list[str]:
+    msg = err.message
+    cut = msg.find(" (expected ")
+    if cut >= 0:
+        msg = msg[:cut]
+    cut = msg.find(" (the script has CRLF")
+    if cut >= 0:
+        msg = msg[:cut]
+    msg = msg.replace(
+        "unexpected end of file while looking for", "unexpected EOF while looking for"
+    )
+    line = err.line
+    if what == "eval":
+        prefix = f"{name}: eval: line {base_line + line - 1}: "
+    elif what == "trap":
+        prefix = f"{name}: line {base_line}: "
+    else:
+        prefix = f"{name}: line {line}: "
+    out = [prefix + msg]
+    if "near unexpected token" in msg:
+        out.append(prefix + f"`{src.line_text(line)}'")
+    return out
