@@ -54,6 +54,7 @@ CATEGORIES = {
     "builtin-test",
     "builtin-misc",
     "errors",
+    "idioms",  # real-world patterns that combine several of the above
 }
 
 
