@@ -111,6 +111,7 @@ class Usage:
     code: tuple[Arg, ...] = ()
     opaque: bool = False
     notes: tuple[str, ...] = ()
+    language: str | None = None  # language of `code` ("sh" for shell text); an addition
 
 
 # --------------------------------------------------------------------------- spec objects
@@ -182,6 +183,9 @@ class CommandSpec:
     appends_input: bool = False  # xargs: the command gets words read from stdin
     default_cmd: str | None = None  # xargs: the command when none is given
     note: str | None = None  # said in every usage of this spec
+    barrier: str | None = None  # the usage is always opaque, for this reason (chroot)
+    plus_options: bool = False  # `+o name` is an option too (sh, bash)
+    language: str | None = None  # language of the code it runs ("sh", "python", "awk")
     risky: bool = False  # computed: some option changes roles, so hidden options matter
 
 
@@ -311,6 +315,9 @@ class _Builder:
             "dash",
             "note",
             "word_options",
+            "barrier",
+            "plus_options",
+            "language",
             "description",
             "default",
             "appends_input",
@@ -338,7 +345,7 @@ class _Builder:
             "until",
         ]
     )
-    IMPLICIT_KEYS = frozenset(["reads", "writes", "read_trees", "write_trees"])
+    IMPLICIT_KEYS = frozenset(["reads", "writes", "read_trees", "write_trees", "scripts"])
 
     def __init__(self, fname: str, text: str, start: int) -> None:
         self.fname = fname
@@ -478,7 +485,13 @@ class _Builder:
                 self.options(spec, p, v, data.get("word_options", False))
             elif k == "unknown_options":
                 spec.unknown_options = self._choice(p, v, ("opaque", "flag"))
-            elif k in ("options_anywhere", "old_style", "subcommand_required", "mode_required"):
+            elif k in (
+                "options_anywhere",
+                "old_style",
+                "subcommand_required",
+                "mode_required",
+                "plus_options",
+            ):
                 setattr(spec, k, self._bool(p, v))
             elif k == "dash":
                 spec.dash = self._bool(p, v)
@@ -513,7 +526,7 @@ class _Builder:
                 if not isinstance(v, dict):
                     raise self.fail(p, "must be a table of module = spec name")
                 spec.modules = {m: self._str((*p, m), s) for m, s in v.items()}
-            elif k in ("note", "default", "default_cmd"):
+            elif k in ("note", "default", "default_cmd", "barrier", "language"):
                 setattr(spec, k, self._str(p, v))
             elif k == "appends_input":
                 spec.appends_input = self._bool(p, v)
@@ -642,6 +655,9 @@ class _Interp:
         try:
             self.walk()
             self.finish()
+            for s in self.chain:
+                if s.barrier:
+                    raise self.opaque(s.barrier)
         except _Opaque:
             opaque = True
             self.stdin = self.stdout = True  # not known: assume both streams are used
@@ -667,6 +683,7 @@ class _Interp:
             tuple(self.code),
             opaque,
             tuple(self.notes),
+            self._inherited("language") if self.code else None,
         )
 
     def merge(self, sub: Usage, opaque: bool) -> Usage:
@@ -684,6 +701,7 @@ class _Interp:
             tuple(self.code) + sub.code,
             opaque or sub.opaque,
             tuple(self.notes) + sub.notes,
+            sub.language,
         )
 
     def walk(self) -> None:
@@ -695,7 +713,9 @@ class _Interp:
             a = argv[i]
             t = a.text
             spec = self.spec
-            if (
+            if not self.stop and spec.plus_options and t and t.startswith("+") and len(t) > 1:
+                i = self.cluster(i, t[1:], old=False)
+            elif (
                 self.stop
                 or t is None
                 or t == "-"
@@ -727,9 +747,21 @@ class _Interp:
         if spec.old_style and i == 1 and a.text:
             return self.cluster(i, a.text, old=True)
         self.operands.append((a, self.obase or self.base))
-        if not spec.options_anywhere:
+        if not spec.options_anywhere or self._command_started():
             self.stop = True
         return i + 1
+
+    def _command_started(self) -> bool:
+        """The last operand is the name of the command a `cmd` slot runs: no options after it."""
+        slots = self.slots()
+        if not slots or slots[-1].role != "cmd":
+            return False
+        fixed = sum(s.low for s in slots[:-1] if s.role != "assign")
+        t = self.operands[-1][0].text
+        if any(s.role == "assign" for s in slots) and (t is None or _ASSIGN.match(t)):
+            return False
+        named = [a for a, _ in self.operands if not (a.text and _ASSIGN.match(a.text))]
+        return len(named) > fixed
 
     def option(self, i: int) -> int:
         a = self.argv[i]
@@ -1039,7 +1071,10 @@ class _Interp:
             for kind, paths in imp.items():
                 for p in paths:
                     arg = Arg(None if p == "?" else p, -1)
-                    self.use(kind, arg, b)
+                    if kind == "scripts":
+                        self.role("script", arg, b)
+                    else:
+                        self.use(kind, arg, b)
 
     def command(self, units: list[_Unit]) -> None:
         words = [a for a, _ in units]
