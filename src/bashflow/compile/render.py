@@ -10,7 +10,8 @@ person edited), never on the compiler's objects, and import nothing beyond the s
   backticks, `|` and `%` become Mermaid entity codes.
 * Colours by verdict (allow green, deny red, unknown amber, none grey), with a legend.
 * Edges are labelled by kind, one style per kind (data solid blue, variable dashed purple, cwd
-  dashed brown, control bold black, order dotted grey); the reason is the DOT edge's tooltip.
+  dashed brown, control bold black, order dotted grey); the reason is the DOT edge's tooltip
+  (hover text in SVG; a node's tooltip has its text, reads, writes and findings).
 * A node with children (by `parent`) is a cluster (DOT) / subgraph (Mermaid) holding a header
   node for itself and its children, nested as deep as the document; loops, functions, `if` and
   `case`, pipelines, subshells, groups, coprocs and commands holding substitutions.
@@ -29,6 +30,7 @@ from typing import Any, TypeGuard
 __all__ = ["EDGE_STYLES", "VERDICT_COLORS", "to_dot", "to_mermaid"]
 
 LABEL_MAX = 60
+_MAX_INDENT = 12  # deeper nesting is not indented further (the text would grow quadratically)
 
 # verdict -> (fill, border)
 VERDICT_COLORS: dict[str, tuple[str, str]] = {
@@ -153,11 +155,13 @@ def shorten(text: str, limit: int = LABEL_MAX) -> str:
 
 
 def node_label(nid: int, node: dict[str, Any]) -> str:
-    label = node.get("label")
-    if not isinstance(label, str) or not label:
-        text = node.get("text")
-        label = text if isinstance(text, str) and text.strip() else str(node.get("kind", "?"))
-    return f"{nid}: {visible(shorten(label))}"
+    """`ID: LABEL`: the document's label, else the node's text, else its kind, shortened."""
+    for key in ("label", "text", "kind"):
+        value = node.get(key)
+        short = shorten(value) if isinstance(value, str) else ""
+        if short:
+            return f"{nid}: {visible(short)}"
+    return f"{nid}: ?"
 
 
 def _kind(node: dict[str, Any]) -> str:
@@ -188,7 +192,13 @@ def _tooltip(node: dict[str, Any]) -> str:
         for f in _list(v.get("findings")):
             if isinstance(f, dict):
                 lines.append(f"{f.get('code')} {f.get('line')}:{f.get('col')} {f.get('message')}")
-    return visible("\n".join(lines))
+    return tooltip_text("\n".join(lines))
+
+
+def tooltip_text(text: str) -> str:
+    """Hover text for SVG. Graphviz un-escapes tooltips twice (two backslashes show as one, four
+    as one, six as two), so a backslash cannot be shown exactly: it is shown as U+2216 (∖)."""
+    return visible(text).replace("\\", "\u2216")
 
 
 def _resource(r: dict[str, Any]) -> str:
@@ -268,7 +278,7 @@ def to_dot(doc: dict[str, Any]) -> str:
     depth = 1
     for what, nid in d.walk():
         node = d.nodes[nid]
-        indent = "  " * depth
+        indent = "  " * min(depth, _MAX_INDENT)
         if what == "node":
             out.append(_dot_node(nid, node, indent, header=_kind(node) != "command"))
         elif what == "enter":
@@ -284,7 +294,7 @@ def to_dot(doc: dict[str, Any]) -> str:
             depth += 1
         else:
             depth -= 1
-            out.append(f"{'  ' * depth}}}")
+            out.append(f"{'  ' * min(depth, _MAX_INDENT)}}}")
     for e in d.edges:
         ekind = e.get("kind")
         look = EDGE_STYLES.get(ekind, _OTHER_EDGE) if isinstance(ekind, str) else _OTHER_EDGE
@@ -297,7 +307,7 @@ def to_dot(doc: dict[str, Any]) -> str:
             f"style={style}",
         ]
         if isinstance(reason, str):
-            attrs.append(f"tooltip={dot_string(visible(reason))}")
+            attrs.append(f"tooltip={dot_string(tooltip_text(reason))}")
         out.append(f"  n{e['from']} -> n{e['to']} [{', '.join(attrs)}];")
     # a header sits above its children (layout only: drawn as nothing)
     for parent, kids in d.children.items():
@@ -364,7 +374,7 @@ def to_mermaid(doc: dict[str, Any]) -> str:
     background: list[str] = []
     for what, nid in d.walk():
         node = d.nodes[nid]
-        indent = "  " * depth
+        indent = "  " * min(depth, _MAX_INDENT)
         if node.get("background") and what != "leave":
             background.append(f"n{nid}")
         if what == "node":
@@ -376,14 +386,14 @@ def to_mermaid(doc: dict[str, Any]) -> str:
             depth += 1
         else:
             depth -= 1
-            out.append(f"{'  ' * depth}end")
+            out.append(f"{'  ' * min(depth, _MAX_INDENT)}end")
     by_kind: dict[str, list[str]] = {}
     for i, e in enumerate(d.edges):
         kind = e.get("kind")
         kind = kind if isinstance(kind, str) and kind in EDGE_STYLES else "other"
         arrow = EDGE_STYLES.get(kind, _OTHER_EDGE)[2]
         out.append(
-            f"  n{e['from']} {arrow}|{mermaid_string(visible(str(e.get('kind'))))}| n{e['to']}"
+            f"  n{e['from']} {arrow}|{mermaid_string(visible(str(e.get('kind'))))}| n{e['to']};"
         )
         by_kind.setdefault(kind, []).append(str(i))
     for name, (fill, border) in VERDICT_COLORS.items():

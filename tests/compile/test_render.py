@@ -1,0 +1,609 @@
+"""compile/render.py: DOT and Mermaid pictures of workflow documents.
+
+Oracles: Graphviz itself (`dot -Tsvg` for the text it shows, `dot -Tjson` for clusters, edges
+and styles); for Mermaid a structural checker written here, and the real Mermaid parser when
+BASHFLOW_MERMAID_MODULES names a node_modules holding `mermaid` and `jsdom`.
+
+Goldens: fixtures/workflows/NAME.dot and NAME.mmd; BASHFLOW_UPDATE_GOLDEN=1 rewrites them.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bashflow.compile.render import (
+    EDGE_STYLES,
+    VERDICT_COLORS,
+    node_label,
+    shorten,
+    to_dot,
+    to_mermaid,
+    tooltip_text,
+    visible,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+WF = ROOT / "fixtures" / "workflows"
+NAMES = sorted(p.stem for p in WF.glob("*.json"))
+UPDATE = os.environ.get("BASHFLOW_UPDATE_GOLDEN") == "1"
+DOT = shutil.which("dot")
+needs_dot = pytest.mark.skipif(
+    DOT is None, reason="Graphviz `dot` is not installed (apt-get install graphviz)"
+)
+MERMAID_MODULES = os.environ.get("BASHFLOW_MERMAID_MODULES")
+NODE = shutil.which("node")
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((WF / f"{name}.json").read_bytes())
+
+
+# -- goldens and stability ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("render", "suffix"), [(to_dot, ".dot"), (to_mermaid, ".mmd")])
+def test_golden(name: str, render: Any, suffix: str) -> None:
+    text = render(load(name))
+    golden = WF / f"{name}{suffix}"
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_document_same_text(name: str) -> None:
+    doc = load(name)
+    again = json.loads(json.dumps(doc))
+    assert to_dot(doc) == to_dot(again) == to_dot(copy.deepcopy(doc))
+    assert to_mermaid(doc) == to_mermaid(again)
+    assert doc == load(name), "rendering must not change the document"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_loaded_and_raw_documents_draw_the_same(name: str) -> None:
+    from bashflow.compile.load import load_workflow
+
+    doc = load(name)
+    if name == "tiny":  # partial settings are filled in by the model; pictures ignore settings
+        return
+    data = load_workflow((WF / f"{name}.json").read_bytes(), name).to_data()
+    assert to_dot(data) == to_dot(doc) and to_mermaid(data) == to_mermaid(doc)
+
+
+def test_output_is_encodable_text() -> None:
+    """Undecodable script bytes (surrogates) never reach the output."""
+    for name in NAMES:
+        to_dot(load(name)).encode("utf-8")
+        to_mermaid(load(name)).encode("utf-8")
+
+
+# -- labels ------------------------------------------------------------------------------------
+
+VISIBLE = [
+    ("plain text", "plain text"),
+    ("tab\there", "tab\\there"),
+    ("esc\x1b[0m", "esc\\x1b[0m"),
+    ("nul\x00", "nul\\x00"),
+    ("del\x7f", "del\\x7f"),
+    ("c1\x85", "c1\\x85"),
+    ("bidi\u202eevil", "bidi\\u202eevil"),
+    ("zero\u200bwidth", "zero\\u200bwidth"),
+    ("byte\udcff", "byte\\xff"),
+    ("naïve → 😀", "naïve → 😀"),
+    ("two\nlines", "two\nlines"),
+]
+
+
+@pytest.mark.parametrize(("raw", "shown"), VISIBLE)
+def test_visible(raw: str, shown: str) -> None:
+    assert visible(raw) == shown
+
+
+def test_shorten() -> None:
+    assert shorten("a  b\n\tc") == "a b c"
+    long = "x" * 100
+    assert shorten(long) == "x" * 59 + "…" and len(shorten(long)) == 60
+    assert shorten("y" * 60) == "y" * 60
+
+
+def test_label_falls_back_to_text_then_kind() -> None:
+    assert node_label(3, {"label": "cp a b", "text": "ignored"}) == "3: cp a b"
+    assert node_label(3, {"text": "cp   a\n b"}) == "3: cp a b"
+    assert node_label(3, {"kind": "for"}) == "3: for"
+    assert node_label(3, {"label": "z" * 70}) == "3: " + "z" * 59 + "…"
+
+
+# -- Graphviz as the oracle for DOT ---------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
+
+
+@dataclass
+class Drawn:
+    """What Graphviz made of a DOT text."""
+
+    labels: dict[str, str] = field(default_factory=dict)  # node / cluster name -> shown text
+    tooltips: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # from -Tjson
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    cluster_of: dict[str, str | None] = field(default_factory=dict)  # node -> innermost cluster
+    cluster_parent: dict[str, str | None] = field(default_factory=dict)
+
+
+def graphviz(dot_text: str, tmp: Path) -> Drawn:
+    assert DOT is not None
+    src = tmp / "g.dot"
+    src.write_text(dot_text, encoding="utf-8")
+    svg_path, json_path = tmp / "g.svg", tmp / "g.json"
+    run = subprocess.run(
+        [DOT, "-Tsvg", "-o", str(svg_path), "-Tjson", "-o", str(json_path), str(src)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0 and "Error" not in run.stderr and "Warning" not in run.stderr, (
+        run.stderr
+    )
+    out = Drawn()
+    root = ET.parse(svg_path).getroot()
+    for g in root.iter(f"{SVG}g"):
+        kind = g.get("class")
+        title = g.find(f"{SVG}title")
+        name = title.text if title is not None and title.text else ""
+        texts = ["".join(t.itertext()) for t in g.iter(f"{SVG}text")]
+        shown = "\n".join(texts).replace("\xa0", " ")
+        if kind in ("node", "cluster"):
+            out.labels[name] = shown
+            for a in g.iter(f"{SVG}a"):
+                out.tooltips[name] = a.get(f"{XLINK}title", "")
+                break
+        elif kind == "graph":
+            own = [c for c in g if c.tag == f"{SVG}text"]
+            out.title = "".join("".join(t.itertext()) for t in own).replace("\xa0", " ")
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    objects = data.get("objects", [])
+    by_gvid = {o["_gvid"]: o for o in objects}
+    out.objects = {o["name"]: o for o in objects}
+    clusters = [o for o in objects if o["name"].startswith("cluster_")]
+    for o in objects:
+        if o["name"].startswith("cluster_"):
+            continue
+        holding = [c for c in clusters if o["_gvid"] in c.get("nodes", [])]
+        inner = min(holding, key=lambda c: len(c.get("nodes", [])), default=None)
+        out.cluster_of[o["name"]] = inner["name"] if inner else None
+    for c in clusters:
+        parents = [p for p in clusters if c["_gvid"] in p.get("subgraphs", [])]
+        out.cluster_parent[c["name"]] = parents[0]["name"] if parents else None
+    for e in data.get("edges", []):
+        if e.get("style") == "invis":
+            continue
+        out.edges.append(
+            {
+                "from": by_gvid[e["tail"]]["name"],
+                "to": by_gvid[e["head"]]["name"],
+                "label": e.get("label"),
+                "style": e.get("style"),
+                "color": e.get("color"),
+            }
+        )
+    return out
+
+
+def nodes_with_children(doc: dict[str, Any]) -> set[int]:
+    return {n["parent"] for n in doc["nodes"] if n.get("parent") is not None}
+
+
+def check_dot_drawing(doc: dict[str, Any], drawn: Drawn) -> None:
+    """Everything the document says is in Graphviz's drawing, shown exactly."""
+    parents = nodes_with_children(doc)
+    for node in doc["nodes"]:
+        nid = node["id"]
+        name = f"n{nid}"
+        assert drawn.labels[name] == node_label(nid, node), name
+        fill, border = VERDICT_COLORS[(node.get("verdict") or {}).get("decision", "none")]
+        assert drawn.objects[name]["fillcolor"] == fill and drawn.objects[name]["color"] == border
+        assert ("peripheries" in drawn.objects[name]) == bool(node.get("barrier"))
+        assert ("dashed" in drawn.objects[name]["style"]) == bool(node.get("background"))
+        expected_cluster = (
+            f"cluster_n{nid}"
+            if nid in parents
+            else (f"cluster_n{node['parent']}" if node.get("parent") else None)
+        )
+        assert drawn.cluster_of[name] == expected_cluster, name
+        if nid in parents:
+            parent = node.get("parent")
+            assert drawn.cluster_parent[f"cluster_n{nid}"] == (
+                f"cluster_n{parent}" if parent else None
+            )
+    edges = [
+        {
+            "from": f"n{e['from']}",
+            "to": f"n{e['to']}",
+            "label": e["kind"],
+            "style": EDGE_STYLES[e["kind"]][1],
+            "color": EDGE_STYLES[e["kind"]][0],
+        }
+        for e in doc["edges"]
+    ]
+
+    def key(e: dict[str, Any]) -> str:
+        return json.dumps(e, sort_keys=True)
+
+    assert sorted(drawn.edges, key=key) == sorted(edges, key=key)  # -Tjson reorders edges
+
+
+@pytest.mark.slow
+@needs_dot
+@pytest.mark.parametrize("name", NAMES)
+def test_graphviz_draws_the_fixtures(name: str, tmp_path: Path) -> None:
+    doc = load(name)
+    drawn = graphviz(to_dot(doc), tmp_path)
+    check_dot_drawing(doc, drawn)
+    assert drawn.title == visible(f"{doc['id']} {doc['source']['filename']}")
+    for node in doc["nodes"]:
+        assert drawn.tooltips[f"n{node['id']}"].split("\n")[0] == tooltip_text(
+            node["text"].split("\n")[0]
+        )
+
+
+@pytest.mark.slow
+@needs_dot
+def test_graphviz_shows_hostile_labels_literally(tmp_path: Path) -> None:
+    doc = load("hostile")
+    drawn = graphviz(to_dot(doc), tmp_path)
+    # written out by hand: what a reader must see
+    assert drawn.labels["n1"] == (
+        '1: echo "]; evil" \'"] --> x\' `id` "\\\\" \'%%{init: {}}%%\' "<b>{x…'
+    )
+    assert drawn.labels["n4"] == "4: printf 'naïve ünïcode → 😀\\n'"
+    assert drawn.labels["n10"] == "10: style n1 fill:#f00"
+    assert drawn.labels["n11"] == "11: echo \\x1b[31mred\\x1b[0m tab"
+    assert drawn.labels["n13"] == "13: echo \\xff"
+    assert drawn.title == doc["id"] + " hostile'\"<>.sh"
+
+
+# -- Mermaid: a structural checker ---------------------------------------------------------------
+
+_ID = r"[A-Za-z][A-Za-z0-9_]*"
+_LABEL = r'"(?P<label>[^"\n]*)"'
+RESERVED = {
+    "end", "subgraph", "graph", "flowchart", "style", "class", "classDef", "click", "linkStyle",
+    "call", "href", "default", "direction", "callback", "interpolate",
+}  # fmt: skip
+MM_NODE = re.compile(
+    rf"^\s*(?P<id>{_ID})(?P<open>\(\[|\[\[|\[){_LABEL}(?P<close>\]\)|\]\]|\]):::(?P<cls>{_ID});$"
+)
+MM_SUBGRAPH = re.compile(rf"^\s*subgraph (?P<id>{_ID}) \[{_LABEL}\];?$")
+MM_EDGE = re.compile(rf"^\s*(?P<a>{_ID}) (?P<arrow>-->|-\.->|==>)\|{_LABEL}\| (?P<b>{_ID});$")
+MM_END = re.compile(r"^\s*end$")
+MM_CLASSDEF = re.compile(rf"^\s*classDef (?P<id>{_ID}) [a-z-]+:[^,;]+(,[a-z-]+:[^,;]+)*$")
+MM_CLASS = re.compile(rf"^\s*class (?P<ids>{_ID}(,{_ID})*) (?P<cls>{_ID})$")
+MM_LINKSTYLE = re.compile(
+    r"^\s*linkStyle (?P<idx>\d+(,\d+)*) stroke:#[0-9a-f]{6},stroke-width:[\d.]+px$"
+)
+SHAPES = {"[": "]", "([": "])", "[[": "]]"}
+
+
+class MermaidError(AssertionError):
+    pass
+
+
+@dataclass
+class Chart:
+    nodes: dict[str, tuple[str, str, str, str | None]] = field(default_factory=dict)
+    """id -> (decoded label, open bracket, class, enclosing subgraph)"""
+    subgraphs: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # a, arrow, label, b
+    classes: dict[str, set[str]] = field(default_factory=dict)
+
+
+def decode_label(raw: str, line_no: int) -> str:
+    """A label as Mermaid shows it; refuses characters that are not safe unescaped."""
+    rest = re.sub(r"#\w+;", "", raw.replace("<br/>", ""))
+    for bad in ("`", "%", "|", "<", ">", "&", "#", '"', "\n"):
+        if bad in rest:
+            raise MermaidError(f"line {line_no}: unescaped {bad!r} in label {raw!r}")
+
+    def entity(m: re.Match[str]) -> str:
+        return chr(int(m[1])) if m[1] else html.unescape(f"&{m[2]};")
+
+    return re.sub(r"#(?:(\d+)|([A-Za-z]\w*));", entity, raw.replace("<br/>", "\n"))
+
+
+def check_mermaid(text: str) -> Chart:
+    lines = text.split("\n")
+    if lines[0] != "flowchart TB" or lines[-1] != "":
+        raise MermaidError("must start with `flowchart TB` and end with a newline")
+    chart = Chart()
+    stack: list[str] = []
+    link_styles: list[int] = []
+    classdefs: set[str] = set()
+    for no, line in enumerate(lines[1:-1], 2):
+        if m := MM_NODE.match(line):
+            nid = m["id"]
+            if SHAPES[m["open"]] != m["close"]:
+                raise MermaidError(f"line {no}: shape {m['open']} closed by {m['close']}")
+            if nid in chart.nodes or nid in chart.subgraphs or nid in RESERVED:
+                raise MermaidError(f"line {no}: bad or repeated node id {nid}")
+            label = decode_label(m["label"], no)
+            chart.nodes[nid] = (label, m["open"], m["cls"], stack[-1] if stack else None)
+            chart.classes.setdefault(nid, set()).add(m["cls"])
+        elif m := MM_SUBGRAPH.match(line):
+            sid = m["id"]
+            if sid in chart.subgraphs or sid in chart.nodes or sid in RESERVED:
+                raise MermaidError(f"line {no}: bad or repeated subgraph id {sid}")
+            chart.subgraphs[sid] = (decode_label(m["label"], no), stack[-1] if stack else None)
+            stack.append(sid)
+        elif MM_END.match(line):
+            if not stack:
+                raise MermaidError(f"line {no}: `end` without `subgraph`")
+            stack.pop()
+        elif m := MM_EDGE.match(line):
+            for end in (m["a"], m["b"]):
+                if end not in chart.nodes:
+                    raise MermaidError(f"line {no}: edge end {end} is not a node defined before")
+            chart.edges.append((m["a"], m["arrow"], decode_label(m["label"], no), m["b"]))
+        elif m := MM_CLASSDEF.match(line):
+            classdefs.add(m["id"])
+        elif m := MM_CLASS.match(line):
+            for nid in m["ids"].split(","):
+                if nid not in chart.nodes:
+                    raise MermaidError(f"line {no}: class for unknown node {nid}")
+                chart.classes[nid].add(m["cls"])
+        elif m := MM_LINKSTYLE.match(line):
+            link_styles += [int(i) for i in m["idx"].split(",")]
+        else:
+            raise MermaidError(f"line {no}: not a statement this renderer writes: {line!r}")
+    if stack:
+        raise MermaidError(f"unclosed subgraphs {stack}")
+    if any(i >= len(chart.edges) for i in link_styles) or len(set(link_styles)) != len(link_styles):
+        raise MermaidError("linkStyle index out of range or repeated")
+    used = {c for cs in chart.classes.values() for c in cs}
+    if used - classdefs:
+        raise MermaidError(f"classes without classDef: {sorted(used - classdefs)}")
+    return chart
+
+
+def check_mermaid_chart(doc: dict[str, Any], chart: Chart) -> None:
+    parents = nodes_with_children(doc)
+    for node in doc["nodes"]:
+        nid = node["id"]
+        label, shape, cls, sub = chart.nodes[f"n{nid}"]
+        assert label == node_label(nid, node)
+        assert cls == (node.get("verdict") or {}).get("decision", "none")
+        assert ("background" in chart.classes[f"n{nid}"]) == bool(node.get("background"))
+        if node.get("kind", "command") != "command":
+            assert shape == "(["
+        else:
+            assert shape == ("[[" if node.get("barrier") else "[")
+        if nid in parents:
+            assert sub == f"c{nid}"
+            parent = node.get("parent")
+            assert chart.subgraphs[f"c{nid}"][1] == (f"c{parent}" if parent else None)
+        else:
+            assert sub == (f"c{node['parent']}" if node.get("parent") else None)
+    assert chart.edges == [
+        (f"n{e['from']}", EDGE_STYLES[e["kind"]][2], e["kind"], f"n{e['to']}") for e in doc["edges"]
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mermaid_structure(name: str) -> None:
+    doc = load(name)
+    chart = check_mermaid(to_mermaid(doc))
+    check_mermaid_chart(doc, chart)
+    assert set(VERDICT_COLORS) <= {c for cs in chart.classes.values() for c in cs}  # legend
+
+
+def test_mermaid_hostile_labels_decode_to_the_text() -> None:
+    doc = load("hostile")
+    chart = check_mermaid(to_mermaid(doc))
+    assert chart.nodes["n1"][0] == (
+        '1: echo "]; evil" \'"] --> x\' `id` "\\\\" \'%%{init: {}}%%\' "<b>{x…'
+    )
+    assert chart.nodes["n10"][0] == "10: style n1 fill:#f00"
+    assert chart.nodes["title_"][0] == doc["id"] + " hostile'\"<>.sh"
+
+
+BROKEN = [
+    'flowchart TB\n  n1["a"b"]:::none;\n',
+    'flowchart TB\n  n1["a`b"]:::none;\n',
+    'flowchart TB\n  n1["a %% b"]:::none;\n',
+    'flowchart TB\n  n1["a"]:::none;\n  subgraph c1 ["x"];\n',
+    "flowchart TB\n  end\n",
+    'flowchart TB\n  n1["a"]:::none;\n  n1 -->|"x"| n2;\n',
+    'flowchart TB\n  end["a"]:::none;\n',
+    'flowchart TB\n  n1["a"]:::none;\n  n1["b"]:::none;\n',
+    'flowchart TB\n  n1(["a"]]:::none;\n',
+    'flowchart TB\n  n1["a"]:::none;\n  click n1 call alert(1)\n',
+    'flowchart TB\n  n1["a #x b"]:::none;\n',
+    'flowchart TB\n  n1["a"]:::nope;\n',
+]
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_mermaid_checker_catches_breakage(text: str) -> None:
+    with pytest.raises(MermaidError):
+        check_mermaid(text)
+
+
+# -- hostile labels, generated ------------------------------------------------------------------
+
+PIECES = [
+    '"', "\\", "&", "&amp;", "#", "#35;", "%%", "`", "<", ">", "<br/>", "{", "}", "|", "[", "]",
+    "(", ")", ";", "-->", "==>", "-.->", "end", "subgraph", "style n1 fill:#f00;", "classDef x",
+    "click", "\n", "\t", "\x1b", "\udcff", "\u202e", "é", "😀", "→", " ", "a", "Z", "0", "\\n",
+    "\\N", "\\G", "\\l", "'", "$(x)", "*", "%",
+]  # fmt: skip
+labels = st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join)
+
+
+def generated_doc(texts: list[str], kinds: list[str]) -> dict[str, Any]:
+    """A document with the given node labels (texts) and edge kinds, nested every third node."""
+    nodes = []
+    for i, text in enumerate(texts, 1):
+        parent = i - 1 if i % 3 == 0 else None
+        nodes.append(
+            {
+                "id": i,
+                "kind": "for" if i % 3 == 2 else "command",
+                "parent": parent,
+                "label": text,
+                "text": text,
+                "verdict": {"decision": ["allow", "deny", "unknown"][i % 3], "findings": []},
+                "barrier": i % 4 == 0,
+                "background": i % 5 == 0,
+            }
+        )
+    edges = [
+        {"from": i, "to": i + 1, "kind": kind, "reason": texts[i - 1]}
+        for i, kind in enumerate(kinds, 1)
+        if i < len(texts)
+    ]
+    return {"id": "wf-x", "source": {"filename": texts[0]}, "nodes": nodes, "edges": edges}
+
+
+@pytest.mark.slow
+@needs_dot
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(labels, min_size=1, max_size=8),
+    st.lists(st.sampled_from(sorted(EDGE_STYLES)), max_size=8),
+)
+def test_generated_labels_survive_graphviz(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], kinds: list[str]
+) -> None:
+    doc = generated_doc(texts, kinds)
+    drawn = graphviz(to_dot(doc), tmp_path_factory.mktemp("g"))
+    check_dot_drawing(doc, drawn)
+
+
+@pytest.mark.slow
+@settings(max_examples=100, deadline=None)
+@given(st.lists(labels, min_size=1, max_size=8), st.lists(labels, max_size=8))
+def test_generated_labels_survive_mermaid(texts: list[str], kinds: list[str]) -> None:
+    doc = generated_doc(texts, ["data"] * len(kinds))
+    chart = check_mermaid(to_mermaid(doc))
+    check_mermaid_chart(doc, chart)
+    # unknown edge kinds (a hand edit) are drawn as `order`-like edges, their text escaped
+    for e, kind in zip(doc["edges"], kinds, strict=False):
+        e["kind"] = kind
+    chart = check_mermaid(to_mermaid(doc))
+    assert [label for _, _, label, _ in chart.edges] == [
+        visible(str(e["kind"])) for e in doc["edges"]
+    ]
+
+
+# -- tolerance of edited / malformed documents --------------------------------------------------
+
+MALFORMED: list[dict[str, Any]] = [
+    {},
+    {"nodes": "x", "edges": None},
+    {"nodes": [None, 3, {"id": "1"}, {"id": True}, {"id": 2, "parent": 2}, {"id": 1, "parent": 9}]},
+    {"nodes": [{"id": 1, "parent": 2}, {"id": 2, "parent": 1}], "edges": [{"from": 1, "to": 2}]},
+    {"nodes": [{"id": 1}], "edges": [{"from": 1, "to": 7, "kind": "data"}, {"from": "1", "to": 1}]},
+    {"nodes": [{"id": 1, "kind": 'x"] --> y', "label": None, "verdict": {"decision": "maybe"}}]},
+    {"nodes": [{"id": 1, "kind": "for"}, {"id": 2, "parent": 1}], "edges": [{"from": 1, "to": 2, "kind": '"]'}]},
+    {"id": 'x";', "source": {"filename": "\n}\ndigraph"}, "nodes": [{"id": 1, "reads": [{"path": 3}], "writes": "x"}]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("doc", MALFORMED, ids=range(len(MALFORMED)))
+def test_malformed_documents_still_draw(doc: dict[str, Any], tmp_path: Path) -> None:
+    check_mermaid(to_mermaid(doc))
+    dot_text = to_dot(doc)
+    if DOT is not None:
+        graphviz(dot_text, tmp_path)
+
+
+@pytest.mark.slow
+def test_deep_nesting_does_not_recurse() -> None:
+    n = 5000
+    nodes = [
+        {"id": i, "kind": "group", "parent": i - 1 if i > 1 else None} for i in range(1, n + 1)
+    ]
+    doc = {"nodes": nodes, "edges": []}
+    text = to_mermaid(doc)
+    chart = check_mermaid(text)
+    assert len(chart.subgraphs) == n - 1 + 1  # every node but the last, plus the legend
+    dot_text = to_dot(doc)
+    assert dot_text.count("subgraph cluster_") == n - 1
+
+
+# -- the real Mermaid, when it is there ---------------------------------------------------------
+
+
+def mermaid_oracle(files: list[Path]) -> list[dict[str, Any]]:
+    assert NODE is not None and MERMAID_MODULES is not None
+    run = subprocess.run(
+        [
+            NODE,
+            str(Path(__file__).with_name("mermaid_oracle.mjs")),
+            MERMAID_MODULES,
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (MERMAID_MODULES and NODE),
+    reason="set BASHFLOW_MERMAID_MODULES to a node_modules with mermaid and jsdom "
+    "(npm install mermaid jsdom) to parse with the real Mermaid",
+)
+def test_real_mermaid_parses_and_decodes(tmp_path: Path) -> None:
+    docs = {name: load(name) for name in NAMES}
+    docs["generated"] = generated_doc(PIECES, sorted(EDGE_STYLES))
+    docs["malformed"] = MALFORMED[6]
+    files = []
+    for name, doc in docs.items():
+        path = tmp_path / f"{name}.mmd"
+        path.write_text(to_mermaid(doc), encoding="utf-8")
+        files.append(path)
+    for name, result in zip(docs, mermaid_oracle(files), strict=True):
+        assert result["ok"], (name, result["error"])
+        doc = docs[name]
+        if name == "malformed":
+            continue
+        vertices = result["vertices"]
+        for node in doc["nodes"]:
+            v = vertices[f"n{node['id']}"]
+            assert v["text"] == node_label(node["id"], node), (name, node["id"])
+            verdict = (node.get("verdict") or {}).get("decision", "none")
+            assert v["classes"][0] == verdict
+        parents = nodes_with_children(doc)
+        subgraphs = {s["id"]: s for s in result["subgraphs"]}
+        for nid in parents:
+            members = subgraphs[f"c{nid}"]["nodes"]
+            kids = [n["id"] for n in doc["nodes"] if n.get("parent") == nid]
+            assert f"n{nid}" in members
+            assert all((f"c{k}" if k in parents else f"n{k}") in members for k in kids)
+        strokes = {"-->": "normal", "-.->": "dotted", "==>": "thick"}
+        assert [(e["start"], e["end"], e["text"], e["stroke"]) for e in result["edges"]] == [
+            (f"n{e['from']}", f"n{e['to']}", e["kind"], strokes[EDGE_STYLES[e["kind"]][2]])
+            for e in doc["edges"]
+        ]
