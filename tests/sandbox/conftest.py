@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,17 +79,29 @@ def _searchable(path: Path) -> None:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    wd = tmp_path / "work"
+def base() -> Iterator[Path]:
+    """A private directory directly under /tmp, searchable by the sandbox's uid. Not pytest's
+    tmp_path: a concurrent pytest run resets /tmp/pytest-of-<user> to mode 0700."""
+    d = Path(tempfile.mkdtemp(prefix="bashflow-sandbox-test-", dir="/tmp"))
+    d.chmod(0o711)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def workdir(base: Path) -> Path:
+    wd = base / "work"
     wd.mkdir()
     _searchable(wd)
     return wd
 
 
 @pytest.fixture
-def outside(tmp_path: Path) -> Path:
+def outside(base: Path) -> Path:
     """A world-readable, world-writable directory outside the work dir, with a secret file."""
-    d = tmp_path / "outside"
+    d = base / "outside"
     d.mkdir()
     d.chmod(0o777)
     secret = d / "secret.txt"

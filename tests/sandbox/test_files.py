@@ -137,12 +137,12 @@ def test_other_processes_proc_unreachable(spawner: Spawner, full: Probe, workdir
     assert lines[-1] == "end" and len(lines) == 2
 
 
-def test_each_plan_gets_its_own_sandbox(spawner: Spawner, full: Probe, tmp_path: Path) -> None:
+def test_each_plan_gets_its_own_sandbox(spawner: Spawner, full: Probe, base: Path) -> None:
     """The server caches per plan (rules, warm sandboxes): a new plan never reuses an old one."""
     from tests.sandbox.conftest import _searchable
 
     for i in range(4):
-        wd = tmp_path / f"w{i}"
+        wd = base / f"w{i}"
         wd.mkdir()
         _searchable(wd)
         r = sh(spawner, policy(), f"echo {i} > f && cat f", wd)

@@ -71,14 +71,14 @@ int main(int argc, char **argv) {
 
 
 def test_foreign_architectures_kill(
-    spawner: Spawner, full: Probe, workdir: Path, tmp_path: Path
+    spawner: Spawner, full: Probe, workdir: Path, base: Path
 ) -> None:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("needs a C compiler to build the int 0x80 / x32 probe")
-    bindir = tmp_path / "bin"
+    bindir = base / "bin"
     bindir.mkdir()
-    src = tmp_path / "foreign.c"
+    src = base / "foreign.c"
     src.write_text(C_FOREIGN)
     exe = bindir / "foreign"
     subprocess.run([cc, "-O0", "-o", str(exe), str(src)], check=True, timeout=60)

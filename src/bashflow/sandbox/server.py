@@ -20,7 +20,7 @@ import socket
 import stat
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bashflow.sandbox import cgroup as cg
 from bashflow.sandbox import landlock, namespaces, rlimits, seccomp  # noqa: F401 - the children use them
@@ -58,6 +58,8 @@ class _Tree:
     limit: str | None = None
     value: str = ""
     reports: list[str] = field(default_factory=list)
+    errr: int = -1
+    """Read end of the start report, while the init has not confirmed the start yet."""
 
 
 class Server:
@@ -210,29 +212,31 @@ class Server:
             _close_all(fds)
             reply.send(pickle.dumps(("error", f"prepare: {e}")))
             return
-        with contextlib.suppress(OSError):  # if the child died early, its error is on errr
-            socket.send_fds(launch.sock, [pickle.dumps(job)], fds)
-        _close_all(fds)
-        launch.sock.close()
-        data = _read_exactly(launch.pidr, 4)  # A reports B's pid (or fails first: EOF)
-        err = _read_all(launch.errr).decode(errors="replace")  # EOF at exec, or the failure
-        os.close(launch.pidr)
-        os.close(launch.errr)
-        pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
+        group = launch.cgroup
+        direct = Layer.PID in plan.layers  # the tree's init confirms the start to the caller
         if launch.in_pidns:
             pid = launch.pid
-        if pid != launch.pid:  # A only forked the tree's init (pid namespace) and exited
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(launch.pid, 0)
-        group = launch.cgroup
+            os.close(launch.pidr)
+        else:  # A reports B's pid (or fails first: EOF)
+            data = _read_exactly(launch.pidr, 4)
+            os.close(launch.pidr)
+            pid = struct.unpack("i", data[:4])[0] if len(data) >= 4 else 0
+            if pid != launch.pid:  # A only forked the tree's init (pid namespace) and exited
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(launch.pid, 0)
+        if pid and direct:
+            job = replace(job, pid=pid, confirm=True)
+            fds = [reply.fileno(), *fds]
+        with contextlib.suppress(OSError):  # if the child died early, its error is on errr
+            socket.send_fds(launch.sock, [pickle.dumps(job)], fds)
+        if pid and direct:
+            fds.pop(0)
+        _close_all(fds)
+        launch.sock.close()
+        err = "" if pid and direct else _read_all(launch.errr).decode(errors="replace")
         if err or not pid:
-            if pid:
-                with contextlib.suppress(ChildProcessError, ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-            if group is not None:
-                group.remove()
-            os.close(launch.statr)
+            os.close(launch.errr)
+            self.abandon(pid, group, launch.statr)
             reply.send(pickle.dumps(("error", err or "the sandboxed process did not start")))
             return
         wall = plan.limits.wall_seconds
@@ -241,7 +245,47 @@ class Server:
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
         self.sel.register(launch.statr, selectors.EVENT_READ, ("status", pid))
-        reply.send(pickle.dumps(("spawned", pid)))
+        if direct:  # the init answers "spawned"; a failure to start arrives on errr
+            tree.errr = launch.errr
+            self.sel.register(launch.errr, selectors.EVENT_READ, ("started", pid))
+        else:
+            os.close(launch.errr)
+            reply.send(pickle.dumps(("spawned", pid)))
+
+    def abandon(self, pid: int, group: cg.Cgroup | None, statr: int) -> None:
+        """Clean up after a sandbox that did not start its command."""
+        if pid:
+            with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        if group is not None:
+            group.remove()
+        os.close(statr)
+
+    def started(self, pid: int) -> None:
+        """errr of a tree whose init confirms its start itself: EOF when the command has
+        started, or the reason it did not (then the caller gets that instead)."""
+        tree = self.trees[pid]
+        err = self.start_error(tree)
+        if err:
+            del self.trees[pid]
+            self.sel.unregister(tree.sock)
+            self.sel.unregister(tree.statr)
+            self.abandon(pid, tree.cgroup, tree.statr)
+            with contextlib.suppress(OSError):
+                tree.sock.send(pickle.dumps(("error", err)))
+            tree.sock.close()
+
+    def start_error(self, tree: _Tree) -> str:
+        """The start failure reported on the tree's errr ('' once it has started)."""
+        if tree.errr < 0:
+            return ""
+        with contextlib.suppress(KeyError, ValueError):
+            self.sel.unregister(tree.errr)
+        err = _read_all(tree.errr).decode(errors="replace")  # the writers exit or exec soon
+        os.close(tree.errr)
+        tree.errr = -1
+        return err
 
     def drop_warm(self) -> None:
         for launch in self.warm.values():
@@ -305,6 +349,10 @@ class Server:
             self.finish(pid, struct.unpack("i", data)[0], reaped=False)
 
     def finish(self, pid: int, status: int, *, reaped: bool = True) -> None:
+        if self.trees[pid].errr >= 0:  # its start report first: it may not have started
+            self.started(pid)
+            if pid not in self.trees:
+                return
         tree = self.trees.pop(pid)
         with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(tree.statr)
@@ -421,6 +469,8 @@ class Server:
                         self.reap()
                     elif kind == "status" and pid in self.trees:
                         self.status(pid)
+                    elif kind == "started" and pid in self.trees:
+                        self.started(pid)
                     elif kind == "main":
                         if not self.handle_request():
                             return

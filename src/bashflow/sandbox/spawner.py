@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 
 from bashflow.sandbox.cgroup import Cgroup
 from bashflow.sandbox.plan import DEFAULT_PATH, Plan, SandboxError
+from bashflow.sandbox._sys import PR_SET_DUMPABLE, prctl
 from bashflow.sandbox.probe import Layer
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ class Job:
     """A pickled (callable, args) to run instead of exec'ing argv (`Spawner.run_contained`)."""
     sys_path: tuple[str, ...] = ()
     """The caller's `sys.path`, so that the callable's modules import inside the sandbox."""
+    pid: int = 0
+    """Set by the server: the tree's pid as the caller sees it."""
+    confirm: bool = False
+    """Set by the server: the first fd received is the caller's reply socket, and the sandbox
+    itself answers `("spawned", pid)` once the command has started (one hop fewer)."""
 
 
 @dataclass(frozen=True)
@@ -198,20 +204,27 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
             seccomp.load_filter(plan.seccomp_bpf)
         step = "job"  # not a layer: a warm sandbox waits here, fully contained, for its job
         job, fds = _receive_job(jobsock)
+        reply = fds.pop(0) if job.confirm else -1
         if Layer.PID not in layers:  # no init: this process becomes the command itself
-            _become(job, fds, errw, statw)
+            _become(job, fds, errw, statw, reply)
         # B is the namespace's init (an init ignores SIGXFSZ, SIGXCPU, SIGTERM... from inside,
         # so the command must not be pid 1). It starts the command (C) with posix_spawn (no
         # copy of this process to tear down at exec), or forks it for a callable, then reaps
         # everything; when the command has ended it kills what is left of the tree, reaps it
         # and reports the command's raw wait status on `statw`, so the server can answer
         # before this process (and with it the namespaces) is torn down.
-        step = "exec"
+        step = "cwd"
         os.chdir(job.cwd)
+        step = "exec"
         # (RLIMIT_AS, the weaker memory fallback, counts this process's size against the
         # vfork-style child's stack: fork then)
         forked = job.call or any(r.resource == resource.RLIMIT_AS for r in plan.rlimits)
-        child = _fork_job(job, fds, errw, statw) if forked else _spawn_command(job, fds)
+        if forked:
+            child = _fork_job(job, fds, errw, statw, reply)
+        else:
+            child = _spawn_command(job, fds)
+            _confirm(reply, job.pid)
+        prctl(PR_SET_DUMPABLE, 0)  # our pipes to the server stay out of reach of /proc/1/fd
         os.close(errw)  # the server sees EOF: started
         status = 0
         while True:
@@ -279,24 +292,58 @@ def _spawn_command(job: Job, fds: list[int]) -> int:
             os.close(fd)
 
 
-def _fork_job(job: Job, fds: list[int], errw: int, statw: int) -> int:
-    """Fork the process that becomes the job (a callable, `Spawner.run_contained`)."""
+def _confirm(reply: int, pid: int) -> None:
+    """Tell the caller directly that its command has started (`Job.confirm`)."""
+    if reply < 0:
+        return
+    sock = socket.socket(fileno=reply)
+    try:
+        with contextlib.suppress(OSError):
+            sock.send(pickle.dumps(("spawned", pid)))
+    finally:
+        sock.close()
+
+
+def _fork_job(job: Job, fds: list[int], errw: int, statw: int, reply: int) -> int:
+    """Fork the process that becomes the job: a callable (`Spawner.run_contained`), which
+    confirms its own start, or a program (when posix_spawn cannot be used), whose exec we
+    watch on a close-on-exec pipe before confirming it here."""
+    watch_r, watch_w = (-1, -1) if job.call else os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
-        _become(job, fds, errw, statw)
+        if job.call:
+            _become(job, fds, errw, statw, reply)
+        os.close(watch_r)
+        _become(job, fds, watch_w, statw, -1)
     for fd in fds:
         os.close(fd)
+    if job.call:
+        if reply >= 0:
+            os.close(reply)
+        return pid
+    os.close(watch_w)
+    report = b""
+    while chunk := os.read(watch_r, 4096):
+        report += chunk
+    os.close(watch_r)
+    if report:  # the exec failed: pass its report on, exit with its status
+        os.write(errw, report)
+        os.waitpid(pid, 0)
+        os._exit(127 if report.startswith(f"exec:{errno.ENOENT}:".encode()) else 126)
+    _confirm(reply, job.pid)
     return pid
 
 
-def _become(job: Job, fds: list[int], errw: int, statw: int) -> NoReturn:
+def _become(job: Job, fds: list[int], errw: int, statw: int, reply: int) -> NoReturn:
     """Turn this process into the job: its own session, the received fds on their targets,
     the job's directory and environment; then exec the program or call the callable."""
     try:
         os.close(statw)
         os.setsid()
         errw = _lift(errw, above=max(job.targets))
-        _install_fds(job.targets, fds, keep=[errw])
+        if reply >= 0:
+            reply = _lift(reply, above=max(job.targets))
+        _install_fds(job.targets, fds, keep=[errw, reply])
         os.chdir(job.cwd)
         if not job.call:
             try:
@@ -319,6 +366,7 @@ def _become(job: Job, fds: list[int], errw: int, statw: int) -> NoReturn:
         with contextlib.suppress(OSError):
             os.write(errw, f"call: {e!r}".encode(errors="replace")[:4000])
         os._exit(125)
+    _confirm(reply, job.pid)
     os.close(errw)  # started
     os._exit(_call(fn, args))
 
@@ -353,7 +401,7 @@ def _call(fn: Callable[..., object], args: tuple[object, ...]) -> int:
 def _receive_job(jobsock: int) -> tuple[Job, list[int]]:
     sock = socket.socket(fileno=jobsock)
     try:
-        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 64)
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 64, socket.MSG_CMSG_CLOEXEC)
     finally:
         sock.close()
     if not msg:
@@ -651,8 +699,8 @@ class Spawner:
         if kind != "spawned":
             client.close()
             text = str(value)
-            if text.startswith("exec:"):
-                _, num, rest = text.split(":", 2)
+            _, num, rest = text.split(":", 2) if text.count(":") >= 2 else ("", "", "")
+            if text.startswith("exec:") and num.isdigit():
                 code = 127 if int(num) == errno.ENOENT else 126
                 raise ExecDenied(f"cannot execute {rest.strip()}", code)
             raise SandboxError(f"sandbox setup failed: {text}")
