@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, NoReturn
 
+from bashflow.sandbox._sys import PR_SET_DUMPABLE, prctl
 from bashflow.sandbox.cgroup import Cgroup
 from bashflow.sandbox.plan import DEFAULT_PATH, Plan, SandboxError
-from bashflow.sandbox._sys import PR_SET_DUMPABLE, prctl
 from bashflow.sandbox.probe import Layer
 
 if TYPE_CHECKING:
