@@ -185,6 +185,7 @@ class CommandSpec:
     note: str | None = None  # said in every usage of this spec
     barrier: str | None = None  # the usage is always opaque, for this reason (chroot)
     plus_options: bool = False  # `+o name` is an option too (sh, bash)
+    inherit_options: bool = False  # a subcommand that also takes its command's options
     language: str | None = None  # language of the code it runs ("sh", "python", "awk")
     risky: bool = False  # computed: some option changes roles, so hidden options matter
 
@@ -318,6 +319,7 @@ class _Builder:
             "barrier",
             "plus_options",
             "language",
+            "inherit_options",
             "description",
             "default",
             "appends_input",
@@ -491,6 +493,7 @@ class _Builder:
                 "subcommand_required",
                 "mode_required",
                 "plus_options",
+                "inherit_options",
             ):
                 setattr(spec, k, self._bool(p, v))
             elif k == "dash":
@@ -654,7 +657,8 @@ class _Interp:
         opaque = False
         try:
             self.walk()
-            self.finish()
+            if self.sub is None:
+                self.finish()
             for s in self.chain:
                 if s.barrier:
                     raise self.opaque(s.barrier)
@@ -789,7 +793,7 @@ class _Interp:
         in tar's old style (`tar czf out.tgz dir`) each argument is the next unused word."""
         nxt = i + 1
         for j, c in enumerate(letters):
-            opt = (self.spec.short or {}).get(c)
+            opt = self.table("short").get(c)
             if opt is None:
                 self.unknown(i, "-" + c)
                 continue
@@ -808,7 +812,7 @@ class _Interp:
         return nxt
 
     def find_long(self, name: str) -> tuple[Option, str] | None:
-        table = self.spec.long or {}
+        table = self.table("long")
         if name in table:
             return table[name], name
         hits = {k: o for k, o in table.items() if k.startswith(name)}
@@ -816,6 +820,16 @@ class _Interp:
             k, o = next(iter(hits.items()))
             return o, k
         return None
+
+    def table(self, kind: str) -> dict[str, Option]:
+        """The options a word may be: the (sub)command's, and its parents' if it inherits."""
+        out: dict[str, Option] = {}
+        for s in self.chain[::-1]:
+            for k, v in (getattr(s, kind) or {}).items():
+                out.setdefault(k, v)
+            if not s.inherit_options:
+                break
+        return out
 
     def unknown(self, i: int, spelled: str) -> int:
         if self.spec.unknown_options == "flag":
