@@ -186,6 +186,7 @@ def _first_line(source: Source, span: Span) -> Span:
 
 # -- positions -------------------------------------------------------------------------------
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _TOKEN = re.compile(r'[ \t\r\n]*(?:("(?:[^"\\]|\\.)*")|([{}\[\]:,])|([^ \t\r\n{}\[\]:,"]+))', re.S)
 
@@ -404,9 +405,7 @@ class _Checker:
         text = self.doc.source.text
         data = text.encode("utf-8", "surrogateescape")
         source = Source(text, self.doc.source.filename)
-        byte_starts: list[int] | None = None
-        if not text.isascii():
-            byte_starts = [source.byte_offset(i) for i in range(len(text) + 1)]
+        to_char = _ByteToChar(text)
         for i, node in enumerate(self.doc.nodes):
             start, end = node.span.start, node.span.end
             if not start.offset <= end.offset <= len(data):
@@ -416,14 +415,12 @@ class _Checker:
                     f"({len(data)} bytes)",
                 )
             for name, pos in (("start", start), ("end", end)):
-                char = pos.offset
-                if byte_starts is not None:
-                    char = bisect_right(byte_starts, pos.offset) - 1
-                    if byte_starts[char] != pos.offset:
-                        raise self.fail(
-                            ("nodes", i, "span", name, "offset"),
-                            "not at a character boundary of the source",
-                        )
+                char = to_char(pos.offset)
+                if char is None:
+                    raise self.fail(
+                        ("nodes", i, "span", name, "offset"),
+                        "not at a character boundary of the source",
+                    )
                 line, col = source.line_col(char)
                 if (pos.line, pos.col) != (line, col):
                     raise self.fail(
@@ -437,6 +434,34 @@ class _Checker:
                     ("nodes", i, "text"),
                     f"is not the source text at its span ({start.line}:{start.col}): {RECOMPILE}",
                 )
+
+
+class _ByteToChar:
+    """Byte offset (UTF-8, surrogateescape) -> character offset; None inside a character.
+    Only the non-ASCII characters are listed, so ASCII text costs nothing."""
+
+    def __init__(self, text: str) -> None:
+        self.starts: list[int] = []  # byte offset of each non-ASCII character
+        self.widths: list[int] = []  # its length in bytes
+        self.extra: list[int] = []  # bytes beyond one per character, before it
+        extra = 0
+        for m in _NON_ASCII.finditer(text):
+            width = len(m.group().encode("utf-8", "surrogateescape"))
+            self.starts.append(m.start() + extra)
+            self.widths.append(width)
+            self.extra.append(extra)
+            extra += width - 1
+
+    def __call__(self, offset: int) -> int | None:
+        k = bisect_right(self.starts, offset) - 1
+        if k < 0:
+            return offset
+        start = self.starts[k]
+        if offset == start:
+            return offset - self.extra[k]
+        if offset < start + self.widths[k]:
+            return None
+        return offset - self.extra[k] - (self.widths[k] - 1)
 
 
 def _find_cycle(succ: list[list[tuple[int, int]]]) -> tuple[list[int], int] | None:

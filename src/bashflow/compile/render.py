@@ -132,6 +132,8 @@ def visible(text: str) -> str:
     """`text` with everything that is not a printable character shown as an escape: undecodable
     bytes (surrogates U+DC80-U+DCFF) as `\\xNN`, control and format characters (including
     bidirectional overrides) as `\\xNN` / `\\uNNNN`, tab as `\\t`. Newlines are kept."""
+    if all(line.isprintable() for line in text.split("\n")):
+        return text  # isprintable() is false for every Cc, Cf and Cs character
     out = []
     for ch in text:
         code = ord(ch)
@@ -212,19 +214,10 @@ def _resource(r: dict[str, Any]) -> str:
 
 def dot_string(text: str) -> str:
     """A DOT quoted string showing `text` literally in a label (escString and entities)."""
-    out = []
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "&":
-            out.append("&amp;")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return '"' + text.translate(_DOT_ESCAPES) + '"'
+
+
+_DOT_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "&": "&amp;"})
 
 
 def _dot_legend() -> list[str]:
@@ -319,16 +312,19 @@ def to_dot(doc: dict[str, Any]) -> str:
 
 # -- Mermaid ---------------------------------------------------------------------------------
 
-_MERMAID_ENTITIES = {
-    '"': "#quot;",
-    "#": "#35;",
-    "&": "#amp;",
-    "<": "#lt;",
-    ">": "#gt;",
-    "`": "#96;",
-    "|": "#124;",
-    "%": "#37;",
-}
+_MERMAID_ESCAPES = str.maketrans(
+    {
+        '"': "#quot;",
+        "#": "#35;",
+        "&": "#amp;",
+        "<": "#lt;",
+        ">": "#gt;",
+        "`": "#96;",
+        "|": "#124;",
+        "%": "#37;",
+        "\n": "<br/>",
+    }
+)
 
 
 def mermaid_string(text: str) -> str:
@@ -338,13 +334,7 @@ def mermaid_string(text: str) -> str:
     A line holding a label must end in `;`: before parsing, Mermaid drops the last `;` of any
     line matching `style.*:\\S*#.*;` (or `classDef...`), which would break the entity `#35;` in a
     label like `style n1 fill:#f00`; the terminator is the `;` it drops."""
-    out = []
-    for ch in text:
-        if ch == "\n":
-            out.append("<br/>")
-        else:
-            out.append(_MERMAID_ENTITIES.get(ch, ch))
-    return '"' + "".join(out) + '"'
+    return '"' + text.translate(_MERMAID_ESCAPES) + '"'
 
 
 def _mermaid_node(nid: int, node: dict[str, Any], indent: str, *, header: bool) -> str:
