@@ -24,6 +24,7 @@ from bashflow.policy.records import record
 __all__ = [
     "Arg",
     "CommandSpec",
+    "Library",
     "PathUse",
     "SpecError",
     "Usage",
@@ -193,50 +194,96 @@ class CommandSpec:
 # --------------------------------------------------------------------------- loading
 
 _HEADER = re.compile(r'^\[\s*(?:"([^"]+)"|([A-Za-z0-9_+.-]+?))\s*(?:\.|\])', re.M)
-_index: dict[str, tuple[str, int, int]] | None = None  # name -> (file, start, end offsets)
-_texts: dict[str, str] = {}
-_aliases: dict[str, str] = {}
-_loaded: dict[str, CommandSpec] = {}
-
-
+_PREAMBLE = re.compile(r"(\s*(#[^\n]*)?\n)*\s*")
 SPEC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs")
 
 
-def _spec_files() -> Iterator[tuple[str, str]]:
-    """(file name, text) of every spec file; plain `open` (importlib.resources costs ~3 ms)."""
-    for fname in sorted(os.listdir(SPEC_DIR)):
-        if fname.endswith(".toml"):
-            with open(os.path.join(SPEC_DIR, fname), encoding="utf-8") as f:
-                yield fname, f.read()
+class Library:
+    """The specs in one directory of TOML files, each command parsed when first looked up.
 
+    The index (name -> file and offsets of its tables) comes from the files' top-level table
+    headers, found with one regular expression: no TOML is parsed until `lookup`.
+    """
 
-def _build_index() -> dict[str, tuple[str, int, int]]:
-    """Name -> where its tables are, from the top-level table headers (no TOML parsing)."""
-    index: dict[str, tuple[str, int, int]] = {}
-    for fname, text in _spec_files():
-        _texts[fname] = text
-        spans: list[tuple[str, int]] = [
-            (m.group(1) or m.group(2), m.start()) for m in _HEADER.finditer(text)
-        ]
-        i = 0
-        while i < len(spans):
-            name, start = spans[i]
-            j = i + 1
-            while j < len(spans) and spans[j][0] == name:
-                j += 1
-            end = spans[j][1] if j < len(spans) else len(text)
-            if name in index or name in _aliases:
-                raise SpecError(fname, text.count("\n", 0, start) + 1, f"{name!r} defined twice")
-            if name == "_aliases":
-                for alias, target in _parse_chunk(fname, text, start, end)["_aliases"].items():
-                    _aliases[alias] = str(target)
-            else:
-                index[name] = (fname, start, end)
-            i = j
-    for alias, target in _aliases.items():
-        if target not in index:
-            raise SpecError("_aliases", 0, f"alias {alias!r} names {target!r}, which has no spec")
-    return index
+    def __init__(self, directory: str = SPEC_DIR) -> None:
+        self.directory = directory
+        self.texts: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
+        self.loaded: dict[str, CommandSpec] = {}
+        self._index: dict[str, tuple[str, int, int]] | None = None
+
+    def files(self) -> Iterator[tuple[str, str]]:
+        """(file name, text) of every spec file; plain `open` (importlib.resources costs ~3 ms)."""
+        for fname in sorted(os.listdir(self.directory)):
+            if fname.endswith(".toml"):
+                with open(os.path.join(self.directory, fname), encoding="utf-8") as f:
+                    yield fname, f.read()
+
+    @property
+    def index(self) -> dict[str, tuple[str, int, int]]:
+        if self._index is None:
+            self._index = self._build_index()
+        return self._index
+
+    def _build_index(self) -> dict[str, tuple[str, int, int]]:
+        index: dict[str, tuple[str, int, int]] = {}
+        for fname, text in self.files():
+            self.texts[fname] = text
+            spans = [(m.group(1) or m.group(2), m.start()) for m in _HEADER.finditer(text)]
+            first = spans[0][1] if spans else len(text)
+            pre = _PREAMBLE.match(text, 0, first)
+            if pre is None or pre.end() != first:
+                line = text.count("\n", 0, pre.end() if pre else 0) + 1
+                raise SpecError(fname, line, "only comments may come before the first table")
+            i = 0
+            while i < len(spans):
+                name, start = spans[i]
+                j = i + 1
+                while j < len(spans) and spans[j][0] == name:
+                    j += 1
+                end = spans[j][1] if j < len(spans) else len(text)
+                line = text.count("\n", 0, start) + 1
+                if name in index or name in self.aliases:
+                    raise SpecError(fname, line, f"{name!r} defined twice")
+                if name == "_aliases":
+                    table = _parse_chunk(fname, text, start, end)["_aliases"]
+                    for alias, target in table.items():
+                        if not isinstance(target, str) or alias in self.aliases:
+                            raise SpecError(fname, line, f"bad alias {alias!r}")
+                        self.aliases[alias] = target
+                else:
+                    index[name] = (fname, start, end)
+                i = j
+        for alias, target in self.aliases.items():
+            if target not in index or alias in index:
+                raise SpecError(
+                    self.directory, 0, f"alias {alias!r} -> {target!r}: no such spec, or both"
+                )
+        return index
+
+    def names(self) -> frozenset[str]:
+        return frozenset(self.index) | frozenset(self.aliases)
+
+    def lookup(self, name: str) -> CommandSpec | None:
+        base = name.rpartition("/")[2]
+        spec = self.loaded.get(base)
+        if spec is not None:
+            return spec
+        target = self.aliases.get(base, base)
+        where = self.index.get(target)
+        if where is None:
+            return None
+        fname, start, end = where
+        text = self.texts[fname]
+        data = _parse_chunk(fname, text, start, end)
+        spec = _Builder(fname, text, start).command(target, data[target], (target,))
+        self.loaded[target] = spec
+        self.loaded[base] = spec
+        return spec
+
+    def load_all(self) -> dict[str, CommandSpec]:
+        """Every spec, loaded and checked (a bad file raises `SpecError` here)."""
+        return {n: spec for n in sorted(self.names()) if (spec := self.lookup(n)) is not None}
 
 
 def _parse_chunk(fname: str, text: str, start: int, end: int) -> dict[str, Any]:
@@ -251,41 +298,30 @@ def _parse_chunk(fname: str, text: str, start: int, end: int) -> dict[str, Any]:
         raise SpecError(fname, line, f"bad TOML: {e}") from None
 
 
-def _get_index() -> dict[str, tuple[str, int, int]]:
-    global _index
-    if _index is None:
-        _index = _build_index()
-    return _index
+_library: Library | None = None
+
+
+def library() -> Library:
+    """The package's own specs (one per process)."""
+    global _library
+    if _library is None:
+        _library = Library()
+    return _library
 
 
 def names() -> frozenset[str]:
     """Every command name with a spec (aliases included)."""
-    return frozenset(_get_index()) | frozenset(_aliases)
+    return library().names()
 
 
 def lookup(name: str) -> CommandSpec | None:
     """The spec for a command, by basename or full path; None when there is none."""
-    base = name.rpartition("/")[2]
-    spec = _loaded.get(base)
-    if spec is not None:
-        return spec
-    index = _get_index()
-    target = _aliases.get(base, base)
-    where = index.get(target)
-    if where is None:
-        return None
-    fname, start, end = where
-    text = _texts[fname]
-    data = _parse_chunk(fname, text, start, end)
-    spec = _Builder(fname, text, start).command(target, data[target], (target,))
-    _loaded[target] = spec
-    _loaded[base] = spec
-    return spec
+    return library().lookup(name)
 
 
-def load_all() -> dict[str, CommandSpec]:
-    """Load and check every spec (tests: a bad file fails loudly here)."""
-    return {n: spec for n in sorted(names()) if (spec := lookup(n)) is not None}
+def load_all(directory: str | None = None) -> dict[str, CommandSpec]:
+    """Load and check every spec, of the package or of `directory` (tests, new spec files)."""
+    return (library() if directory is None else Library(directory)).load_all()
 
 
 class _Builder:
@@ -611,6 +647,7 @@ class _Interp:
         self.pattern: tuple[Slot, ...] | None = None
         self.recursive = False
         self.inplace = False
+        self.backup: str | None = None  # suffix of in-place backups
         self.over: dict[str, str] = {}  # stdin / stdout / network / klass set by options
         self.default: str | None = None
         self.out: dict[str, list[PathUse]] = {
@@ -856,6 +893,10 @@ class _Interp:
         else:
             raise self.opaque(f"{spelled} needs an argument")
         self.effects(opt)
+        if opt.inplace and value is not None:  # `sed -i.bak`: the backup is written too
+            if value.text is None or "*" in value.text or "/" in value.text:
+                raise self.opaque(f"{spelled}: backup name not known")
+            self.backup = value.text
         if value is not None:
             if opt.arg == "module":
                 self.module(value, nxt)
@@ -1039,8 +1080,10 @@ class _Interp:
             role = slot.role
             if self.recursive:
                 role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
+            derive = slot.derive
             if self.inplace and role == "read":
                 role = "readwrite"
+                derive = ("+" + self.backup,) if self.backup else ()
             if role in _READS or role in ("read_tree", "write", "write_tree", "dest"):
                 files += len(units)
                 if any(not u[0].many for u in units):
@@ -1049,7 +1092,7 @@ class _Interp:
                 self.command(units)
                 continue
             for a, base in units:
-                self.role(role, a, base, None, slot.derive)
+                self.role(role, a, base, None, derive)
         stdin = self.over.get("stdin") or self._inherited("stdin") or "never"
         stdout = self.over.get("stdout") or self._inherited("stdout") or "always"
         default = self.default or self._inherited("default")
@@ -1110,12 +1153,13 @@ class _Interp:
     def allocate(
         self, slots: tuple[Slot, ...], units: list[_Unit]
     ) -> list[tuple[Slot, list[_Unit]]]:
-        """Operands to slots. A word of unknown length (`many`) is tried as 0, 1 and 2 words:
-        every other operand must keep its role, or the positions are not known."""
+        """Operands to slots. A word of unknown length (`many`) is tried as 0 (a glob: 1), 1
+        and 2 words: every other operand must keep its role, or the positions are not known."""
         first = self._fit(slots, units, {})
         many = [k for k, (a, _) in enumerate(units) if a.many]
         for k in many:
-            for n in (0, 2):
+            # a glob that matches nothing stays one word (bash without nullglob)
+            for n in (1, 2) if units[k][0].glob else (0, 2):
                 other = self._fit(slots, units, {k: n})
                 if (
                     first is None
@@ -1149,10 +1193,8 @@ class _Interp:
             if s.role == "assign":
                 while pos < n:
                     a = units[expanded[pos]][0]
-                    if a.text is None:
-                        return None
-                    if not _ASSIGN.match(a.text):
-                        break
+                    if a.text is None or not _ASSIGN.match(a.text):
+                        break  # an unknown word starts the command (it may be NAME=v too)
                     place.append(si)
                     pos += 1
                 continue

@@ -1,0 +1,450 @@
+"""Command specs: the data files load and validate, and `usage()` reads argvs as the commands do.
+
+The table gives, for a command line, every effect that differs from "reads nothing, writes
+nothing, writes stdout, no network, runs nothing, not opaque"; every field is compared, so a
+missing or an extra effect fails. Paths print as `BASE:PATH` when relative to a `-C`-style base,
+`?` when unknown; in `runs`, `?*` is an unknown number of words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from spec_words import argv, show
+
+from bashflow.compile import cmdspec
+from bashflow.compile.cmdspec import Arg, SpecError, usage
+
+DEFAULT: dict[str, Any] = {
+    "reads": [],
+    "writes": [],
+    "read_trees": [],
+    "write_trees": [],
+    "stdin": False,
+    "stdout": True,
+    "network": "none",
+    "runs": [],
+    "code": [],
+    "opaque": False,
+}
+
+OPAQUE = {"opaque": True, "stdin": True}  # an opaque usage assumes both streams are used
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    # ---- coreutils: file operands, option spellings
+    ("cat a b", {"reads": ["a", "b"], "class": "stateless"}),
+    ("cat", {"stdin": True}),
+    ("cat - f", {"reads": ["f"], "stdin": True}),
+    ("cat -- -n", {"reads": ["-n"]}),
+    ("cp -t dir a b", {"reads": ["a", "b"], "write_trees": ["dir"], "stdout": False}),
+    ("cp --target-directory=dir a", {"reads": ["a"], "write_trees": ["dir"], "stdout": False}),
+    ("cp a b dir/", {"reads": ["a", "b"], "write_trees": ["dir/"], "stdout": False}),
+    ("cp -r src dst", {"read_trees": ["src"], "write_trees": ["dst"], "stdout": False}),
+    ("cp -a src dst", {"read_trees": ["src"], "write_trees": ["dst"], "stdout": False}),
+    ("cp a", OPAQUE),  # operands do not fit: no destination
+    ('cp "$@" dst', OPAQUE),  # "$@" may hold options (-t, -r) of cp
+    ("cp *.txt dst", {"reads": ["*.txt"], "write_trees": ["dst"], "stdout": False}),
+    ("cp a *.txt", OPAQUE),  # the destination depends on how many names the glob gives
+    ("cp --frobnicate a b", OPAQUE),  # unknown option: could take an argument
+    ("mv -T a b", {"read_trees": ["a"], "write_trees": ["a", "b"], "stdout": False}),
+    (
+        "mv a b dir",
+        {"read_trees": ["a", "b"], "write_trees": ["a", "b", "dir"], "stdout": False},
+    ),
+    ("ln -sf a b", {"reads": ["a"], "write_trees": ["b"], "stdout": False}),
+    (
+        "install -m755 a /usr/bin/a",
+        {"reads": ["a"], "write_trees": ["/usr/bin/a"], "stdout": False},
+    ),
+    ("install -d /opt/x /opt/y", {"write_trees": ["/opt/x", "/opt/y"], "stdout": False}),
+    ("rm -rf d", {"write_trees": ["d"], "stdout": False}),
+    ("rm -f a b", {"writes": ["a", "b"], "stdout": False}),
+    ('rm -f "$x"', {"writes": ["?"], "stdout": False}),
+    ("rm $files", OPAQUE),
+    ("mkdir -p a/b", {"write_trees": ["a/b"], "stdout": False}),
+    ("chmod -R 755 d", {"write_trees": ["d"], "stdout": False}),
+    ("chmod -x f", {"writes": ["f"], "stdout": False}),
+    ("chmod --reference=r f", {"reads": ["r"], "writes": ["f"], "stdout": False}),
+    ("chown user:group f", {"writes": ["f"], "stdout": False}),
+    ("touch --reference=r f", {"reads": ["r"], "writes": ["f"], "stdout": False}),
+    ("touch --ref r f", {"reads": ["r"], "writes": ["f"], "stdout": False}),  # long prefix
+    ("tee -a log", {"writes": ["log"], "stdin": True}),
+    ("sort -o out in", {"reads": ["in"], "writes": ["out"], "stdout": False}),
+    ("sort -oout in", {"reads": ["in"], "writes": ["out"], "stdout": False}),
+    ("sort -k2 -t, f", {"reads": ["f"]}),
+    ("sort -rnk2 f", {"reads": ["f"]}),
+    ("uniq in out", {"reads": ["in"], "writes": ["out"]}),
+    ("head -n 3 -- -f", {"reads": ["-f"]}),
+    ("wc -l", {"stdin": True}),
+    ("tr a-z A-Z", {"stdin": True}),
+    ("dd if=a of=b bs=1M", {"reads": ["a"], "writes": ["b"], "stdin": True}),
+    ("dd if=a foo=b", {**OPAQUE, "reads": ["a"]}),  # what was read so far is kept
+    ("ls -la", {"read_trees": ["."]}),
+    ("ls -R d e", {"read_trees": ["d", "e"]}),
+    ("du -sh d", {"read_trees": ["d"]}),
+    ("mktemp -d", {"writes": ["?"]}),
+    ("echo -n hi", {}),
+    ("seq -5 5", {}),
+    ("sleep 1", {"stdout": False}),
+    ("test -f x", {"stdout": False}),
+    ("date -d @0 +%s", {}),
+    ("date -r f", {"reads": ["f"]}),
+    # ---- wrappers: the command they run is `runs`
+    ("env -i X=1 cmd -x", {"runs": [["cmd", "-x"]]}),
+    ("env X=1", {}),
+    ('env X=1 "$@"', {"runs": [["?*"]]}),
+    ("timeout 5 cmd a", {"runs": [["cmd", "a"]]}),
+    ("timeout -s KILL 5 cmd -a", {"runs": [["cmd", "-a"]]}),
+    ("nice -n5 cmd", {"runs": [["cmd"]]}),
+    ("nice -5 cmd -x", {"runs": [["cmd", "-x"]]}),
+    ("nohup cmd", {"writes": ["nohup.out"], "runs": [["cmd"]]}),
+    ("sudo -u u cmd -x", {"runs": [["cmd", "-x"]]}),
+    ("sudo FOO=1 cmd", {"runs": [["cmd"]]}),
+    ('sudo -- "$@"', {"runs": [["?*"]]}),
+    ('sudo "$@"', OPAQUE),  # "$@" may start with sudo's own options
+    ("sudo -i cmd", OPAQUE),
+    ("flock /tmp/l -c cmd", {"writes": ["/tmp/l"], "code": ["cmd"]}),
+    ("flock -n /l sort -o out in", {"writes": ["/l"], "runs": [["sort", "-o", "out", "in"]]}),
+    ("chroot /r cmd", {**OPAQUE, "read_trees": ["/r"], "runs": [["cmd"]]}),
+    ("xargs -0 rm", {"stdin": True, "runs": [["rm", "?*"]]}),
+    ("xargs", {"stdin": True, "runs": [["echo", "?*"]]}),
+    ("xargs -I{} cp {} dir/", {"stdin": True, "runs": [["cp", "?", "dir/"]]}),
+    ("xargs -n1 -P4 gzip -9", {"stdin": True, "runs": [["gzip", "-9", "?*"]]}),
+    ("xargs -a list rm", {"reads": ["list"], "runs": [["rm", "?*"]]}),
+    # ---- text tools
+    ("grep -rl pat dir", {"read_trees": ["dir"]}),
+    ("grep -e p -f pats file", {"reads": ["file", "pats"]}),
+    ("grep -r x", {"read_trees": ["."]}),
+    ("grep pat", {"stdin": True}),
+    ("grep -q x *.txt", {"reads": ["*.txt"], "stdin": True}),  # the glob may match nothing
+    ("grep -A3 x f", {"reads": ["f"]}),
+    ("grep --color=auto x f", {"reads": ["f"]}),
+    ("egrep 'a|b' f", {"reads": ["f"], "spec": "grep"}),
+    ("sed -i s/a/b/ f", {"reads": ["f"], "writes": ["f"], "stdout": False}),
+    (
+        "sed -i.bak -e s/a/b/ f g",
+        {"reads": ["f", "g"], "writes": ["f", "f.bak", "g", "g.bak"], "stdout": False},
+    ),
+    ("sed -n p f", {"reads": ["f"]}),
+    ("sed -ne 1p f", {"reads": ["f"]}),
+    ('sed "s/a/$b/" f', {"reads": ["f"], "code": ["?"]}),  # unknown script: may have w/r/e
+    ("sed '1r other' f", {"reads": ["f"], "code": ["1r other"]}),
+    ("sed 's/a/b/w out' f", {"reads": ["f"], "code": ["s/a/b/w out"]}),
+    ("sed -f prog.sed f", {"reads": ["f", "prog.sed"], "code": ["prog.sed"]}),
+    ("awk '{print $1}' f", {"reads": ["f"]}),
+    ("awk -F: -v x=1 '$1 == x' /etc/passwd", {"reads": ["/etc/passwd"]}),
+    ("awk -f prog.awk f", {"reads": ["f", "prog.awk"], "code": ["prog.awk"]}),
+    ("awk '{print > \"out\"}' f", {"reads": ["f"], "code": ['{print > "out"}']}),
+    ("awk 'BEGIN{system(\"rm x\")}'", {"stdin": True, "code": ['BEGIN{system("rm x")}']}),
+    ("find d -name x -delete", {"write_trees": ["d"]}),
+    ("find . -exec rm {} +", {"read_trees": ["."], "runs": [["rm", "?*"]]}),
+    (
+        "find /tmp -type f -exec grep -l x {} ';'",
+        {"read_trees": ["/tmp"], "runs": [["grep", "-l", "x", "?"]]},
+    ),
+    ("find . -name x -exec rm {}", OPAQUE),  # no terminator
+    ("find", {"read_trees": ["."]}),
+    ("find a b -newer ref -print0", {"reads": ["ref"], "read_trees": ["a", "b"]}),
+    ("find . -fprint out", {"read_trees": ["."], "writes": ["out"]}),
+    ("find . -frobnicate", OPAQUE),
+    ("jq .a f.json", {"reads": ["f.json"]}),
+    ("jq -r '.[]'", {"stdin": True}),
+    ("jq -n --arg x 1 .x", {"stdin": True}),
+    ("jq --slurpfile s data.json -n '$s'", {"reads": ["data.json"], "stdin": True}),
+    ("diff -u a b", {"read_trees": ["a", "b"]}),
+    ("patch -p1 -i x.diff", {"reads": ["x.diff"], "writes": ["?"]}),
+    ("patch -p1", {"writes": ["?"], "stdin": True}),
+    # ---- archives
+    ("tar -C d -xzf a.tgz", {"reads": ["a.tgz"], "write_trees": ["d:."], "stdout": False}),
+    ("tar -xzf a.tgz -C dest", {"reads": ["a.tgz"], "write_trees": ["dest:."], "stdout": False}),
+    ("tar czf out.tgz dir", {"writes": ["out.tgz"], "read_trees": ["dir"], "stdout": False}),
+    ("tar -cf - -C src .", {"read_trees": ["src:."]}),
+    ("tar --create --file=o.tar a", {"writes": ["o.tar"], "read_trees": ["a"], "stdout": False}),
+    ("tar tf x.tar", {"reads": ["x.tar"]}),
+    ("tar xf -", {"stdin": True, "write_trees": ["."], "stdout": False}),
+    ("tar -xf", OPAQUE),
+    ("tar -f a.tar", OPAQUE),  # no mode
+    ("gzip f", {"reads": ["f"], "writes": ["f", "f.gz"], "stdout": False}),
+    ("gzip", {"stdin": True}),
+    ("gzip -dc f.gz", {"reads": ["f.gz"]}),
+    ("gzip -d f.gz", {"reads": ["f.gz"], "writes": ["f", "f.gz"], "stdout": False}),
+    ("gunzip a.tgz", {"reads": ["a.tgz"], "writes": ["a.tar", "a.tgz"], "stdout": False}),
+    ("zcat a.gz", {"reads": ["a.gz"]}),
+    ("unzip -o a.zip -d out", {"reads": ["a.zip"], "write_trees": ["out"]}),
+    ("unzip a.zip", {"reads": ["a.zip"], "write_trees": ["."]}),
+    (
+        "zip -r a.zip dir",
+        {"reads": ["a.zip"], "writes": ["a.zip"], "read_trees": ["dir"], "stdout": False},
+    ),
+    # ---- version control
+    (
+        "git -C repo commit -am m",
+        {"spec": "git commit", "read_trees": ["repo:."], "write_trees": ["repo:.git"]},
+    ),
+    (
+        "git commit -F msg",
+        {"spec": "git commit", "reads": ["msg"], "read_trees": ["."], "write_trees": [".git"]},
+    ),
+    ("git clone u d", {"spec": "git clone", "write_trees": ["d"], "network": "read"}),
+    ("git clone --depth 1 u", {"spec": "git clone", "write_trees": ["."], "network": "read"}),
+    ("git status --short", {"spec": "git status", "read_trees": ["."], "write_trees": [".git"]}),
+    ("git log -n 5 --format=%H -- f", {"spec": "git log", "read_trees": ["."]}),
+    ("git diff --output=d.patch", {"spec": "git diff", "writes": ["d.patch"], "read_trees": ["."]}),
+    (
+        "git push origin HEAD",
+        {"spec": "git push", "read_trees": ["."], "write_trees": [".git"], "network": "write"},
+    ),
+    (
+        "git pull",
+        {"spec": "git pull", "read_trees": ["."], "write_trees": ["."], "network": "read"},
+    ),
+    ("git --version", {"spec": "git", "class": "pure"}),
+    ("git frob", OPAQUE),
+    ("git", OPAQUE),
+    ('git "$cmd"', OPAQUE),
+    ("git config --get user.name", {"spec": "git config", "reads": ["?"], "read_trees": ["."]}),
+    (
+        "git config user.name x",
+        {"spec": "git config", "writes": ["?"], "read_trees": ["."], "write_trees": [".git"]},
+    ),
+    # ---- build
+    (
+        "make -C sub -j4 all",
+        {
+            "reads": ["sub:Makefile"],
+            "read_trees": ["sub:."],
+            "write_trees": ["sub:."],
+            "code": ["Makefile"],
+        },
+    ),
+    (
+        "make -f x.mk install",
+        {"reads": ["x.mk"], "read_trees": ["."], "write_trees": ["."], "code": ["x.mk"]},
+    ),
+    ("make --version", {"class": "pure"}),
+    # ---- interpreters
+    ("python3 script.py a", {"reads": ["script.py"], "code": ["script.py"]}),
+    ("python3 -c CODE x", {"code": ["CODE"]}),
+    ("python3 -u -", {"stdin": True, "code": ["-"]}),
+    ("python3", OPAQUE),
+    (
+        "python3 -m pip install x",
+        {"spec": "pip install", "read_trees": ["x"], "writes": ["?"], "network": "read"},
+    ),
+    ("python3 -m venv .venv", {"spec": "virtualenv", "write_trees": [".venv"], "network": "read"}),
+    ("python3 -m http.server", OPAQUE),
+    ("/usr/bin/python3 -V", {"spec": "python3", "class": "pure"}),
+    ("bash -c 'ls; rm x' name a", {"code": ["ls; rm x"]}),
+    ("bash -ec 'ls'", {"code": ["ls"]}),
+    ("sh +x script.sh a", {"reads": ["script.sh"], "code": ["script.sh"]}),
+    ("sh", OPAQUE),
+    ("su - root -c 'id'", {"code": ["id"]}),
+    (
+        "perl -pi -e s/a/b/ f",
+        {"reads": ["f"], "writes": ["f"], "code": ["s/a/b/"], "stdout": False},
+    ),
+    ("perl -ne print f", {"reads": ["f"], "code": ["print"]}),
+    ("node -e 'x' a", {"code": ["x"]}),
+    # ---- network
+    ("curl -o f URL", {"writes": ["f"], "network": "read"}),
+    ("curl -sSfLo out.tgz URL", {"writes": ["out.tgz"], "network": "read"}),
+    ("curl -d @data URL", {"reads": ["data"], "network": "write"}),
+    ("curl -d x=1 URL", {"network": "write"}),
+    ("curl -T up.bin URL", {"reads": ["up.bin"], "network": "write"}),
+    ("curl -fsSL URL", {"network": "read"}),
+    ("curl -O URL", {"write_trees": ["."], "network": "read"}),
+    ("wget -O- URL", {"network": "read"}),
+    ("wget -qO f URL", {"writes": ["f"], "network": "read"}),
+    ("wget URL", {"write_trees": ["."], "network": "read"}),
+    ("wget -nv -P d URL", {"write_trees": ["d"], "network": "read"}),
+    ("ssh host ls", {"stdin": True, "network": "write"}),
+    ("ssh -n -i key host cmd", {"reads": ["key"], "network": "write"}),
+    ("scp a host:b", {"reads": ["a"], "write_trees": ["host:b"], "network": "write"}),
+    ("openssl rand -hex 16", {"spec": "openssl rand"}),
+    (
+        "openssl x509 -in c.pem -noout -text",
+        {"spec": "openssl x509", "reads": ["c.pem"], "stdin": True},
+    ),
+    # ---- packages, containers, system
+    (
+        "pip install -r req.txt",
+        {"spec": "pip install", "reads": ["req.txt"], "writes": ["?"], "network": "read"},
+    ),
+    ("pip3 --version", {"spec": "pip", "class": "pure"}),
+    (
+        "npm run build",
+        {
+            "spec": "npm run",
+            "reads": ["package.json"],
+            "read_trees": ["."],
+            "write_trees": ["."],
+            "code": ["package.json"],
+        },
+    ),
+    ("apt-get install -y curl", {"writes": ["?"], "stdin": True, "network": "read"}),
+    ("dpkg -l", {"class": "pure", "read_trees": ["/var/lib/dpkg"]}),
+    ("dpkg -i x.deb", {"read_trees": ["x.deb"], "writes": ["?"]}),
+    (
+        "docker run --rm -v /data:/d img ls",
+        {
+            "spec": "docker run",
+            "write_trees": ["/data", "/var/lib/docker"],
+            "code": ["img"],
+            "network": "write",
+        },
+    ),
+    (
+        "docker build -t x .",
+        {
+            "spec": "docker build",
+            "read_trees": ["."],
+            "write_trees": ["/var/lib/docker"],
+            "network": "read",
+        },
+    ),
+    ("docker ps -a", {"spec": "docker ps", "read_trees": ["/var/lib/docker"]}),
+    ("systemctl restart nginx", {"spec": "systemctl restart", "writes": ["?"]}),
+    (
+        "systemctl --no-pager status nginx",
+        {
+            "spec": "systemctl status",
+            "read_trees": ["/etc/systemd", "/lib/systemd", "/run/systemd", "/usr/lib/systemd"],
+        },
+    ),
+    (
+        "systemctl status nginx --no-pager",
+        {
+            "spec": "systemctl status",
+            "read_trees": ["/etc/systemd", "/lib/systemd", "/run/systemd", "/usr/lib/systemd"],
+        },
+    ),
+    ('getopt -o ab: -- "$@"', {}),
+    # ---- no spec
+    ("frobnicate a b", {"spec": None, "class": "unknown", "opaque": True, "stdout": False}),
+]
+
+
+@pytest.mark.parametrize(("command", "expected"), CASES, ids=[c for c, _ in CASES])
+def test_usage(command: str, expected: dict[str, Any]) -> None:
+    words = argv(command)
+    got = show(usage(words))
+    want = {**DEFAULT, "spec": words[0].text.rpartition("/")[2] if words[0].text else None}
+    want.update(expected)
+    if "class" not in expected:
+        got.pop("class")
+    assert got == want
+
+
+def test_wrapped_commands_keep_their_words() -> None:
+    u = usage(argv("timeout 5 sort -o out in"))
+    (run,) = u.runs
+    assert [a.index for a in run] == [2, 3, 4, 5]
+    inner = usage(run)
+    assert show(inner)["writes"] == ["out"]
+
+
+def test_unknown_name_and_empty_argv() -> None:
+    assert usage([]).opaque
+    assert usage([Arg(None, 0)]).opaque
+    assert usage([Arg("cat", 0)]).spec == "cat"
+    assert usage([Arg("/bin/cat", 0)]).spec == "cat"
+
+
+def test_notes_say_why() -> None:
+    u = usage(argv("cp --frobnicate a b"))
+    assert u.opaque and any("--frobnicate" in n for n in u.notes)
+    u = usage(argv('cp "$@" dst'))
+    assert any("options" in n for n in u.notes)
+    u = usage(argv("git frob"))
+    assert any("frob" in n for n in u.notes)
+
+
+def test_language_of_code() -> None:
+    assert usage(argv("bash -c ls")).language == "sh"
+    assert usage(argv("python3 -c pass")).language == "python"
+    assert usage(argv("awk '{print > \"f\"}'")).language == "awk"
+    assert usage(argv("make")).language == "make"
+    assert usage(argv("cat f")).language is None
+
+
+# --------------------------------------------------------------------------- the data files
+
+
+def test_every_spec_loads_and_there_are_enough() -> None:
+    specs = cmdspec.load_all()
+    assert len({s.name for s in specs.values()}) >= 80
+    assert set(specs) == cmdspec.names()
+    for name in ("grep", "sed", "awk", "find", "xargs", "tar", "gzip", "git", "make", "curl"):
+        assert name in specs
+    for name in ("wget", "python3", "pip", "npm", "docker", "jq", "cp", "rm", "sort"):
+        assert name in specs
+
+
+def test_every_spec_has_a_known_class_and_interprets_its_bare_name() -> None:
+    for name, spec in cmdspec.load_all().items():
+        assert spec.klass in cmdspec.CLASSES, name
+        u = usage([Arg(name, 0)])  # never raises, whatever the spec
+        assert u.klass in cmdspec.CLASSES
+
+
+BAD_FILES: list[tuple[str, int, str]] = [
+    ('[cat]\nclass = "stateless"\nstdni = "always"\n', 3, "unknown key"),
+    ('[cat]\nclass = "stateles"\n', 2, "must be one of"),
+    ('[cat]\nstdin = "always"\n', 1, "needs a class"),
+    ('[cat]\nclass = "pure"\noperands = ["reed*"]\n', 3, "bad slot"),
+    ('[cat]\nclass = "pure"\noperands = ["read*", "write+"]\n', 3, "at most one"),
+    ('[cat]\nclass = "pure"\noperands = ["cmd", "read"]\n', 3, "must be the last"),
+    ('[cat]\nclass = "pure"\n[cat.options]\n"-a" = { arg = "red" }\n', 4, "must be one of"),
+    ('[cat]\nclass = "pure"\n[cat.options]\n"-a" = { agr = "read" }\n', 4, "unknown option key"),
+    ('[cat]\nclass = "pure"\n[cat.options]\n"-a -a" = {}\n', 4, "given twice"),
+    ('[cat]\nclass = "pure"\n[cat.options]\n"-ab" = {}\n', 4, "bad option spelling"),
+    ('[cat]\nclass = "pure"\n[cat.options]\n"-m" = { mode = "x" }\n', 3, "no [modes] table"),
+    ('[cat]\nclass = "pure"\n\n[dog]\nclass = "pure"\n\n[cat.options]\n', 7, "defined twice"),
+    ('[cat]\nclass = "pure"\nnote = \n', 3, "bad TOML"),
+    ('class = "pure"\n[cat]\nclass = "pure"\n', 1, "only comments"),
+    ('[_aliases]\nkat = "dog"\n[cat]\nclass = "pure"\n', 0, "no such spec"),
+    ('[cat]\nclass = "pure"\noperands = [{ slot = "readwrite*", derive = ["x"] }]\n', 3, "derive"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), BAD_FILES)
+def test_bad_spec_files_fail_loudly(tmp_path: Path, text: str, line: int, message: str) -> None:
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(SpecError) as err:
+        cmdspec.load_all(str(tmp_path))
+    assert message in str(err.value)
+    assert err.value.line == line
+    if line:
+        assert str(err.value).startswith(f"bad.toml:{line}: ")
+
+
+def test_a_good_spec_file_in_another_directory(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        '# my tools\n[_aliases]\nfrob2 = "frob"\n\n[frob]\nclass = "pure"\n'
+        'operands = ["read", "write"]\n[frob.options]\n"-o --out" = { arg = "write" }\n'
+    )
+    lib = cmdspec.Library(str(tmp_path))
+    assert lib.names() == {"frob", "frob2"}
+    spec = lib.lookup("frob2")
+    assert spec is not None and spec.name == "frob" and spec.where == "mine.toml:5"
+
+
+@pytest.mark.slow
+def test_import_is_lazy() -> None:
+    """Importing the module parses no TOML; a lookup parses only that command's tables."""
+    code = (
+        "import sys\n"
+        "import bashflow.compile.cmdspec as c\n"
+        "assert 'tomllib' not in sys.modules, 'tomllib imported'\n"
+        "assert c._library is None\n"
+        "c.lookup('cat')\n"
+        "lib = c.library()\n"
+        "assert set(lib.loaded) == {'cat'}, lib.loaded\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == "ok", out.stderr
