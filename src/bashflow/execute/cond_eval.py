@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bashflow.execute import pattern
 from bashflow.execute.errors import CommandError, ExpansionError
+from bashflow.execute.quoting import quote_trace
 from bashflow.execute.state import NAMEREF
 from bashflow.parser import syntax as s
 
@@ -80,13 +81,23 @@ class CondEvaluator:
             return not self.eval_cond(node.operand)  # type: ignore[union-attr]
         if kind is s.CondGroup:
             return self.eval_cond(node.expr)  # type: ignore[union-attr]
+        trace = self.state.options["xtrace"]
         if kind is s.CondWord:
-            return self.expand_str(node.word) != ""  # type: ignore[union-attr]
+            value = self.expand_str(node.word)  # type: ignore[union-attr]
+            if trace:
+                self.trace(f"[[ {quote_trace(value)} ]]")
+            return value != ""
         if kind is s.CondUnary:
-            return self.unary_test(node.op, self.expand_str(node.operand), "[[")  # type: ignore[union-attr]
+            value = self.expand_str(node.operand)  # type: ignore[union-attr]
+            if trace:
+                self.trace(f"[[ {node.op} {quote_trace(value)} ]]")  # type: ignore[union-attr]
+            return self.unary_test(node.op, value, "[[")  # type: ignore[union-attr]
         assert isinstance(node, s.CondBinary)
         op = node.op
         left = self.expand_str(node.left)
+        if trace:
+            shown = self.expand_pattern(node.right) if op in ("==", "=", "!=", "=~") else self.expand_str(node.right)
+            self.trace(f"[[ {quote_trace(left)} {op} {shown} ]]")
         if op in ("==", "=", "!="):
             pat = self.expand_pattern(node.right)
             hit = pattern.match(pat, left, extglob=True, nocase=self.state.shopt["nocasematch"])

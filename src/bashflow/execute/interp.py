@@ -69,6 +69,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.pending_signals: list[int] = []
         self.running_trap = False
         self.cs_level = 0
+        self.current_cmd: s.SimpleCommand | None = None
+        self.prompt_cache: dict[str, s.Word] = {}
 
     def _arith_for_state(self, text: str) -> int:
         return self.arith.evaluate(text)
@@ -111,6 +113,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
     def error(self, message: str) -> None:
         """`NAME: line N: message` on stderr."""
         prefix = f"{self.error_name}: line {self.state.lineno}: "
+        if message.startswith("\0"):
+            prefix, message = "", message[1:]
         try:
             self.write(2, prefix + message + "\n")
         except OSError:
@@ -152,6 +156,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 j += 1
             unit = items[i : j + 1]
             i = j + 1
+            if self.state.options["verbose"]:
+                self.echo_input(unit)
             try:
                 for item in unit:
                     self.run_item(item)
@@ -173,6 +179,13 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                     raise ExitShell(r.status) from None
         return self.state.last_status
 
+    def echo_input(self, unit: tuple[s.ListItem, ...]) -> None:
+        text = self.source.text
+        start = text.rfind("\n", 0, unit[0].span.start) + 1
+        end = text.find("\n", unit[-1].span.end)
+        end = len(text) if end < 0 else end + 1
+        self.write(2, text[start:end])
+
     def run_string(self, text: str, what: str) -> int:
         """`eval`, traps: parse `text` and run it in this shell."""
         from bashflow.errors import ParseError
@@ -187,11 +200,15 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             return 2
         old_source, old_offset = self.source, self.line_offset
         self.source = src
-        self.line_offset = self.state.lineno - 1 if what != "trap" else self.state.lineno - 1
+        self.line_offset = self.state.lineno - 1 if what != "trap" else self.state.lineno - 2
+        if what == "eval":
+            self.cs_level += 1
         try:
             return self.run_list(script.body)
         finally:
             self.source, self.line_offset = old_source, old_offset
+            if what == "eval":
+                self.cs_level -= 1
 
     def report_parse_error(self, err: object, src: Source, what: str) -> None:
         from bashflow.execute.syntax_errors import bash_message
@@ -211,6 +228,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         return status
 
     def run_item(self, item: s.ListItem) -> int:
+        if self.state.options["noexec"]:
+            return 0
         if item.terminator == "&":
             return self.run_background(item.command)
         status = self.run_andor(item.command)
@@ -274,6 +293,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
 
     def on_failure(self, status: int) -> None:
         trap = self.state.traps.get("ERR")
+        if self.func_depth and not self.state.options["errtrace"]:
+            trap = None
         if trap and not self.running_trap:
             self.run_trap_text(trap, status)
             self.state.last_status = status
@@ -640,25 +661,33 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.loop_depth += 1
         try:
             if cmd.init is not None:
-                self.eval_arith(cmd.init, "((")
+                self.arith_for_part(cmd.init)
             while True:
-                if cmd.condition is not None and self.eval_arith(cmd.condition, "((") == 0:
+                if cmd.condition is not None and self.arith_for_part(cmd.condition) == 0:
                     break
                 status, leave = self.loop_body(cmd.body)
                 if leave:
                     break
                 if cmd.step is not None:
-                    self.eval_arith(cmd.step, "((")
+                    self.arith_for_part(cmd.step)
         finally:
             self.loop_depth -= 1
         self.state.last_status = status
         return status
+
+    def arith_for_part(self, arith: s.Arith) -> int:
+        text = self.arith_text(arith)
+        if self.state.options["xtrace"]:
+            self.trace(f"(( {text.strip()} ))")
+        return self.arith.evaluate(text, "((")
 
     def run_case(self, cmd: s.Case) -> int:
         from bashflow.execute import pattern
 
         self.state.lineno = self.line_of(cmd)
         word = self.expand_str(cmd.word)
+        if self.state.options["xtrace"]:
+            self.trace(f"case {word} in")
         status = 0
         items = cmd.items
         i = 0
@@ -685,8 +714,6 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
 
     def run_cond(self, cmd: s.CondCommand) -> int:
         self.state.lineno = self.line_of(cmd)
-        if self.state.options["xtrace"]:
-            self.trace("[[ " + self.source_text(cmd.span)[2:-2].strip() + " ]]")
         try:
             status = 0 if self.eval_cond(cmd.expr) else 1
         except _CondStatus as c:
@@ -701,7 +728,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.state.lineno = self.line_of(cmd)
         text = self.arith_text(cmd.arith)
         if self.state.options["xtrace"]:
-            self.trace(f"(( {text.strip()} ))")
+            self.trace(f"(( {text} ))")
         try:
             value = self.arith.evaluate(text, "((")
         except ExpansionError as err:
@@ -764,18 +791,58 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         ps4 = self.state.get("PS4")
         if ps4 is None:
             ps4 = "+ "
+        if ps4 and any(c in ps4 for c in "$`\\"):
+            ps4 = self.expand_prompt(ps4)
         prefix = ps4[:1] * (1 + self.cs_level) + ps4[1:] if ps4 else ""
+        fd = 2
+        xfd = self.state.get("BASH_XTRACEFD")
+        if xfd and xfd.isdigit():
+            fd = int(xfd)
         try:
-            self.write(2, prefix + text + "\n")
+            self.write(fd, prefix + text + "\n")
         except OSError:
             pass
+
+    def expand_prompt(self, text: str) -> str:
+        """PS4's expansions (as in a here-document), never traced themselves."""
+        from bashflow.errors import ParseError
+        from bashflow.parser import parse
+
+        body = self.prompt_cache.get(text)
+        if body is None:
+            try:
+                script = parse(f"cat <<__BASHFLOW_PS__\n{text}\n__BASHFLOW_PS__\n")
+                cmd = script.body.items[0].command.first.commands[0]
+                doc = cmd.redirects[0].target  # type: ignore[union-attr]
+                assert isinstance(doc, s.HereDoc)
+                body = doc.body
+            except (ParseError, AssertionError, IndexError):
+                return text
+            self.prompt_cache[text] = body
+        xtrace = self.state.options["xtrace"]
+        self.state.options["xtrace"] = False
+        old = self.source
+        self.source = Source(f"cat <<__BASHFLOW_PS__\n{text}\n__BASHFLOW_PS__\n", old.filename)
+        try:
+            return self.expand_str(body)[:-1]
+        except ShellError:
+            return text
+        finally:
+            self.source = old
+            self.state.options["xtrace"] = xtrace
 
     def run_simple(self, cmd: s.SimpleCommand) -> int:
         st = self.state
         st.lineno = self.line_of(cmd)
+        self.current_cmd = cmd
         mark = len(self.procsub_fds)
         try:
             words = cmd.words
+            if st.aliases and words and st.shopt["expand_aliases"]:
+                first = words[0].parts
+                if len(first) == 1 and type(first[0]) is s.Literal and first[0].text in st.aliases:
+                    rest = self.source.text[words[0].span.end : cmd.span.end]
+                    return self.run_string(st.aliases[first[0].text] + rest + "\n", "alias")
             if words:
                 first = words[0].parts
                 if len(first) == 1 and type(first[0]) is s.Literal and first[0].text in _DECL:
@@ -898,7 +965,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 status = self.run_command(fdef.body)
             except ReturnFromFunction as r:
                 status = r.status
-            trap = st.traps.get("RETURN")
+            trap = st.traps.get("RETURN") if st.options["functrace"] else None
             if trap and not self.running_trap:
                 self.run_trap_text(trap, status)
         finally:
@@ -943,7 +1010,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         result = self.runner.run(path, argv, env)
         if isinstance(result, str):
             self.error(result if result.startswith(argv[0]) else f"{argv[0]}: {result}")
-            return 126 if "No such file" not in result else 127
+            return 127 if "No such file" in result or "required file" in result else 126
         if result is None:
             # ENOEXEC: a script without #!; bash runs it in a subshell of itself
             return self.run_file_in_subshell(path, argv)
@@ -992,7 +1059,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
     def run_pending_traps(self) -> None:
         pending, self.pending_signals = self.pending_signals, []
         for signum in pending:
-            name = signal.Signals(signum).name[3:]
+            name = signal.Signals(signum).name
             text = self.state.traps.get(name)
             if text:
                 status = self.state.last_status

@@ -36,7 +36,7 @@ class ParamExpander:
         ):
             value, star = self.simple_value(name)
             if value is None and self.state.options["nounset"] and name not in ("@", "*"):
-                raise FatalError(f"{name}: unbound variable")
+                raise FatalError(f"${name}: unbound variable" if name.isdigit() else f"{name}: unbound variable")
             return self.to_segments(value, star, quoted, assign)
         star = False
         label = name
@@ -225,6 +225,8 @@ class ParamExpander:
         if value is None:
             if st.options["nounset"] and not _is_list_label(label):
                 raise FatalError(f"{label}: unbound variable")
+            if op == ":" and (p.arg is None or not p.arg.parts):
+                raise ExpansionError(f"{self.source_text(p.span)}: bad substitution")
             if op != ":":
                 return []
         if op in ("#", "##", "%", "%%"):
@@ -301,7 +303,9 @@ class ParamExpander:
         assign: bool,
         label: str,
     ) -> list[Segment]:
-        off_text = self.expand_str(p.arg) if p.arg is not None else ""
+        if p.arg is None or not p.arg.parts:
+            raise ExpansionError(f"{self.source_text(p.span)}: bad substitution")
+        off_text = self.expand_str(p.arg)
         offset = self.arith.evaluate(off_text)
         length: int | None = None
         if p.arg2 is not None:

@@ -44,13 +44,17 @@ def quote_q(text: str) -> str:
     return single_quote(text)
 
 
+_METAS = frozenset(" \t\n'\"\\|&;()<>!{}*[]?^$`")
+_ODD_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def quote_trace(text: str) -> str:
     """How `set -x` shows a word: bare when safe, else single-quoted or `$'...'`."""
     if text == "":
         return "''"
-    if _CONTROL.search(text):
+    if _ODD_CONTROL.search(text):
         return ansi_c_quote(text)
-    if _NEEDS_QUOTES.search(text) or text[0] in "~#" or text[0] == "=":
+    if any(c in _METAS for c in text) or text[0] in "~#":
         return single_quote(text)
     return text
 

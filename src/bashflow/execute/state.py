@@ -125,7 +125,7 @@ SHOPT_DEFAULTS = {
 
 DYNAMIC = frozenset(
     ("RANDOM", "LINENO", "SECONDS", "BASHPID", "EPOCHSECONDS", "EPOCHREALTIME", "SRANDOM",
-     "BASH_SUBSHELL")
+     "BASH_SUBSHELL", "SHELLOPTS", "BASHOPTS")
 )  # fmt: skip
 
 
@@ -211,6 +211,10 @@ class State:
             return str(int.from_bytes(os.urandom(4), "little"))
         if name == "BASH_SUBSHELL":
             return str(self.subshell_level)
+        if name == "SHELLOPTS":
+            return ":".join(n for n in sorted(self.options) if self.options[n])
+        if name == "BASHOPTS":
+            return ":".join(n for n in sorted(self.shopt) if self.shopt[n])
         return None
 
     def random(self) -> int:

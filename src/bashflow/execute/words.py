@@ -28,6 +28,10 @@ class AssignMixin:
         text = self.expand_str(sub)
         v = self.state.lookup(name)
         if v is not None and v.flags & ASSOC:
+            if text == "":
+                from bashflow.execute.errors import ExpansionError
+
+                raise ExpansionError(f"{name}[]: bad array subscript")
             return text
         if not text.strip():
             from bashflow.execute.errors import ExpansionError

@@ -38,6 +38,14 @@ def signal_number(spec: str) -> int | None:
     return SIGNALS.get(name)
 
 
+def signal_table() -> str:
+    """`trap -l` / `kill -l`: five `NN) SIGNAME` to a line, tab-separated."""
+    names = sorted(SIGNALS.items(), key=lambda kv: kv[1])
+    cells = [f"{n:2d}) SIG{name}" for name, n in names]
+    rows = ["\t".join(cells[i : i + 5]) for i in range(0, len(cells), 5)]
+    return "\n".join(rows) + "\n"
+
+
 def _numeric(text: str) -> int | None:
     t = text.strip()
     body = t[1:] if t[:1] in "+-" else t
@@ -139,14 +147,21 @@ class FlowBuiltins:
                     return self.print_options(on)
                 name = args[i + 1]
                 if name not in SET_OPTIONS:
-                    raise CommandError(
-                        f"set: {name}: invalid option name\nset: usage: set [-abefhkmnptuvxBCEHPT] [-o option-name] [--] [-] [arg ...]",
-                        2,
-                    )
+                    raise CommandError(f"set: {name}: invalid option name")
                 st.options[name] = on
                 i += 2
                 continue
+            consumed = 0
             for ch in a[1:]:
+                if ch == "o":
+                    consumed += 1
+                    if i + consumed >= len(args):
+                        return self.print_options(on)
+                    oname = args[i + consumed]
+                    if oname not in SET_OPTIONS:
+                        raise CommandError(f"set: {oname}: invalid option name")
+                    st.options[oname] = on
+                    continue
                 name = LETTER_OPTIONS.get(ch)
                 if name is None:
                     raise CommandError(
@@ -154,7 +169,7 @@ class FlowBuiltins:
                         2,
                     )
                 st.options[name] = on
-            i += 1
+            i += 1 + consumed
         return 0
 
     def print_options(self: Interpreter, on: bool) -> int:
@@ -251,7 +266,14 @@ class FlowBuiltins:
         text = " ".join(argv[1:])
         if not text.strip():
             return 0
-        return self.run_string(text, "eval")
+        st = self.state
+        saved = st.lineno
+        if self.current_cmd is not None:
+            st.lineno = self.source.line_col(self.current_cmd.span.end)[0] + self.line_offset
+        try:
+            return self.run_string(text if text.endswith("\n") else text + "\n", "eval")
+        finally:
+            st.lineno = saved
 
     def b_source(self: Interpreter, argv: list[str]) -> int:
         from bashflow.errors import ParseError
@@ -291,6 +313,7 @@ class FlowBuiltins:
         old = (self.source, self.line_offset, self.error_name)
         self.source, self.line_offset, self.error_name = src, 0, name
         self.source_depth += 1
+        self.cs_level += 1
         saved_line = st.lineno
         try:
             status = self.run_list(script.body)
@@ -298,6 +321,7 @@ class FlowBuiltins:
             status = r.status
         finally:
             self.source_depth -= 1
+            self.cs_level -= 1
             self.source, self.line_offset, self.error_name = old
             st.lineno = saved_line
             if len(argv) > 2:
@@ -525,8 +549,7 @@ class FlowBuiltins:
             lines = [f"trap -- {single_quote(cmd)} {name}\n" for name, cmd in st.traps.items()]
             return self.out("".join(lines))
         if args[0] == "-l":
-            names = sorted(SIGNALS.items(), key=lambda kv: kv[1])
-            return self.out("".join(f"{n}) SIG{name}\n" for name, n in names))
+            return self.out(signal_table())
         if args[0] == "-p":
             out = []
             for spec in args[1:]:
@@ -563,14 +586,16 @@ class FlowBuiltins:
         num = signal_number(spec)
         if num is None:
             return None
+        if num == 0:
+            return "EXIT"
         try:
-            return signal.Signals(num).name[3:]
+            return signal.Signals(num).name
         except ValueError:
             return None
 
     def set_trap(self: Interpreter, name: str, action: str | None) -> None:
         st = self.state
-        num = SIGNALS.get(name)
+        num = SIGNALS.get(name[3:]) if name.startswith("SIG") else None
         if action is None:
             st.traps.pop(name, None)
             if num is not None and num not in (signal.SIGKILL, signal.SIGSTOP):

@@ -6,7 +6,7 @@ import os
 import signal
 from typing import TYPE_CHECKING
 
-from bashflow.execute.builtins.flow import SIGNALS, signal_number
+from bashflow.execute.builtins.flow import signal_number, signal_table
 from bashflow.execute.errors import CommandError
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ class JobBuiltins:
                             raise CommandError(f"kill: {a}: invalid signal specification")
                         out.append(str(num))
                 return self.out("\n".join(out) + "\n")
-            names = sorted(SIGNALS.items(), key=lambda kv: kv[1])
-            return self.out("".join(f"{n:2d}) SIG{name}\n" for name, n in names))
+            return self.out(signal_table())
         if args[0] in ("-s", "-n") and len(args) > 1:
             num = signal_number(args[1])
             if num is None:

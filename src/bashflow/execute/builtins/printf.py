@@ -136,7 +136,7 @@ class PrintfBuiltin:
         if args and args[0] == "--":
             args = args[1:]
         if not args:
-            raise CommandError("printf: usage: printf [-v var] format [arguments]", 2)
+            raise CommandError("\0printf: usage: printf [-v var] format [arguments]", 2)
         fmt = args[0]
         a = _Args(self, args[1:])
         out: list[str] = []

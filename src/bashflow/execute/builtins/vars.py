@@ -83,6 +83,13 @@ class VarBuiltins:
                     lines.append(self.declare_line(name, v) + "\n")
             return self.out("".join(lines))
         fake = ["export", "-x" if "n" not in opts else "+x"]
+        if self.state.options["xtrace"]:
+            from bashflow.execute.quoting import quote_trace
+
+            for a in args:
+                name, eq, value = a.partition("=")
+                if eq:
+                    self.trace(f"{name}={quote_trace(value)}")
         if "f" in opts:
             return 0
         return self.declare(fake + args, "export", offset=1)
@@ -196,7 +203,8 @@ class VarBuiltins:
                 st.scopes[0][target] = v
             name = target
         if v.flags & READONLY and (value is not None or off & READONLY):
-            self.error(f"{who}: {name}: readonly variable" if value is not None or True else "")
+            label = f"{who}: " if who not in ("export", "readonly") else ""
+            self.error(f"{label}{name}: readonly variable")
             return False
         if (v.flags & ASSOC) and on & ARRAY and not on & ASSOC:
             self.error(f"{who}: {name}: cannot convert associative to indexed array")
