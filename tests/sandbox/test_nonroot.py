@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.sandbox import contained_fns
 from tests.sandbox.conftest import policy
 
 from bashflow.sandbox import probe as probe_mod
@@ -119,6 +120,18 @@ def _run_all(workdir: str, outside: str) -> dict[str, Any]:
         out["noexec"] = sh("cp /usr/bin/true t && ./t")
         out["fork_bomb"] = sh("for i in $(seq 64); do sleep 3 & done; echo spawned")
         out["nnp"] = sh("grep NoNewPrivs /proc/self/status")
+        # the interpreter mode (the function's module is already loaded: this user cannot
+        # read this interpreter's files)
+        iplan = prepare(pol, workdir, accept_weaker=[Layer.CGROUP], interpreter=True)
+        rd, wr = os.pipe()
+        proc = sp.run_contained(iplan, contained_fns.escapes, (outside, workdir), stdout=wr,
+                                stderr=wr)  # fmt: skip
+        os.close(wr)
+        o_r, o_w = os.pipe()
+        outcome, _ = relay(proc, {rd: o_w}, limit_mib=4)
+        os.close(o_w)
+        out["contained"] = [outcome.exit_code, os.read(o_r, 1 << 20).decode(errors="replace")]
+        os.close(o_r)
     return out
 
 
@@ -151,5 +164,10 @@ def test_ordinary_user_gets_the_same_enforcement(tmp_path: Path) -> None:
         assert res["noexec"][0] == 126
         assert "NoNewPrivs:\t1" in res["nnp"][1]
         assert "fork" in res["fork_bomb"][1].lower(), res["fork_bomb"]  # RLIMIT_NPROC = 32
+        code, text = res["contained"]
+        lines = dict(line.split(" ", 1) for line in text.splitlines())
+        assert code == 0 and lines["read_outside"].startswith("denied"), text
+        assert lines["exec_perl"] == "denied 13" and lines["write_work"] == "ok", text
+        assert "TOPSECRET" not in lines["child"] and "NoNewPrivs: 1" in lines["child"], text
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bashflow.sandbox._sys import (
     SYS_MOUNT_SETATTR,
@@ -213,6 +213,8 @@ def setup_mounts(
     mask_files: list[str],
     noexec_dirs: list[str],
     exec_files: list[str],
+    *,
+    runtime: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> None:
     """The mount step (in a fresh mount namespace of the child).
 
@@ -227,7 +229,10 @@ def setup_mounts(
        read-only nodev /dev/null over files (open fails, unlink and rename give EBUSY);
     7. the program directories (`noexec_dirs`) noexec, with each allowed program in them
        (`exec_files`) bind-mounted back executable: the ELF loader cannot map any other program
-       there (`ld.so /usr/bin/x` fails), whatever Landlock grants it.
+       there (`ld.so /usr/bin/x` fails), whatever Landlock grants it;
+    8. the runtime directories (`Spawner.run_contained`: the Python installation) bound
+       read-only over themselves, or, grouped under an anchor others cannot search (`/root`),
+       into a read-only tmpfs that replaces the anchor and holds only them.
     """
     mount("none", "/", None, MS_REC | MS_PRIVATE)
     clones: list[tuple[int, str]] = []
@@ -250,8 +255,16 @@ def setup_mounts(
         fd = open_tree("/dev/null")
         mount_setattr(fd, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
         masks.append((fd, f))
-    mount_setattr(AT_FDCWD, "/", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-                  recursive=True)  # fmt: skip
+    ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+    runtime_clones: list[tuple[str, list[tuple[int, str]]]] = []
+    for anchor, paths in runtime:
+        group = []
+        for p in paths:
+            fd = open_tree(p)
+            mount_setattr(fd, "", ro)
+            group.append((fd, p))
+        runtime_clones.append((anchor, group))
+    mount_setattr(AT_FDCWD, "/", ro, recursive=True)
     mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=16k,nr_inodes=32")
     for fd, d in devs:
         os.close(os.open(d, os.O_CREAT | os.O_WRONLY, 0o666))
@@ -261,7 +274,27 @@ def setup_mounts(
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
         os.symlink(target, f"/dev/{name}")
     mount_setattr(AT_FDCWD, "/dev", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)
-    for fd, path in sorted(clones, key=lambda c: c[1].count("/")):
+    for anchor, group in runtime_clones:
+        if anchor:  # a read-only tmpfs holding only the runtime directories under it
+            mount("tmpfs", anchor, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "mode=755,size=64k,nr_inodes=1024")  # fmt: skip
+            for fd, p in group:
+                os.makedirs(p, 0o755, exist_ok=True)
+                d = p
+                while d != anchor:  # whatever the umask: searchable by the sandbox's uid
+                    os.chmod(d, 0o755)
+                    d = os.path.dirname(d)
+                move_mount(fd, p)
+                os.close(fd)
+            mount_setattr(AT_FDCWD, anchor, ro | MOUNT_ATTR_NOEXEC)
+        else:  # read-only over themselves, in depth order with the writable trees below
+            clones += group
+    # parents first: a writable tree inside a runtime directory stays writable, a runtime
+    # directory inside a writable tree stays read-only (the runtime one wins a tie)
+    writable = len(write_dirs)  # clones[:writable] are the writable trees
+    order = sorted(range(len(clones)), key=lambda i: (clones[i][1].count("/"), i >= writable))
+    for i in order:
+        fd, path = clones[i]
         move_mount(fd, path)
         os.close(fd)
     for d in mask_dirs:

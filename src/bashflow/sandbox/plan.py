@@ -77,6 +77,9 @@ class Plan:
     """Program directories mounted noexec (all but `exec_files` in them unloadable)."""
     exec_files: tuple[str, ...] = ()
     disk_baseline: tuple[int, int] = (0, 0)
+    runtime: tuple[str, ...] = ()
+    """`interpreter=True`: the caller's import path (the Python installation, site-packages,
+    bashflow's package), readable and mounted read-only, for `Spawner.run_contained`."""
     key: str = field(default="", init=False, compare=False)
     """Unique per plan object (also per `dataclasses.replace` copy): the server caches by it."""
 
@@ -101,6 +104,7 @@ class Plan:
         out += [f"deny {p}" for p in self.deny] + [f"skipped {p}" for p in self.skipped]
         out.append(f"exec {'any readable' if self.exec_all else len(self.executables)} files")
         out.append(f"network {'on' if self.network else 'off'}")
+        out += [f"runtime {p} (read-only)" for p in self.runtime]
         return out
 
 
@@ -123,11 +127,14 @@ def prepare(
     home: str | None = None,
     accept_weaker: Iterable[Layer | str] = (),
     probed: Probe | None = None,
+    interpreter: bool = False,
 ) -> Plan:
     """Validate and resolve `policy` for running in `workdir`; raise before any fork.
 
     `accept_weaker` names the layers the caller accepts to go without when this machine lacks
-    them; any other missing layer raises `SandboxError` (exit 125) naming it.
+    them; any other missing layer raises `SandboxError` (exit 125) naming it. `interpreter`
+    prepares for `Spawner.run_contained`: the caller's Python import path becomes readable
+    (never writable) inside, besides what the policy grants.
     """
     from bashflow.errors import PolicyError
     from bashflow.policy.groups import UnknownGroup, expand_commands
@@ -185,8 +192,31 @@ def prepare(
         limits=Limits.of(policy.limits), rlimits=rl, seccomp_bpf=bpf, layers=layers,
         accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
         root=info.root, disk_baseline=baseline, noexec_dirs=noexec_dirs, exec_files=exec_files,
+        runtime=runtime_paths() if interpreter else (),
     )  # fmt: skip
     return plan
+
+
+def runtime_paths() -> tuple[str, ...]:
+    """The directories of this interpreter's import path that it has imported from, and the
+    standard library's (real paths, none inside another). An entry nothing was imported from
+    (the current directory of `python3 -m`, say) is left out, so a work dir does not turn
+    read-only just because it is on `sys.path`; so is one this process cannot read itself
+    (the sandbox could not either: only what it has already imported is available then)."""
+    import sys
+
+    files = [os.path.realpath(f) for m in list(sys.modules.values())
+             if isinstance(f := getattr(m, "__file__", None), str)]  # fmt: skip
+    stdlib = os.path.realpath(os.path.dirname(os.__file__))
+    found = [p for p in _realpaths(p for p in sys.path if p and os.path.isdir(p))
+             if (p == stdlib or any(within(f, p) for f in files))
+             and os.access(p, os.R_OK | os.X_OK)]  # fmt: skip
+    return tuple(p for p in found if not any(q != p and within(p, q) for q in found))
+
+
+def within(path: str, tree: str) -> bool:
+    """Whether `path` is `tree` or below it (whole components)."""
+    return tree == "/" or path == tree or path.startswith(tree.rstrip("/") + "/")
 
 
 def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from bashflow.sandbox import cgroup as cg
 from bashflow.sandbox import landlock, namespaces, rlimits, seccomp  # noqa: F401 - the children use them
 from bashflow.sandbox._sys import PR_SET_CHILD_SUBREAPER, prctl
-from bashflow.sandbox.plan import Plan, disk_usage
+from bashflow.sandbox.plan import Plan, disk_usage, within
 from bashflow.sandbox.probe import Layer
 from bashflow.sandbox.spawner import Job, Prepared, contain, mount_steps
 
@@ -101,6 +101,7 @@ class Server:
             grants = [(p, landlock.READ | extra) for p in plan.read]
             grants += [(p, landlock.READ | landlock.WRITE) for p in plan.write]
             grants += [(p, landlock.EXECUTE | landlock.READ_FILE) for p in plan.executables]
+            grants += [(p, landlock.READ) for p in plan.runtime]
             for path, access in grants:
                 if path == "/proc" or path.startswith("/proc/"):
                     proc_readable = True  # the child's own /proc: its rule is added there
@@ -127,7 +128,7 @@ class Server:
             for fd in old.fds():
                 os.close(fd)
         prep = Prepared(tuple(rules), proc_readable, tuple(write_dirs), mask_dirs, mask_files,
-                        self.uid, self.gid)  # fmt: skip
+                        self.uid, self.gid, runtime=_runtime_mounts(plan))  # fmt: skip
         if Layer.MOUNT in plan.layers:
             prep = self.template(plan, prep)
         self.prepared[plan.key] = prep
@@ -536,7 +537,27 @@ def _watches_disk(plan: Plan) -> bool:
 
 
 def _within(path: str, tree: str) -> bool:
-    return tree == "/" or path == tree or path.startswith(tree.rstrip("/") + "/")
+    return within(path, tree)
+
+
+def _runtime_mounts(plan: Plan) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The plan's runtime directories grouped under the mount point that makes them reachable:
+    as root (the sandbox runs as another uid), the topmost ancestor others cannot search
+    (`/root`, mode 0700) is replaced by a read-only tmpfs that holds only these directories;
+    otherwise ("") each is only bound read-only over itself."""
+    groups: dict[str, list[str]] = {}
+    for p in plan.runtime:
+        anchor = ""
+        if plan.root:
+            parts = p.strip("/").split("/")
+            for i in range(1, len(parts)):
+                d = "/" + "/".join(parts[:i])
+                with contextlib.suppress(OSError):
+                    if not os.stat(d).st_mode & stat.S_IXOTH:
+                        anchor = d
+                        break
+        groups.setdefault(anchor, []).append(p)
+    return tuple((a, tuple(ps)) for a, ps in groups.items())
 
 
 def _close_all(fds: list[int]) -> None:

@@ -71,6 +71,9 @@ class Prepared:
     mask_files: tuple[str, ...]
     uid: int
     gid: int
+    runtime: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """The plan's runtime directories, grouped by the mount point that makes them reachable
+    (see `server._runtime_mounts`)."""
     userns: int = -1
     """Template namespaces of the plan (`namespaces.template`), -1 when not made: the user
     namespace (ordinary user), the mount namespace each sandbox copies, the empty network
@@ -112,7 +115,8 @@ def mount_steps(plan: Plan, prep: Prepared) -> None:
     from bashflow.sandbox import namespaces
 
     namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs), list(prep.mask_files),
-                            list(plan.noexec_dirs), list(plan.exec_files))  # fmt: skip
+                            list(plan.noexec_dirs), list(plan.exec_files),
+                            runtime=list(prep.runtime))  # fmt: skip
 
 
 def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, errw: int,
@@ -661,6 +665,61 @@ class Spawner:
         numbers. `env` is the caller's environment, filtered by the plan."""
         if not argv:
             raise SandboxError("empty command")
+        return self._start(plan, tuple(argv), b"", stdin, stdout, stderr, env, cwd, pass_fds)
+
+    def run_contained(
+        self,
+        plan: Plan,
+        fn: Callable[..., object],
+        args: Sequence[object] = (),
+        *,
+        stdin: FdLike = None,
+        stdout: FdLike = None,
+        stderr: FdLike = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        pass_fds: Sequence[int] = (),
+    ) -> SandboxProcess:
+        """Run the Python function `fn(*args)` inside a sandbox of `plan`, as the process that
+        would otherwise exec a program: every layer applies to it (cgroup, namespaces,
+        rlimits, uid, NO_NEW_PRIVS, Landlock, seccomp), and every process it starts inherits
+        them. For an interpreter that runs a whole script in one sandbox.
+
+        `fn` and `args` must pickle (`fn` a module-level function): the sandbox is a child of
+        the fork server, and imports `fn`'s module from the caller's `sys.path`, so the plan
+        must come from `prepare(..., interpreter=True)` (the Python installation and the
+        caller's import path readable, never writable). The return value of `fn` (None: 0),
+        or its `SystemExit` code, is the exit status; an uncaught exception prints its
+        traceback on the sandbox's stderr and gives 1. fds, `env` and `cwd` as in `spawn`
+        (`os.environ` inside is the filtered environment). It starts with SIGPIPE and SIGXFSZ
+        ignored, as a fresh python3 does."""
+        import sys
+
+        if not plan.runtime:
+            raise SandboxError("run_contained needs a plan prepared with interpreter=True")
+        name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+        try:
+            call = pickle.dumps((fn, tuple(args)))
+        except Exception as e:
+            raise SandboxError(f"run_contained: cannot send {name} to the sandbox: {e}") from e
+        path = tuple(p for p in sys.path if p)
+        return self._start(plan, (name,), call, stdin, stdout, stderr, env, cwd, pass_fds,
+                           sys_path=path)  # fmt: skip
+
+    def _start(
+        self,
+        plan: Plan,
+        argv: tuple[str, ...],
+        call: bytes,
+        stdin: FdLike,
+        stdout: FdLike,
+        stderr: FdLike,
+        env: Mapping[str, str] | None,
+        cwd: str | None,
+        pass_fds: Sequence[int],
+        *,
+        sys_path: tuple[str, ...] = (),
+    ) -> SandboxProcess:
         self.start()
         assert self._sock is not None
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
@@ -677,8 +736,8 @@ class Spawner:
                                        "give a pipe or a file")  # fmt: skip
             fds = [int(fd) for fd in chosen if fd is not None] + [int(f) for f in pass_fds]
             targets = (0, 1, 2, *pass_fds)
-            job = Job(tuple(argv), plan.env_for(os.environ if env is None else env),
-                      cwd or plan.workdir, targets)  # fmt: skip
+            job = Job(argv, plan.env_for(os.environ if env is None else env),
+                      cwd or plan.workdir, targets, call=call, sys_path=sys_path)  # fmt: skip
             client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 # the plan travels once per spawner; later requests name it by its key
