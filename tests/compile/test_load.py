@@ -254,3 +254,16 @@ def test_model_is_frozen() -> None:
     with pytest.raises(ValueError):
         doc.nodes[0].settings.priority = 3  # type: ignore[misc]
     assert isinstance(doc, WorkflowDoc)
+
+
+@given(
+    st.text(alphabet=st.sampled_from(["a", "\n", "é", "→", "😀", "\udcff", "\x00"]), max_size=30)
+)
+def test_byte_offsets_map_to_characters(text: str) -> None:
+    from bashflow.compile.load import _ByteToChar
+
+    to_char = _ByteToChar(text)
+    data = text.encode("utf-8", "surrogateescape")
+    boundaries = {len(text[:i].encode("utf-8", "surrogateescape")): i for i in range(len(text) + 1)}
+    for offset in range(len(data) + 1):
+        assert to_char(offset) == boundaries.get(offset)

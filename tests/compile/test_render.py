@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from bashflow.compile.render import (
     EDGE_STYLES,
     VERDICT_COLORS,
+    header_label,
     node_label,
     shorten,
     to_dot,
@@ -217,7 +218,8 @@ def check_dot_drawing(doc: dict[str, Any], drawn: Drawn) -> None:
     for node in doc["nodes"]:
         nid = node["id"]
         name = f"n{nid}"
-        assert drawn.labels[name] == node_label(nid, node), name
+        label = header_label(nid, node) if nid in parents else node_label(nid, node)
+        assert drawn.labels[name] == label, name
         fill, border = VERDICT_COLORS[(node.get("verdict") or {}).get("decision", "none")]
         assert drawn.objects[name]["fillcolor"] == fill and drawn.objects[name]["color"] == border
         assert ("peripheries" in drawn.objects[name]) == bool(node.get("barrier"))
@@ -387,7 +389,7 @@ def check_mermaid_chart(doc: dict[str, Any], chart: Chart) -> None:
     for node in doc["nodes"]:
         nid = node["id"]
         label, shape, cls, sub = chart.nodes[f"n{nid}"]
-        assert label == node_label(nid, node)
+        assert label == (header_label(nid, node) if nid in parents else node_label(nid, node))
         assert cls == (node.get("verdict") or {}).get("decision", "none")
         assert ("background" in chart.classes[f"n{nid}"]) == bool(node.get("background"))
         if node.get("kind", "command") != "command":
@@ -548,6 +550,29 @@ def test_deep_nesting_does_not_recurse() -> None:
     assert dot_text.count("subgraph cluster_") == n - 1
 
 
+# -- the compiler's own documents -----------------------------------------------------------------
+
+SCRIPTS = sorted((ROOT / "fixtures" / "scripts").glob("*.sh"))
+
+
+def compiled(path: Path) -> dict[str, Any]:
+    from bashflow.compile import compile_script
+
+    doc: dict[str, Any] = compile_script(
+        path.read_bytes(), filename=path.name, policy="workspace", cwd="/w", home="/h"
+    ).to_json()
+    return doc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_compiled_scripts_draw(path: Path, tmp_path: Path) -> None:
+    doc = compiled(path)
+    check_mermaid_chart(doc, check_mermaid(to_mermaid(doc)))
+    if DOT is not None:
+        check_dot_drawing(doc, graphviz(to_dot(doc), tmp_path))
+
+
 # -- the real Mermaid, when it is there ---------------------------------------------------------
 
 
@@ -579,6 +604,7 @@ def test_real_mermaid_parses_and_decodes(tmp_path: Path) -> None:
     docs = {name: load(name) for name in NAMES}
     docs["generated"] = generated_doc(PIECES, sorted(EDGE_STYLES))
     docs["malformed"] = MALFORMED[6]
+    docs.update({path.name: compiled(path) for path in SCRIPTS})
     files = []
     for name, doc in docs.items():
         path = tmp_path / f"{name}.mmd"
@@ -590,12 +616,14 @@ def test_real_mermaid_parses_and_decodes(tmp_path: Path) -> None:
         if name == "malformed":
             continue
         vertices = result["vertices"]
+        parents = nodes_with_children(doc)
         for node in doc["nodes"]:
             v = vertices[f"n{node['id']}"]
-            assert v["text"] == node_label(node["id"], node), (name, node["id"])
+            nid = node["id"]
+            shown = header_label(nid, node) if nid in parents else node_label(nid, node)
+            assert v["text"] == shown, (name, nid)
             verdict = (node.get("verdict") or {}).get("decision", "none")
             assert v["classes"][0] == verdict
-        parents = nodes_with_children(doc)
         subgraphs = {s["id"]: s for s in result["subgraphs"]}
         for nid in parents:
             members = subgraphs[f"c{nid}"]["nodes"]

@@ -14,7 +14,8 @@ person edited), never on the compiler's objects, and import nothing beyond the s
   (hover text in SVG; a node's tooltip has its text, reads, writes and findings).
 * A node with children (by `parent`) is a cluster (DOT) / subgraph (Mermaid) holding a header
   node for itself and its children, nested as deep as the document; loops, functions, `if` and
-  `case`, pipelines, subshells, groups, coprocs and commands holding substitutions.
+  `case`, pipelines, subshells, groups, coprocs and commands holding substitutions. The header
+  of a pipeline, group or subshell says only `ID: kind` (its commands are right there).
 * Barriers have a double border (DOT) / the subroutine shape (Mermaid); background nodes a
   dashed border.
 
@@ -27,7 +28,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any, TypeGuard
 
-__all__ = ["EDGE_STYLES", "VERDICT_COLORS", "to_dot", "to_mermaid"]
+__all__ = ["EDGE_STYLES", "VERDICT_COLORS", "header_label", "node_label", "to_dot", "to_mermaid"]
 
 LABEL_MAX = 60
 _MAX_INDENT = 12  # deeper nesting is not indented further (the text would grow quadratically)
@@ -166,6 +167,16 @@ def node_label(nid: int, node: dict[str, Any]) -> str:
     return f"{nid}: ?"
 
 
+_SUMMARISED = ("pipeline", "group", "subshell")
+
+
+def header_label(nid: int, node: dict[str, Any]) -> str:
+    """The label of a cluster's own node: a pipeline, group or subshell shows only its kind (its
+    commands are drawn inside the cluster); anything else its usual label."""
+    kind = _kind(node)
+    return f"{nid}: {kind}" if kind in _SUMMARISED else node_label(nid, node)
+
+
 def _kind(node: dict[str, Any]) -> str:
     kind = node.get("kind")
     return kind if isinstance(kind, str) else "command"
@@ -232,20 +243,17 @@ def _dot_legend() -> list[str]:
     return [f"  legend [shape=plaintext, fontname=Helvetica, label={label}];"]
 
 
-def _dot_node(nid: int, node: dict[str, Any], indent: str, *, header: bool) -> str:
+def _dot_node(nid: int, node: dict[str, Any], indent: str, *, head: bool) -> str:
     fill, border = VERDICT_COLORS[verdict_of(node)]
     kind = _kind(node)
     style = ["filled"]
-    if header:
-        shape = _CLUSTER.get(kind, _COMMAND_CLUSTER)[0] if kind != "command" else "box"
-    else:
-        shape = "box"
+    shape = _CLUSTER.get(kind, _COMMAND_CLUSTER)[0] if kind != "command" else "box"
     if shape == "box":
         style.insert(0, "rounded")
     if node.get("background"):
         style.append("dashed")
     attrs = [
-        f"label={dot_string(node_label(nid, node))}",
+        f"label={dot_string(header_label(nid, node) if head else node_label(nid, node))}",
         f"shape={shape}",
         f'style="{",".join(style)}"',
         f'fillcolor="{fill}"',
@@ -273,7 +281,7 @@ def to_dot(doc: dict[str, Any]) -> str:
         node = d.nodes[nid]
         indent = "  " * min(depth, _MAX_INDENT)
         if what == "node":
-            out.append(_dot_node(nid, node, indent, header=_kind(node) != "command"))
+            out.append(_dot_node(nid, node, indent, head=False))
         elif what == "enter":
             kind = _kind(node)
             fill = _CLUSTER.get(kind, _COMMAND_CLUSTER)[1]
@@ -283,7 +291,7 @@ def to_dot(doc: dict[str, Any]) -> str:
                 f'{indent}  graph [label={dot_string(_cluster_title(node))}, labeljust=l, style="{style}", '
                 f'fillcolor="{fill}", color="#9e9e9e", fontname=Helvetica, fontsize=9];'
             )
-            out.append(_dot_node(nid, node, indent + "  ", header=True))
+            out.append(_dot_node(nid, node, indent + "  ", head=True))
             depth += 1
         else:
             depth -= 1
@@ -337,9 +345,9 @@ def mermaid_string(text: str) -> str:
     return '"' + text.translate(_MERMAID_ESCAPES) + '"'
 
 
-def _mermaid_node(nid: int, node: dict[str, Any], indent: str, *, header: bool) -> str:
-    label = mermaid_string(node_label(nid, node))
-    if header and _kind(node) != "command":
+def _mermaid_node(nid: int, node: dict[str, Any], indent: str, *, head: bool) -> str:
+    label = mermaid_string(header_label(nid, node) if head else node_label(nid, node))
+    if _kind(node) != "command":
         shape = f"([{label}])"
     elif node.get("barrier"):
         shape = f"[[{label}]]"
@@ -368,11 +376,11 @@ def to_mermaid(doc: dict[str, Any]) -> str:
         if node.get("background") and what != "leave":
             background.append(f"n{nid}")
         if what == "node":
-            out.append(_mermaid_node(nid, node, indent, header=True))
+            out.append(_mermaid_node(nid, node, indent, head=False))
         elif what == "enter":
             title = mermaid_string(_cluster_title(node))
             out.append(f"{indent}subgraph c{nid} [{title}];")
-            out.append(_mermaid_node(nid, node, indent + "  ", header=True))
+            out.append(_mermaid_node(nid, node, indent + "  ", head=True))
             depth += 1
         else:
             depth -= 1
