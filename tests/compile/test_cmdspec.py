@@ -79,6 +79,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("sort -rnk2 f", {"reads": ["f"]}),
     ("uniq in out", {"reads": ["in"], "writes": ["out"]}),
     ("head -n 3 -- -f", {"reads": ["-f"]}),
+    ("head -1 f", {"reads": ["f"]}),
+    ("basename $0", {}),  # $0 as no word is a usage error: nothing to cover
+    ("mkdir -p $DIR", {"write_trees": ["?"], "stdout": False}),
+    ("cmp -s $a b", OPAQUE),  # is b the second file or a byte offset?
     ("wc -l", {"stdin": True}),
     ("tr a-z A-Z", {"stdin": True}),
     ("dd if=a of=b bs=1M", {"reads": ["a"], "writes": ["b"], "stdin": True}),

@@ -1154,18 +1154,25 @@ class _Interp:
         self, slots: tuple[Slot, ...], units: list[_Unit]
     ) -> list[tuple[Slot, list[_Unit]]]:
         """Operands to slots. A word of unknown length (`many`) is tried as 0 (a glob: 1), 1
-        and 2 words: every other operand must keep its role, or the positions are not known."""
+        and 2 words: every other operand must keep its role, or the positions are not known.
+        A count that fits no slot pattern is a usage error, after which the command does
+        nothing: it is not a case to cover."""
         first = self._fit(slots, units, {})
+
+        def role(place: int) -> tuple[str, tuple[str, ...]] | int:
+            return (slots[place].role, slots[place].derive) if place >= 0 else place
+
         many = [k for k, (a, _) in enumerate(units) if a.many]
         for k in many:
             # a glob that matches nothing stays one word (bash without nullglob)
             for n in (1, 2) if units[k][0].glob else (0, 2):
                 other = self._fit(slots, units, {k: n})
+                if other is None:
+                    continue
                 if (
                     first is None
-                    or other is None
-                    or any(first[j] != other[j] for j in range(len(units)) if j != k)
-                    or (n == 2 and other[k] != first[k])
+                    or any(role(first[j]) != role(other[j]) for j in range(len(units)) if j != k)
+                    or (n == 2 and role(other[k]) != role(first[k]))
                 ):
                     raise self.opaque(
                         f"word {units[k][0].index} may be any number of words and the "
