@@ -50,3 +50,41 @@ def test_sandbox_run_status_and_reports(full: Probe, workdir: Path, tmp_path: Pa
     assert r.returncode == 2 and f"{bad}:2:1:" in r.stderr
     r = bf("sandbox", "run", "-p", str(pol), "--accept-weaker", "bogus", "--", "true")
     assert r.returncode == 2
+
+
+def _on_terminal(*args: str) -> bytes:
+    """Run `bashflow ARGS` with stdout and stderr on a pseudo-terminal; what the terminal got."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "bashflow", *args], cwd=REPO,
+                                stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)  # fmt: skip
+        os.close(slave)
+        data = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+        proc.wait(timeout=60)
+    finally:
+        os.close(master)
+    return data
+
+
+def test_terminal_output_is_escaped(full: Probe, workdir: Path) -> None:
+    hostile = r"printf '\033]0;pwned\007\033[31mred\033[0m\n\033]52;c;ZXZpbA==\007\033[2Jend\n'"
+    run = ("sandbox", "run", "-p", "workspace", "-w", str(workdir), "--", "sh", "-c", hostile)
+    piped = bf(*run)
+    assert piped.stdout == "\x1b]0;pwned\x07\x1b[31mred\x1b[0m\n\x1b]52;c;ZXZpbA==\x07\x1b[2Jend\n"
+    shown = _on_terminal(*run)
+    assert b"\x1b]" not in shown and b"\x07" not in shown and b"\x1b[2J" not in shown
+    assert b"\x1b[31mred\x1b[0m" in shown, "SGR colours pass"
+    assert b"\\x1b]0;pwned\\x07" in shown and b"\\x1b[2Jend" in shown
+    raw = _on_terminal(*run[:2], "--raw-tty", *run[2:])
+    assert b"\x1b]0;pwned\x07" in raw and b"\x1b[2J" in raw, "--raw-tty passes them"

@@ -139,3 +139,21 @@ def test_positive_controls_ordinary_work(spawner: Spawner, full: Probe, workdir:
            "python3 -c 'import sys, tempfile; print(open(sys.argv[1]).read().strip())' $t",
            workdir)  # fmt: skip
     assert r.out == "1000\n", r.err
+
+
+def test_denied_programs_withheld_when_all_are_allowed(
+    spawner: Spawner, full: Probe, workdir: Path
+) -> None:
+    if not shutil.which("perl"):
+        pytest.skip("needs a program to deny (perl)")
+    script = f"perl -e 'print 7'; echo; {LDSO} /usr/bin/perl -e 'print 8'; echo; cp /usr/bin/perl p && ./p -e 'print 9'; echo; echo ok"
+    assert unsandboxed(script, workdir).stdout.startswith("7\n8\n9"), "control: perl runs"
+    (workdir / "p").unlink()
+    pol = policy(commands={"allow": ["*"], "deny": ["perl", "git push"]})
+    r = sh(spawner, pol, script, workdir)
+    assert r.out == "\n\n\nok\n", r.err
+    assert r.err.count("Permission denied") >= 2, r.err
+    with pytest.raises(ExecDenied):
+        run(spawner, pol, ["perl", "-e", "1"], workdir)
+    r = sh(spawner, policy(commands={"allow": ["*"]}), "perl -e 'print 7'", workdir)
+    assert r.out == "7", "without the deny entry perl runs under allow = ['*']"

@@ -83,3 +83,15 @@ def test_sandbox_package_import_is_light() -> None:
             "if m in sys.modules])")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_terminal_escaper_any_chunking() -> None:
+    from bashflow.sandbox.relay import TerminalEscaper
+
+    data = b"\x1b]0;t\x07\x1b[1;31mred\x1b[0m\n\x1b[2J\tok\r\n\xc2\x9b1m\xc3\xa9\x08\x1b"
+    want = (b"\\x1b]0;t\\x07\x1b[1;31mred\x1b[0m\n\\x1b[2J\tok\r\n\\u009b1m\xc3\xa9\\x08"
+            b"\\x1b")  # fmt: skip
+    for size in (1, 2, 3, 5, 7, len(data)):
+        esc = TerminalEscaper()
+        parts = [esc.feed(data[i : i + size]) for i in range(0, len(data), size)]
+        assert b"".join(parts) + esc.flush() == want, size

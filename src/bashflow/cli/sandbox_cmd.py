@@ -4,6 +4,7 @@ Runs one command under a policy in the kernel sandbox. Exit status: the command'
 when killed by signal N (a limit), 126/127 when the policy denies or cannot find the program,
 125 when the sandbox cannot be set up, 2 for a bad policy or invocation. On a limit or denial
 one line on stderr: `bashflow: limit exceeded: FIELD (VALUE)` / `bashflow: denied: REASON`.
+Output to a terminal has its control sequences shown escaped unless `--raw-tty`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--workdir", "-w", default=".", help="work directory (default: .)")
     run.add_argument("--accept-weaker", action="append", default=[], metavar="LAYER",
                      help="run even though LAYER is unavailable here (repeatable)")  # fmt: skip
+    run.add_argument("--raw-tty", action="store_true",
+                     help="pass control sequences to a terminal unescaped (default: only "
+                          "newline, tab, carriage return and SGR colours pass)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true", help="describe the plan on stderr")
     run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
 
@@ -92,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
         finally:
             os.close(out_w)
             os.close(err_w)
-        outcome, _ = relay(proc, {out_r: 1, err_r: 2}, limit_mib=plan.limits.output_mib)
+        escape = () if args.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
+        outcome, _ = relay(proc, {out_r: 1, err_r: 2}, limit_mib=plan.limits.output_mib,
+                           escape=escape)  # fmt: skip
     if outcome.limit:
         print(f"bashflow: limit exceeded: {outcome.limit} ({outcome.value})", file=sys.stderr)
     return outcome.exit_code

@@ -215,24 +215,29 @@ def setup_mounts(
     exec_files: list[str],
     *,
     runtime: Sequence[tuple[str, tuple[str, ...]]] = (),
+    deny_exec: Sequence[str] = (),
 ) -> None:
-    """The mount step (in a fresh mount namespace of the child).
+    """The mount step (in a fresh mount namespace of the child, or of the plan's template).
 
     1. propagation private, so nothing leaks back to the host;
     2. detached clones of the writable trees (`noexec,nosuid,nodev`, idmapped when a user
-       namespace fd is given) and of the device nodes, taken before the host goes read-only;
+       namespace fd is given), of the runtime directories (read-only) and of the device nodes,
+       taken before the host goes read-only;
     3. the whole host tree recursively read-only, nosuid, nodev (chmod/chown/utimes outside the
        writable trees fail with EROFS whatever the uid);
     4. /dev: a small read-only tmpfs with only `DEVICES` and the fd symlinks;
-    5. the writable trees mounted back, parents first;
+    5. the runtime directories (`Spawner.run_contained`: the Python installation) under an
+       anchor others cannot search (`/root`) in a read-only tmpfs that replaces the anchor and
+       holds only them; then the writable trees and the other runtime directories mounted
+       back, parents first (a runtime directory inside a writable tree stays read-only, a
+       writable tree inside a runtime directory stays writable);
     6. deny paths masked on top: an empty read-only mode-000 tmpfs over directories, a
        read-only nodev /dev/null over files (open fails, unlink and rename give EBUSY);
     7. the program directories (`noexec_dirs`) noexec, with each allowed program in them
        (`exec_files`) bind-mounted back executable: the ELF loader cannot map any other program
        there (`ld.so /usr/bin/x` fails), whatever Landlock grants it;
-    8. the runtime directories (`Spawner.run_contained`: the Python installation) bound
-       read-only over themselves, or, grouped under an anchor others cannot search (`/root`),
-       into a read-only tmpfs that replaces the anchor and holds only them.
+    8. each denied whole program (`deny_exec`, when every program is otherwise allowed) bound
+       noexec over itself: neither exec nor the ELF loader can run it.
     """
     mount("none", "/", None, MS_REC | MS_PRIVATE)
     clones: list[tuple[int, str]] = []
@@ -313,6 +318,11 @@ def setup_mounts(
         for fd, f in files:
             move_mount(fd, f)
             os.close(fd)
+    for f in deny_exec:
+        fd = open_tree(f)
+        mount_setattr(fd, "", MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID)
+        move_mount(fd, f)
+        os.close(fd)
 
 
 def mount_proc() -> None:

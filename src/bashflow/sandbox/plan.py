@@ -77,6 +77,9 @@ class Plan:
     """Program directories mounted noexec (all but `exec_files` in them unloadable)."""
     exec_files: tuple[str, ...] = ()
     disk_baseline: tuple[int, int] = (0, 0)
+    deny_exec: tuple[str, ...] = ()
+    """With `commands.allow = ["*"]`: the real files of the whole programs `commands.deny`
+    names (bare names, found on PATH or in the program directories), mounted noexec."""
     runtime: tuple[str, ...] = ()
     """`interpreter=True`: the caller's import path (the Python installation, site-packages,
     bashflow's package), readable and mounted read-only, for `Spawner.run_contained`."""
@@ -103,6 +106,7 @@ class Plan:
         out += [f"read {p}" for p in self.read] + [f"write {p}" for p in self.write]
         out += [f"deny {p}" for p in self.deny] + [f"skipped {p}" for p in self.skipped]
         out.append(f"exec {'any readable' if self.exec_all else len(self.executables)} files")
+        out += [f"noexec {p} (denied)" for p in self.deny_exec]
         out.append(f"network {'on' if self.network else 'off'}")
         out += [f"runtime {p} (read-only)" for p in self.runtime]
         return out
@@ -182,9 +186,12 @@ def prepare(
         baseline = disk_usage(wd)
     noexec_dirs: tuple[str, ...] = ()
     exec_files: tuple[str, ...] = ()
+    deny_exec: tuple[str, ...] = ()
     if not exec_all:
         noexec_dirs = _realpaths(p for p in PROGRAM_DIRS if os.path.isdir(p))
         exec_files = tuple(e for e in executables if os.path.dirname(e) in noexec_dirs)
+    else:
+        deny_exec = _denied_programs(denied, search)
     plan = Plan(
         workdir=wd, home=home, read=read, write=write, deny=deny, skipped=paths.skipped,
         executables=executables, exec_all=exec_all, network=policy.network.allow,
@@ -192,7 +199,7 @@ def prepare(
         limits=Limits.of(policy.limits), rlimits=rl, seccomp_bpf=bpf, layers=layers,
         accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
         root=info.root, disk_baseline=baseline, noexec_dirs=noexec_dirs, exec_files=exec_files,
-        runtime=runtime_paths() if interpreter else (),
+        runtime=runtime_paths() if interpreter else (), deny_exec=deny_exec,
     )  # fmt: skip
     return plan
 
@@ -258,6 +265,15 @@ def _resolve_executables(commands: list[str], denied: list[str], search: str) ->
                                 _add_executable(os.path.realpath(path), found, dirs, depth=1)
                 break
     return tuple(found)
+
+
+def _denied_programs(denied: list[str], search: str) -> tuple[str, ...]:
+    """Real paths of the whole programs in `denied` (bare names: `perl`, not `git push`), on
+    `search` or in the program directories."""
+    dirs = [d for d in search.split(":") if d.startswith("/")] + list(PROGRAM_DIRS)
+    found = (os.path.join(d, name) for name in denied if name.strip() and " " not in
+             name.strip() and "/" not in name for d in dirs)  # fmt: skip
+    return _realpaths(p for p in found if os.path.isfile(p))
 
 
 def _add_executable(path: str, found: list[str], dirs: list[str], *, depth: int) -> None:

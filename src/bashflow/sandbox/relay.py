@@ -1,26 +1,73 @@
 """sandbox/relay.py - copy a sandboxed tree's stdout/stderr pipes to the caller, counting bytes.
 
 `output_mib` is enforced here, on the bytes the tree writes to its output pipes: when the total
-passes the limit the tree is killed and the outcome names `output_mib`.
+passes the limit the tree is killed and the outcome names `output_mib`. Output bound for a
+terminal can be passed through `TerminalEscaper` (DESIGN.md, "Output").
 """
 
 from __future__ import annotations
 
 import os
+import re
 import selectors
+from collections.abc import Collection
 
 from bashflow.sandbox.spawner import Outcome, SandboxProcess
 
 MIB = 1024 * 1024
 
 
-def relay(
-    proc: SandboxProcess, pipes: dict[int, int], *, limit_mib: int | None
-) -> tuple[Outcome, int]:
-    """Copy each read end in `pipes` (read fd → destination fd) until EOF, then wait.
+_SHOWN = re.compile(rb"\x1b\[[0-9;:]*m|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\x1b|\xc2[\x80-\x9f]")
+"""An SGR colour sequence (kept), or a control byte / C1 control (shown escaped)."""
+_PARTIAL = re.compile(rb"(\x1b(\[[0-9;:]*)?|\xc2)\Z")
+"""A possible start of an SGR sequence or of a C1 control at the end of a chunk."""
 
-    Returns the outcome and the number of bytes copied; closes the read ends.
+
+class TerminalEscaper:
+    """Make a byte stream safe to show on a terminal: newline, tab, carriage return and SGR
+    colour sequences pass; every other control byte, escape sequence introducer and C1
+    control is shown as text (`\\x1b`, `\\x07`, `\\u009b`), so a program cannot retitle,
+    clear, or write the clipboard of the user's terminal. Stateful across chunks."""
+
+    def __init__(self) -> None:
+        self._held = b""
+
+    def feed(self, data: bytes) -> bytes:
+        data = self._held + data
+        self._held = b""
+        tail = _PARTIAL.search(data)
+        if tail is not None and len(data) - tail.start() < 64:
+            data, self._held = data[: tail.start()], data[tail.start() :]
+        return _SHOWN.sub(_show, data)
+
+    def flush(self) -> bytes:
+        data, self._held = self._held, b""
+        return _SHOWN.sub(_show, data)
+
+
+def _show(m: re.Match[bytes]) -> bytes:
+    seq = m.group()
+    if seq.startswith(b"\x1b["):
+        return seq  # SGR (the pattern only matches complete ones)
+    if seq.startswith(b"\xc2"):
+        return b"\\u%04x" % seq[1]
+    return b"\\x%02x" % seq[0]
+
+
+def relay(
+    proc: SandboxProcess,
+    pipes: dict[int, int],
+    *,
+    limit_mib: int | None,
+    escape: Collection[int] = (),
+) -> tuple[Outcome, int]:
+    """Copy each read end in `pipes` (read fd → destination fd) until EOF, then wait. Output
+    for a destination in `escape` goes through a `TerminalEscaper`.
+
+    Returns the outcome and the number of bytes copied (as the tree wrote them); closes the
+    read ends.
     """
+    escapers = {fd: TerminalEscaper() for fd, dest in pipes.items() if dest in escape}
     limit = limit_mib * MIB if limit_mib is not None else None
     total = 0
     exceeded = False
@@ -36,6 +83,8 @@ def relay(
                 sel.unregister(fd)
                 os.close(fd)
                 open_fds.discard(fd)
+                if fd in escapers:
+                    _write_all(pipes[fd], escapers[fd].flush())
                 continue
             if exceeded:
                 continue
@@ -44,13 +93,19 @@ def relay(
                 exceeded = True
                 proc.kill()
             total += len(data)
-            view = memoryview(data)
-            while view:
-                n = os.write(pipes[fd], view)
-                view = view[n:]
+            if fd in escapers:
+                data = escapers[fd].feed(data)
+            _write_all(pipes[fd], data)
     sel.close()
     outcome = proc.wait()
     assert outcome is not None
     if exceeded and outcome.limit is None:
         outcome.limit, outcome.value = "output_mib", str(limit_mib)
     return outcome, total
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]

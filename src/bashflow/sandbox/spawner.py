@@ -116,7 +116,7 @@ def mount_steps(plan: Plan, prep: Prepared) -> None:
 
     namespaces.setup_mounts(list(prep.write_dirs), list(prep.mask_dirs), list(prep.mask_files),
                             list(plan.noexec_dirs), list(plan.exec_files),
-                            runtime=list(prep.runtime))  # fmt: skip
+                            runtime=list(prep.runtime), deny_exec=list(plan.deny_exec))  # fmt: skip
 
 
 def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, errw: int,
