@@ -71,8 +71,14 @@ only when `retry_on` matches it: its exit status, the signal that killed it, or 
 edited file works too). Nodes are labelled `ID: LABEL` and filled by verdict (allow green, deny
 red, unknown amber, no policy grey); edges are labelled by kind (data solid blue, variable
 dashed purple, cwd dashed brown, control bold black, order dotted grey); a node with children is
-a cluster / subgraph holding its own header node and its children; barriers have a double border
-(DOT) or the subroutine shape (Mermaid), background nodes a dashed border. Both have a legend.
+a cluster / subgraph holding its own header node and its children (the header of a pipeline,
+group or subshell says only `ID: kind`); barriers have a double border (DOT) or the subroutine
+shape (Mermaid), background nodes a dashed border. Both have a legend. Labels are escaped for
+each format (tests check the text Graphviz and Mermaid show is the label); control characters,
+bidirectional overrides and undecodable bytes are shown as `\\xNN` / `\\uNNNN`. In SVG, a
+node's hover text has its source text, reads, writes and findings, an edge's its reason
+(backslashes there are shown as `∖`: Graphviz un-escapes tooltips twice). `bashflow compile
+--format dot|mermaid` prints them.
 
 ## Fields
 """

@@ -267,3 +267,48 @@ def test_byte_offsets_map_to_characters(text: str) -> None:
     boundaries = {len(text[:i].encode("utf-8", "surrogateescape")): i for i in range(len(text) + 1)}
     for offset in range(len(data) + 1):
         assert to_char(offset) == boundaries.get(offset)
+
+
+def leaves(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    return [path for path, _ in paths(value, prefix)]
+
+
+def replaced(doc: Any, path: tuple[str | int, ...], new: Any) -> Any:
+    if not path:
+        return new
+    out = copy.copy(doc)
+    out[path[0]] = replaced(doc[path[0]], path[1:], new)
+    return out
+
+
+TINY = json.loads((WF / "tiny.json").read_bytes())
+TINY_PATHS = leaves(TINY)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(TINY_PATHS), json_values, st.sampled_from([None, 1]))
+def test_any_edit_is_loaded_or_located(path: tuple[str | int, ...], new: Any, indent: Any) -> None:
+    """Whatever a person writes in place of any value, loading gives the document or a located
+    WorkflowError, never another exception."""
+    text = json.dumps(replaced(TINY, path, new), indent=indent)
+    try:
+        load_workflow(text, "edited.json")
+    except WorkflowError as err:
+        assert err.line >= 1 and err.col >= 1
+        render_error(err)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 10**6), st.sampled_from(["", "x", "{", "}", '"', ",", "]", "\\", "é", "\x00"])
+)
+def test_any_text_damage_is_located(where: int, insert: str) -> None:
+    text = (WF / "tiny.json").read_text(encoding="utf-8")
+    at = where % (len(text) + 1)
+    damaged = text[:at] + insert + text[at + 1 :]
+    try:
+        load_workflow(damaged, "damaged.json")
+    except WorkflowError as err:
+        assert err.line >= 1 and err.col >= 1
