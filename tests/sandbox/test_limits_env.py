@@ -7,7 +7,7 @@ import resource
 from pathlib import Path
 
 import pytest
-from tests.sandbox.conftest import policy, run, sh
+from tests.sandbox.conftest import policy, run, sh, unsandboxed
 
 from bashflow.sandbox.probe import Probe
 from bashflow.sandbox.spawner import Spawner
@@ -120,3 +120,34 @@ def test_host_unaffected(spawner: Spawner, full: Probe, workdir: Path) -> None:
         os._exit(0)
     assert os.waitpid(pid, 0)[1] == 0
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime >= before.ru_utime
+
+
+def test_open_files_reported(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    code = ("import os, sys, time\nfds = []\ntry:\n    while len(fds) < int(sys.argv[1]):\n"
+            "        fds.append(os.open('/dev/null', 0))\nexcept OSError as e:\n"
+            "    print('EMFILE' if e.errno == 24 else e)\ntime.sleep(0.6)\nprint(len(fds))")  # fmt: skip
+    pol = policy(limits=_limits(open_files=32))
+    r = run(spawner, pol, ["python3", "-c", code, "1000"], workdir)
+    assert r.out.split()[0] == "EMFILE" and r.code == 0
+    assert (r.outcome.limit, r.outcome.value) == ("open_files", "32")
+    r = run(spawner, pol, ["python3", "-c", code, "8"], workdir)  # well within the limit
+    assert (r.out.split(), r.outcome.limit) == (["8"], None)
+
+
+def test_rlimit_signal_of_any_process_is_reported(
+    spawner: Spawner, full: Probe, workdir: Path
+) -> None:
+    if not full.root:
+        pytest.skip("following every process of a tree needs the proc connector (root)")
+    script = "head -c 3000000 /dev/zero > big; echo after $?"
+    assert unsandboxed(script, workdir).stdout == "after 0\n", "control: no limit, no signal"
+    (workdir / "big").unlink()
+    r = sh(spawner, policy(limits=_limits(file_size_mib=1)), script, workdir)
+    assert r.out == "after 153\n" and r.code == 0, "the shell survives its child's SIGXFSZ"
+    assert (r.outcome.limit, r.outcome.value) == ("file_size_mib", "1")
+    r = sh(spawner, policy(limits=_limits(cpu_seconds=1, wall_seconds=20)),
+           "(while :; do :; done); echo after $?", workdir)  # fmt: skip
+    assert r.out == "after 152\n" and r.code == 0
+    assert (r.outcome.limit, r.outcome.value) == ("cpu_seconds", "1")
+    r = sh(spawner, policy(limits=_limits(cpu_seconds=1, file_size_mib=1)), "echo fine", workdir)
+    assert (r.out, r.outcome.limit) == ("fine\n", None)

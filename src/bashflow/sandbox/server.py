@@ -27,6 +27,7 @@ from bashflow.sandbox import landlock, namespaces, rlimits, seccomp  # noqa: F40
 from bashflow.sandbox._sys import PR_SET_CHILD_SUBREAPER, prctl
 from bashflow.sandbox.plan import Plan, disk_usage, within
 from bashflow.sandbox.probe import Layer
+from bashflow.sandbox.procevents import ProcEvents
 from bashflow.sandbox.spawner import Job, Prepared, contain, mount_steps
 
 _MSG = 1 << 20
@@ -44,6 +45,7 @@ class _Launch:
     cgroup: cg.Cgroup | None
     in_pidns: bool = False
     """Forked straight into its own pid namespace (`pid` is the tree's init)."""
+    serial: int = 0
 
 
 @dataclass
@@ -60,6 +62,7 @@ class _Tree:
     reports: list[str] = field(default_factory=list)
     errr: int = -1
     """Read end of the start report, while the init has not confirmed the start yet."""
+    serial: int = 0
 
 
 class Server:
@@ -87,6 +90,8 @@ class Server:
         if self.hierarchy is not None:
             cg.sweep_stale(self.hierarchy)
         self.last_scan = 0.0
+        self.events = ProcEvents.open() if self.root else None
+        """Fork/exit events (root): a SIGXFSZ/SIGXCPU of any process of a tree is seen."""
 
     # -- per plan, once -------------------------------------------------------------------
     def prepare(self, plan: Plan) -> Prepared:
@@ -165,8 +170,8 @@ class Server:
         mount namespace) and then waits for it. Done ahead of time ("warm") after each spawn,
         so the next spawn of the same plan skips the fork and the mount set-up."""
         group: cg.Cgroup | None = None
+        self.counter += 1
         if self.hierarchy is not None and Layer.CGROUP in plan.layers:
-            self.counter += 1
             group = cg.Cgroup(self.hierarchy, f"{os.getpid()}-{self.counter}")
             try:
                 group.create(plan.limits)
@@ -188,6 +193,8 @@ class Server:
             raise
         if a and in_pidns:  # our own next children: back in our namespace
             namespaces.setns(self.pidns, namespaces.CLONE_NEWPID)
+        if a and self.events is not None:
+            self.events.follow(a, self.counter)
         if a == 0:  # pragma: no cover - child
             os.close(errr)
             os.close(pidr)
@@ -202,7 +209,7 @@ class Server:
         os.close(errw)
         os.close(pidw)
         os.close(statw)
-        return _Launch(a, mine, errr, pidr, statr, group, in_pidns)
+        return _Launch(a, mine, errr, pidr, statr, group, in_pidns, self.counter)
 
     def spawn(self, plan: Plan, job: Job, reply: socket.socket, fds: list[int]) -> None:
         """Start `job` (owning `fds`, which are closed here before anything else is forked)."""
@@ -237,12 +244,12 @@ class Server:
         err = "" if pid and direct else _read_all(launch.errr).decode(errors="replace")
         if err or not pid:
             os.close(launch.errr)
-            self.abandon(pid, group, launch.statr)
+            self.abandon(pid, group, launch.statr, launch.serial)
             reply.send(pickle.dumps(("error", err or "the sandboxed process did not start")))
             return
         wall = plan.limits.wall_seconds
         deadline = time.monotonic() + wall if wall else None
-        tree = _Tree(pid, reply, plan, group, deadline, launch.statr)
+        tree = _Tree(pid, reply, plan, group, deadline, launch.statr, serial=launch.serial)
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
         self.sel.register(launch.statr, selectors.EVENT_READ, ("status", pid))
@@ -253,8 +260,10 @@ class Server:
             os.close(launch.errr)
             reply.send(pickle.dumps(("spawned", pid)))
 
-    def abandon(self, pid: int, group: cg.Cgroup | None, statr: int) -> None:
+    def abandon(self, pid: int, group: cg.Cgroup | None, statr: int, serial: int) -> None:
         """Clean up after a sandbox that did not start its command."""
+        if self.events is not None:
+            self.events.forget(serial)
         if pid:
             with contextlib.suppress(ChildProcessError, ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -272,7 +281,7 @@ class Server:
             del self.trees[pid]
             self.sel.unregister(tree.sock)
             self.sel.unregister(tree.statr)
-            self.abandon(pid, tree.cgroup, tree.statr)
+            self.abandon(pid, tree.cgroup, tree.statr, tree.serial)
             with contextlib.suppress(OSError):
                 tree.sock.send(pickle.dumps(("error", err)))
             tree.sock.close()
@@ -297,6 +306,8 @@ class Server:
                 os.waitpid(launch.pid, 0)
             if launch.cgroup is not None:
                 launch.cgroup.remove()
+            if self.events is not None:
+                self.events.forget(launch.serial)
         self.warm.clear()
 
     # -- control ----------------------------------------------------------------------------
@@ -367,15 +378,16 @@ class Server:
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
         lim = tree.plan.limits
         events = tree.cgroup.events() if tree.cgroup is not None else {}
-        if tree.limit is None:
-            if sig == signal.SIGXCPU or (
+        killed = self.events.forget(tree.serial) if self.events is not None else set()
+        if tree.limit is None:  # the command's own signal, or that of any process of the tree
+            if signal.SIGXCPU in (sig, *killed) or (
                 sig == signal.SIGKILL
                 and lim.cpu_seconds is not None
                 and tree.cgroup is not None
                 and tree.cgroup.cpu_seconds() >= lim.cpu_seconds
             ):
                 tree.limit, tree.value = "cpu_seconds", str(lim.cpu_seconds)
-            elif sig == signal.SIGXFSZ:
+            elif signal.SIGXFSZ in (sig, *killed):
                 field = next((r.field for r in tree.plan.rlimits if r.field in (
                     "file_size_mib", "disk_mib")), "file_size_mib")  # fmt: skip
                 tree.limit, tree.value = field, str(getattr(lim, field))
@@ -384,7 +396,7 @@ class Server:
             elif events.get("processes"):
                 tree.limit, tree.value = "processes", str(lim.processes)
         if time.monotonic() - self.last_scan >= DISK_SCAN_SECONDS:
-            self.check_disk(tree, final=True)
+            self.scan(tree, final=True)
         with contextlib.suppress(OSError):
             self.sel.unregister(tree.sock)
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
@@ -403,19 +415,28 @@ class Server:
             with contextlib.suppress(OSError):
                 self.warm[plan.key] = self.launch(plan, prep)
 
-    def check_disk(self, tree: _Tree, *, final: bool = False) -> None:
+    def scan(self, tree: _Tree, *, final: bool = False) -> None:
+        """The watched limits: the work dir's growth (`disk_mib`, `inodes`: the tree is
+        stopped), and a process holding as many fds as `open_files` allows (reported: the
+        kernel already refuses the next one with EMFILE; the program decides what to do)."""
         lim = tree.plan.limits
+        if lim.open_files is not None and not final and tree.limit is None:
+            for pid in self.members(tree):
+                with contextlib.suppress(OSError):
+                    if len(os.listdir(f"/proc/{pid}/fd")) >= lim.open_files:
+                        tree.limit, tree.value = "open_files", str(lim.open_files)
+                        break
         if lim.disk_mib is None and lim.inodes is None:
             return
         self.last_scan = time.monotonic()
         used, inodes = disk_usage(tree.plan.workdir)
         base_used, base_inodes = tree.plan.disk_baseline
         if lim.disk_mib is not None and used - base_used > lim.disk_mib * 1024 * 1024:
-            tree.limit = tree.limit or "disk_mib"
-            tree.value = tree.value or str(lim.disk_mib)
+            tree.limit = "disk_mib" if tree.limit in (None, "open_files") else tree.limit
+            tree.value = str(lim.disk_mib) if tree.limit == "disk_mib" else tree.value
         elif lim.inodes is not None and inodes - base_inodes > lim.inodes:
-            tree.limit = tree.limit or "inodes"
-            tree.value = tree.value or str(lim.inodes)
+            tree.limit = "inodes" if tree.limit in (None, "open_files") else tree.limit
+            tree.value = str(lim.inodes) if tree.limit == "inodes" else tree.value
         else:
             return
         if not final:
@@ -455,12 +476,14 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.sel.register(self.sock, selectors.EVENT_READ, ("main", 0))
         self.sel.register(wake_r, selectors.EVENT_READ, ("wake", 0))
+        if self.events is not None:
+            self.sel.register(self.events.fileno(), selectors.EVENT_READ, ("events", 0))
         try:
             while True:
                 now = time.monotonic()
                 deadlines = [t.deadline for t in self.trees.values() if t.deadline is not None]
                 timeout = max(0.0, min(deadlines) - now) if deadlines else None
-                if any(_watches_disk(t.plan) for t in self.trees.values()):
+                if any(_watched(t.plan) for t in self.trees.values()):
                     timeout = min(timeout if timeout is not None else 1.0, DISK_SCAN_SECONDS)
                 for key, _ in self.sel.select(timeout):
                     kind, pid = key.data
@@ -468,6 +491,8 @@ class Server:
                         with contextlib.suppress(BlockingIOError):
                             os.read(wake_r, 4096)
                         self.reap()
+                    elif kind == "events" and self.events is not None:
+                        self.events.read()
                     elif kind == "status" and pid in self.trees:
                         self.status(pid)
                     elif kind == "started" and pid in self.trees:
@@ -496,8 +521,9 @@ class Server:
                         tree.deadline = None
                         self.limit(tree, "wall_seconds", f"{tree.plan.limits.wall_seconds:g}")
                 if now - self.last_scan >= DISK_SCAN_SECONDS:
+                    self.last_scan = now
                     for tree in list(self.trees.values()):
-                        self.check_disk(tree)
+                        self.scan(tree)
                 self.reap()
         finally:
             self.shutdown()
@@ -532,8 +558,9 @@ def _high_fd(path: str, floor: int) -> int:
     return fd
 
 
-def _watches_disk(plan: Plan) -> bool:
-    return plan.limits.disk_mib is not None or plan.limits.inodes is not None
+def _watched(plan: Plan) -> bool:
+    lim = plan.limits
+    return lim.disk_mib is not None or lim.inodes is not None or lim.open_files is not None
 
 
 def _within(path: str, tree: str) -> bool:
