@@ -8,12 +8,16 @@ missing or an extra effect fails. Paths print as `BASE:PATH` when relative to a 
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from spec_strace import STRACE, trace
 from spec_words import argv, show
 
 from bashflow.compile import cmdspec
@@ -452,3 +456,214 @@ def test_import_is_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# --------------------------------------------------------------------------- real processes
+#
+# Each command runs under strace in a fresh directory holding the files below. Every file it
+# opens for writing, creates, removes, renames or chmods there must be among the spec's writes
+# (a file, or below a written tree); every file it opens for reading must be among the reads
+# (or the writes). Paths outside the directory (libraries, locale, /proc, /etc) are not judged.
+
+FILES = {
+    "a": "alpha\nbeta\n",
+    "b": "beta\ngamma\n",
+    "in": "3\n1\n2\n",
+    "pats": "alp\n",
+    "d/x": "x\n",
+    "d/sub/y": "y\n",
+    "f.json": '{"a": 1}\n',
+    "s.sh": "cat a > /dev/null\n",
+    "prog.awk": "{ print $1 }\n",
+    "data": "k=v\n",
+    "Makefile": "all:\n\tcat a > made\n",
+    "sub.mk": "all:\n\tcat x > made\n",
+    "p.diff": "--- a\n+++ a\n@@ -1,2 +1,2 @@\n-alpha\n+ALPHA\n beta\n",
+}
+
+# (command, stdin, regexes of paths the spec may leave out, with the reason)
+TRACED: list[tuple[str, bytes, str]] = [
+    ("cat a b", b"", ""),
+    ("cp a b", b"", ""),
+    ("cp a b d/", b"", ""),
+    ("cp -t d a b", b"", ""),
+    ("cp -r d e", b"", ""),
+    ("cp -a d e", b"", ""),
+    ("mv a c", b"", ""),
+    ("mv -T d e", b"", ""),
+    ("mv a b d", b"", ""),
+    ("ln -sf a l", b"", ""),
+    ("ln a l", b"", ""),
+    ("rm -f a b", b"", ""),
+    ("rm -rf d", b"", ""),
+    ("mkdir -p n/m", b"", ""),
+    ("rmdir e", b"", ""),
+    ("touch a t", b"", ""),
+    ("touch -r a t", b"", ""),
+    ("chmod 600 a", b"", ""),
+    ("chmod -R go-w d", b"", ""),
+    ("install -m755 a e/a", b"", ""),
+    ("install -D a deep/x/a", b"", ""),
+    ("install -d o1 o2", b"", ""),
+    ("truncate -s 0 a", b"", ""),
+    ("sort -o out in", b"", ""),
+    ("sort -u in a", b"", ""),
+    ("uniq in out", b"", ""),
+    ("tee t1 t2", b"x\n", ""),
+    ("tee -a a", b"x\n", ""),
+    ("head -n1 a", b"", ""),
+    ("tail -1 a", b"", ""),
+    ("wc -l a b", b"", ""),
+    ("cut -d: -f1 a", b"", ""),
+    ("tr a-z A-Z", b"abc\n", ""),
+    ("paste a b", b"", ""),
+    ("comm a b", b"", ""),
+    ("join a b", b"", ""),
+    ("nl a", b"", ""),
+    ("md5sum a b", b"", ""),
+    ("sha256sum a", b"", ""),
+    ("base64 a", b"", ""),
+    ("od -c a", b"", ""),
+    ("dd if=a of=c bs=1", b"", ""),
+    ("split -l 1 a part.", b"", ""),
+    ("diff -r d d", b"", ""),
+    ("cmp a a", b"", ""),
+    ("ls -la d", b"", ""),
+    ("ls", b"", ""),
+    ("du -s d", b"", ""),
+    ("stat a", b"", ""),
+    ("readlink -f a", b"", ""),
+    ("realpath a", b"", ""),
+    ("mktemp -p .", b"", ""),
+    ("grep -r x d", b"", ""),
+    ("grep -r alpha", b"", ""),
+    ("grep -l -f pats a b", b"", ""),
+    ("grep -e alpha a", b"", ""),
+    ("sed -n p a", b"", ""),
+    ("sed -i s/alpha/A/ a", b"", r"/sed\w{6}$"),  # a temporary file, renamed onto a
+    ("sed -i.bak s/alpha/A/ a b", b"", r"/sed\w{6}$"),
+    ("awk -f prog.awk a", b"", ""),
+    ("mawk '{print $1}' a", b"", ""),
+    ("find d -name x", b"", ""),
+    ("find . -newer a", b"", ""),
+    ("find d -name x -delete", b"", ""),
+    ("find d -type f -exec cat {} +", b"", ""),
+    ("xargs cat", b"a b\n", ""),
+    ("xargs -I{} cp {} d/", b"a\n", ""),
+    ("jq .a f.json", b"", ""),
+    ("tar czf out.tgz d", b"", ""),
+    ("tar cf - d", b"", ""),
+    ("tar -C d -cf ../o.tar .", b"", ""),
+    ("tar tf t.tar", b"", ""),
+    ("tar xf t.tar", b"", ""),
+    ("tar -xf t.tar -C e", b"", ""),
+    ("gzip a", b"", ""),
+    ("gzip -k a", b"", ""),
+    ("gzip -d z.gz", b"", ""),
+    ("gunzip -c z.gz", b"", ""),
+    ("zcat z.gz", b"", ""),
+    ("bzip2 a", b"", ""),
+    ("xz -k a", b"", ""),
+    ("zip -qr o.zip d", b"", r"/zi\w{6}$"),  # a temporary file, renamed onto o.zip
+    ("unzip -q t.zip -d e", b"", ""),
+    ("unzip -qo t.zip", b"", ""),
+    ("patch -p0 -i p.diff", b"", ""),
+    ("iconv -f utf-8 -t ascii -o conv a", b"", ""),
+    ("file a", b"", ""),
+    ("perl -pi -e s/alpha/A/ a", b"", r"/\w{8}$"),  # a temporary file, renamed onto a
+    ("make -s", b"", ""),
+    ("make -s -C d -f ../sub.mk", b"", ""),
+    ("sh s.sh", b"", ""),
+    ("env -i PATH=/usr/bin:/bin cat a", b"", ""),
+    ("timeout 5 cat a", b"", ""),
+    ("nice -n5 cp a c", b"", ""),
+    ("git init -q r", b"", ""),
+]
+
+
+def _prepare(tmp: Path) -> None:
+    for rel, text in FILES.items():
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).write_text(text)
+    (tmp / "e").mkdir()
+    subprocess.run(["tar", "cf", "t.tar", "d"], cwd=tmp, check=True)
+    subprocess.run(["zip", "-qr", "t.zip", "d"], cwd=tmp, check=True)
+    (tmp / "z").write_text("zz\n")
+    subprocess.run(["gzip", "z"], cwd=tmp, check=True)
+
+
+def _covered(path: str, uses: list[tuple[str | None, bool]]) -> bool:
+    """Whether a path is one of the uses (a file) or below one (a tree); None is any path."""
+    for use, tree in uses:
+        if use is None or path == use or (tree and path.startswith(use.rstrip("/") + "/")):
+            return True
+    return False
+
+
+def _uses(
+    u: cmdspec.Usage, cwd: Path
+) -> tuple[list[tuple[str | None, bool]], list[tuple[str | None, bool]]]:
+    """(read uses, write uses) as absolute paths, with those of every command it runs."""
+
+    def absolute(p: cmdspec.PathUse) -> str | None:
+        if p.arg.text is None or (p.base is not None and p.base.text is None):
+            return None
+        base = cwd / p.base.text if p.base is not None else cwd
+        return os.path.normpath(base / p.arg.text)
+
+    if u.code:  # code the compiler cannot follow makes the command a barrier: anything goes
+        return [(None, True)], [(None, True)]
+    reads = [(absolute(p), False) for p in u.reads] + [(absolute(p), True) for p in u.read_trees]
+    writes = [(absolute(p), False) for p in u.writes] + [(absolute(p), True) for p in u.write_trees]
+    for run in u.runs:
+        r, w = _uses(usage(run), cwd)
+        reads += r
+        writes += w
+    return reads, writes
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(STRACE), reason="strace is not installed")
+@pytest.mark.parametrize(("command", "stdin", "ignore"), TRACED, ids=[c for c, _, _ in TRACED])
+def test_spec_covers_what_the_process_touches(
+    tmp_path: Path, command: str, stdin: bytes, ignore: str
+) -> None:
+    words = argv(command)
+    if shutil.which(words[0].text or "") is None:
+        pytest.skip(f"{words[0].text} is not installed")
+    work = (tmp_path / "w").resolve()
+    work.mkdir()
+    _prepare(work)
+    u = usage(words)
+    assert not u.opaque, u.notes
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path / "home"),
+        "LC_ALL": "C",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    t = trace([w.text or "" for w in words], work, stdin, env)
+    assert t.returncode == 0, t.stderr
+    reads, writes = _uses(u, work)
+    inside = str(work)
+
+    def judged(p: str) -> bool:
+        return (p == inside or p.startswith(inside + "/")) and not (ignore and re.search(ignore, p))
+
+    missed_writes = sorted(
+        p
+        for p in t.writes
+        if judged(p)
+        and not _covered(p, writes)
+        # `mkdir -p`, `install -D`: a missing parent of a written tree is made on the way
+        and not (p in t.created_dirs and any(w and w.startswith(p + "/") for w, _ in writes))
+    )
+    missed_reads = sorted(
+        p
+        for p in t.reads
+        if judged(p) and not _covered(p, reads + writes) and p not in t.created_dirs
+    )
+    assert not missed_writes, f"writes not in the spec: {missed_writes}"
+    assert not missed_reads, f"reads not in the spec: {missed_reads}"
+    if u.stdin is False:
+        assert not stdin, "the case feeds stdin to a command whose spec reads none"
