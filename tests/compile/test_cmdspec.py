@@ -416,6 +416,16 @@ BAD_FILES: list[tuple[str, int, str]] = [
     ('class = "pure"\n[cat]\nclass = "pure"\n', 1, "only comments"),
     ('[_aliases]\nkat = "dog"\n[cat]\nclass = "pure"\n', 0, "no such spec"),
     ('[cat]\nclass = "pure"\noperands = [{ slot = "readwrite*", derive = ["x"] }]\n', 3, "derive"),
+    (
+        '[vcs]\nclass = "pure"\n[vcs.subcommands.ok]\n\n[vcs.subcommands.bad]\nstdin = "often"\n',
+        6,
+        "must be one of",
+    ),
+    (
+        '[vcs]\nclass = "pure"\n[vcs.subcommands.bad.options]\n"-x" = { arg = 1 }\n',
+        4,
+        "must be one of",
+    ),
 ]
 
 
@@ -452,6 +462,9 @@ def test_import_is_lazy() -> None:
         "c.lookup('cat')\n"
         "lib = c.library()\n"
         "assert set(lib.loaded) == {'cat'}, lib.loaded\n"
+        "git = c.lookup('git')\n"
+        "c.usage([c.Arg('git', 0), c.Arg('push', 1)])\n"
+        "assert set(dict.keys(git.subcommands)) == {'push'}, 'every subcommand was built'\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

@@ -275,15 +275,137 @@ class Library:
             return None
         fname, start, end = where
         text = self.texts[fname]
-        data = _parse_chunk(fname, text, start, end)
+        own, subs = _split_subcommands(target, text, start, end)
+        data = _parse_chunk(fname, *_masked(text, start, own))
         spec = _Builder(fname, text, start).command(target, data[target], (target,))
+        if subs:  # `[cmd.subcommands.NAME...]` tables: each parsed when first used
+            spec.subcommands = _Subcommands(spec.subcommands or {}, fname, text, start, subs)
         self.loaded[target] = spec
         self.loaded[base] = spec
         return spec
 
     def load_all(self) -> dict[str, CommandSpec]:
         """Every spec, loaded and checked (a bad file raises `SpecError` here)."""
-        return {n: spec for n in sorted(self.names()) if (spec := self.lookup(n)) is not None}
+        out = {n: spec for n in sorted(self.names()) if (spec := self.lookup(n)) is not None}
+        for spec in out.values():
+            _force(spec)
+        return out
+
+
+def _force(spec: CommandSpec) -> None:
+    """Build every lazily parsed subcommand (and theirs)."""
+    for sub in (spec.subcommands or {}).values():
+        _force(sub)
+
+
+_TABLE = re.compile(r"^\[([^\[\]\n]+)\]", re.M)
+_KEY = re.compile(r'\s*(?:"([^"]*)"|([A-Za-z0-9_-]+))\s*(\.|$)')
+
+
+def _dotted(header: str) -> tuple[str, ...]:
+    keys: list[str] = []
+    pos = 0
+    while pos < len(header):
+        m = _KEY.match(header, pos)
+        if m is None:
+            return ()  # not a plain dotted key: left to tomllib
+        keys.append(m.group(1) if m.group(1) is not None else m.group(2))
+        pos = m.end()
+    return tuple(keys)
+
+
+def _split_subcommands(
+    name: str, text: str, start: int, end: int
+) -> tuple[list[tuple[int, int]], dict[str, list[tuple[int, int]]]]:
+    """The command's own table blocks, and each `[NAME.subcommands.SUB...]` block by SUB."""
+    heads = [(m.start(), _dotted(m.group(1))) for m in _TABLE.finditer(text, start, end)]
+    own: list[tuple[int, int]] = []
+    subs: dict[str, list[tuple[int, int]]] = {}
+    for i, (pos, keys) in enumerate(heads):
+        stop = heads[i + 1][0] if i + 1 < len(heads) else end
+        if len(keys) >= 3 and keys[0] == name and keys[1] == "subcommands":
+            subs.setdefault(keys[2], []).append((pos, stop))
+        else:
+            own.append((pos, stop))
+    return own, subs
+
+
+def _masked(text: str, start: int, keep: list[tuple[int, int]]) -> tuple[str, int, int]:
+    """(text, start, end) where only `keep` blocks remain after `start`; the rest become blank
+    lines, so line numbers in errors stay those of the file."""
+    parts = [text[:start]]
+    pos = start
+    for s, e in keep:
+        parts.append("\n" * text.count("\n", pos, s))
+        parts.append(text[s:e])
+        pos = e
+    masked = "".join(parts)
+    return masked, start, len(masked)
+
+
+class _Subcommands(dict[str, CommandSpec]):
+    """A command's subcommands, each parsed and built when first asked for."""
+
+    def __init__(
+        self,
+        built: dict[str, CommandSpec],
+        fname: str,
+        text: str,
+        start: int,
+        blocks: dict[str, list[tuple[int, int]]],
+    ) -> None:
+        super().__init__(built)
+        self._fname = fname
+        self._text = text
+        self._start = start
+        self._blocks = blocks
+
+    def _build(self, sub: str) -> CommandSpec | None:
+        if dict.__contains__(self, sub):
+            return dict.__getitem__(self, sub)
+        blocks = self._blocks.get(sub)
+        if blocks is None:
+            return None
+        text, start, end = _masked(self._text, self._start, blocks)
+        data = _parse_chunk(self._fname, text, start, end)
+        top = next(iter(data))
+        path = (top, "subcommands", sub)
+        spec = _Builder(self._fname, text, start).command(
+            f"{top} {sub}", data[top]["subcommands"][sub], path
+        )
+        dict.__setitem__(self, sub, spec)
+        return spec
+
+    def get(self, key: str, default: Any = None) -> Any:
+        spec = self._build(key)
+        return default if spec is None else spec
+
+    def __getitem__(self, key: str) -> CommandSpec:
+        spec = self._build(key)
+        if spec is None:
+            raise KeyError(key)
+        return spec
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (dict.__contains__(self, key) or key in self._blocks)
+
+    def names(self) -> list[str]:
+        return sorted(set(self._blocks) | set(dict.keys(self)))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def values(self) -> Any:
+        return [self[k] for k in self.names()]
+
+    def items(self) -> Any:
+        return [(k, self[k]) for k in self.names()]
+
+    def keys(self) -> Any:
+        return self.names()
 
 
 def _parse_chunk(fname: str, text: str, start: int, end: int) -> dict[str, Any]:
@@ -393,6 +515,12 @@ class _Builder:
     def fail(self, path: tuple[str, ...], message: str) -> SpecError:
         shown = ".".join(p if len(p) < 30 else p[:26] + " ..." for p in path)
         return SpecError(self.fname, self._line(path), f"[{shown}] {message}")
+
+    def _header_line(self, path: tuple[str, ...]) -> int:
+        """Line of a table's own header (`[git.subcommands.push]`), else of its command's."""
+        header = "\n[" + ".".join(p if re.fullmatch(r"[\w-]+", p) else f'"{p}"' for p in path) + "]"
+        pos = self.text.find(header, self.start - 1)
+        return self.text.count("\n", 0, pos + 1 if pos >= 0 else self.start) + 1
 
     def _line(self, path: tuple[str, ...]) -> int:
         """Best-effort line of a key: the last path element found after its table header."""
@@ -507,7 +635,7 @@ class _Builder:
         unknown = set(data) - self.COMMAND_KEYS
         if unknown:
             raise self.fail((*path, sorted(unknown)[0]), f"unknown key {sorted(unknown)}")
-        where = f"{self.fname}:{self._line(path)}"
+        where = f"{self.fname}:{self._header_line(path)}"
         spec = CommandSpec(name, where)
         for k, v in data.items():
             p = (*path, k)
