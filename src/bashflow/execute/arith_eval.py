@@ -21,7 +21,7 @@ Thunk = Callable[[], int]
 
 _MASK = (1 << 64) - 1
 _SIGN = 1 << 63
-_DEC = re.compile(r"[ \t\n]*-?[0-9]+[ \t\n]*\Z")
+_DEC = re.compile(r"[ \t\n]*-?(?:0|[1-9][0-9]*)[ \t\n]*\Z")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9][A-Za-z0-9_@#]*")
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -65,9 +65,9 @@ def parse_number(text: str) -> int:
     digits = text
     if "#" in text:
         b, _, digits = text.partition("#")
-        if not b.isdigit() or not 2 <= int(b) <= 64:
+        base = parse_number(b) if b.isalnum() else 0
+        if not 2 <= base <= 64:
             raise ValueError("invalid arithmetic base")
-        base = int(b)
         if not digits:
             raise ValueError("invalid integer constant")
     elif len(text) > 1 and text[0] == "0":
@@ -129,6 +129,8 @@ class _Parser:
             return
         for op in _OPS:
             if text.startswith(op, i):
+                if op in ("++", "--") and self.tok in ("NUM", ")"):
+                    op = op[0]  # after an operand that is not a variable: two signs
                 self.tok, self.pos = op, i + len(op)
                 return
         raise ArithError("syntax error: invalid arithmetic operator", i)
@@ -216,10 +218,9 @@ class _Parser:
     def power(self) -> Thunk:
         f = self.unary()
         if self.tok == "**":
-            pos = self.tok_start
             self.advance()
             g = self.power()
-            return self.ev.make_binary("**", f, g, self.text, pos)
+            return self.ev.make_binary("**", f, g, self.text, self.prev_start)
         return f
 
     def unary(self) -> Thunk:

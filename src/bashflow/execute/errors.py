@@ -51,6 +51,11 @@ class ExpansionError(ShellError):
     substitutions, failglob) and sets `$?`; the script goes on with the next line."""
 
 
+class ReadonlyError(ExpansionError):
+    """Assignment to a readonly variable: abandons the current line, like an expansion
+    error (the `declare` family reports it and fails instead)."""
+
+
 class FatalError(ShellError):
     """An error that ends a non-interactive shell (`set -u`, `${x:?}`, readonly in some
     forms): the shell exits with `status`."""

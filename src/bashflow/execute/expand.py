@@ -54,8 +54,9 @@ def brace_expand(parts: Sequence[s.WordPart]) -> list[list[s.WordPart]]:
                 lit: s.WordPart = s.Literal(part.span, _range_text(part))
                 return brace_expand(head + [lit] + list(parts[i + 1 :]))
             out = []
-            for rest in brace_expand(parts[i + 1 :]):
-                for item in items:
+            rests = brace_expand(parts[i + 1 :])
+            for item in items:
+                for rest in rests:
                     out.append(head + [s.Literal(part.span, item)] + rest)
             return out
     return [list(parts)]
@@ -86,10 +87,10 @@ def brace_range(r: s.BraceRange) -> list[str] | None:
         if width:
             return [f"{n:0{width}d}" if n >= 0 else "-" + f"{-n:0{width - 1}d}" for n in seq]
         return [str(n) for n in seq]
-    if len(a) == 1 and len(b) == 1 and a.isascii() and b.isascii():
+    if len(a) == 1 and len(b) == 1 and a.isascii() and b.isascii() and a.isalpha() and b.isalpha():
         x, y = ord(a), ord(b)
         seq = range(x, y + 1, step) if x <= y else range(x, y - 1, -step)
-        return [chr(n) for n in seq]
+        return ["" if n == 92 else chr(n) for n in seq]
     return None
 
 
@@ -196,6 +197,14 @@ class Expander:
                 nocase=shopt["nocaseglob"],
                 globstar=shopt["globstar"],
             )
+            gi = self.state.get("GLOBIGNORE")
+            if gi and matches:
+                ignores = [g for g in gi.split(":") if g]
+                matches = [
+                    m
+                    for m in matches
+                    if not any(pattern.match(g, m, extglob=shopt["extglob"]) for g in ignores)
+                ]
             if matches:
                 out.extend(matches)
             elif shopt["failglob"]:
@@ -230,14 +239,16 @@ class Expander:
         *,
         assign: bool = False,
         pattern_ctx: bool = False,
+        split_literals: bool = False,
     ) -> list[Segment]:
         segs: list[Segment] = []
+        lit_flag = SPLIT if split_literals else LIT
         for part in parts:
             kind = type(part)
             if kind is s.Literal:
-                segs.append((part.text, QUOTED))  # type: ignore[union-attr]
+                segs.append((part.text, lit_flag))  # type: ignore[union-attr]
             elif kind is s.DoubleQuoted or kind is s.LocaleQuoted:
-                inner = self.expand_parts(part.parts, True, pattern_ctx=pattern_ctx)  # type: ignore[union-attr]
+                inner = self.expand_parts(part.parts, True)  # type: ignore[union-attr]
                 if not self._has_at(part):
                     segs.append(("", QUOTED))
                 segs.extend((t, QUOTED if f != BREAK else BREAK) for t, f in inner)
@@ -332,15 +343,17 @@ class Expander:
         words = [n for n in s.walk(arith.expr) if isinstance(n, s.ArithWord)]
         if not words:
             return raw
-        base = arith.span.start
+        text = self.current_source_text
+        base = text.find(raw, arith.span.start, arith.span.end)
+        if base < 0:
+            return raw
         out: list[str] = []
         pos = base
-        text = self.current_source_text
         for w in sorted(words, key=lambda n: n.span.start):
             out.append(text[pos : w.span.start])
             out.append(self.expand_str(w.word))
             pos = w.span.end
-        out.append(text[pos : arith.span.end])
+        out.append(text[pos : base + len(raw)])
         return "".join(out)
 
     def eval_arith(self: Interpreter, arith: s.Arith, context: str = "") -> int:

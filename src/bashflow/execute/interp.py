@@ -69,6 +69,11 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.pending_signals: list[int] = []
         self.running_trap = False
         self.cs_level = 0
+        self.path_override: str | None = None
+        self.cs_status: int | None = None
+        self.return_trap_depth = -1
+        self.readonly_functions: set[str] = set()
+        self.disabled_builtins: set[str] = set()
         self.current_cmd: s.SimpleCommand | None = None
         self.prompt_cache: dict[str, s.Word] = {}
 
@@ -323,12 +328,23 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         pids: list[int] = []
         prev_read = -1
         n = len(cmds)
+        lastpipe = self.state.shopt["lastpipe"] and not self.state.options["monitor"]
         for i, cmd in enumerate(cmds):
             if i < n - 1:
                 r, w = os.pipe()
             else:
                 r, w = -1, -1
             both = i < n - 1 and p.ops[i] == "|&"
+            if lastpipe and i == n - 1:
+                saved: Saved = []
+                self.save_fd(0, saved)
+                os.dup2(prev_read, 0)
+                os.close(prev_read)
+                try:
+                    last = self.run_command(cmd)
+                finally:
+                    self.restore(saved)
+                return [self.wait_pid(pid) for pid in pids] + [last]
 
             def child(
                 cmd: s.Command = cmd,
@@ -442,6 +458,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         os.close(r)
         status = self.wait_pid(pid)
         self.state.last_status = status
+        self.cs_status = status
         raw = b"".join(chunks)
         if b"\0" in raw:
             self.error("warning: command substitution: ignored null byte in input")
@@ -555,6 +572,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
 
     def run_compound(self, cmd: s.Command) -> int:
         kind = type(cmd)
+        self.state.lineno = self.line_of(cmd)
         if kind is s.BraceGroup:
             return self.run_list(cmd.body)  # type: ignore[union-attr]
         if kind is s.Subshell:
@@ -578,6 +596,10 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         if kind is s.ArithCommand:
             return self.run_arith_command(cmd)  # type: ignore[arg-type]
         if kind is s.FunctionDef:
+            if cmd.name in self.readonly_functions:  # type: ignore[union-attr]
+                self.error(f"{cmd.name}: readonly function")  # type: ignore[union-attr]
+                self.state.last_status = 1
+                return 1
             self.state.functions[cmd.name] = (cmd, self.source, self.line_offset)  # type: ignore[union-attr]
             self.state.last_status = 0
             return 0
@@ -744,22 +766,35 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             self.expand_words(cmd.words) if cmd.words is not None else list(self.state.positional)
         )
         status = 0
-        while True:
-            for i, item in enumerate(items, 1):
-                self.write(2, f"{i}) {item}\n")
-            self.write(2, self.state.get("PS3") or "#? ")
-            line = self.read_line(0)
-            if line is None:
-                break
-            self.state.set("REPLY", line.rstrip("\n"))
-            reply = line.strip()
-            choice = (
-                items[int(reply) - 1] if reply.isdigit() and 0 < int(reply) <= len(items) else ""
-            )
-            self.set_var(cmd.name, choice)
-            status, leave = self.loop_body(cmd.body)
-            if leave:
-                break
+        show = True
+        self.loop_depth += 1
+        try:
+            while True:
+                if show:
+                    for i, item in enumerate(items, 1):
+                        self.write(2, f"{i}) {item}\n")
+                self.write(2, self.state.get("PS3") or "#? ")
+                line = self.read_line(0)
+                if line is None:
+                    self.write(1, "\n")
+                    status = 1
+                    break
+                self.state.set("REPLY", line.rstrip("\n"))
+                reply = line.strip()
+                if not reply:
+                    show = True
+                    continue
+                show = False
+                choice = (
+                    items[int(reply) - 1] if reply.isdigit() and 0 < int(reply) <= len(items) else ""
+                )
+                self.set_var(cmd.name, choice)
+                status, leave = self.loop_body(cmd.body)
+                if leave:
+                    break
+        finally:
+            self.loop_depth -= 1
+        self.state.last_status = status
         return status
 
     def run_coproc(self, cmd: s.Coproc) -> int:
@@ -835,6 +870,12 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         st = self.state
         st.lineno = self.line_of(cmd)
         self.current_cmd = cmd
+        if st.traps and not self.running_trap:
+            st.set("BASH_COMMAND", self.source_text(cmd.span))
+            debug = st.traps.get("DEBUG")
+            if debug:
+                self.run_trap_text(debug, st.last_status)
+                st.lineno = self.line_of(cmd)
         mark = len(self.procsub_fds)
         try:
             words = cmd.words
@@ -861,12 +902,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
 
     def run_assignments_only(self, cmd: s.SimpleCommand) -> int:
         st = self.state
-        st.last_status = 0
-        status_before = -1
-        sub_status = None
+        self.cs_status = None
         for a in cmd.assignments:
-            before = st.last_status
-            st.last_status = status_before
             try:
                 self.assign(a, trace=st.options["xtrace"])
             except ShellError as err:
@@ -875,10 +912,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 self.error(err.message)
                 st.last_status = 1
                 return 1
-            if st.last_status != status_before:
-                sub_status = st.last_status
-            st.last_status = before
-        status = sub_status if sub_status is not None else 0
+        st.last_arg = ""
+        status = self.cs_status if self.cs_status is not None else 0
         if cmd.redirects:
             saved: Saved = []
             try:
@@ -956,6 +991,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         st.scopes.append({})
         st.funcnames.insert(0, name)
         st.call_lines.insert(0, st.lineno)
+        st.sources.insert(0, source.filename)
         self.update_funcname()
         old_source, old_offset = self.source, self.line_offset
         self.source, self.line_offset = source, offset
@@ -965,7 +1001,9 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 status = self.run_command(fdef.body)
             except ReturnFromFunction as r:
                 status = r.status
-            trap = st.traps.get("RETURN") if st.options["functrace"] else None
+            trap = st.traps.get("RETURN")
+            if not st.options["functrace"] and self.return_trap_depth != self.func_depth:
+                trap = None
             if trap and not self.running_trap:
                 self.run_trap_text(trap, status)
         finally:
@@ -974,6 +1012,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             st.scopes.pop()
             st.funcnames.pop(0)
             st.call_lines.pop(0)
+            st.sources.pop(0)
             st.positional = saved_pos
             self.update_funcname()
         return status
@@ -988,6 +1027,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         else:
             g.pop("FUNCNAME", None)
             g["BASH_LINENO"] = Var({}, 1)
+        g["BASH_SOURCE"] = Var(dict(enumerate(st.sources + st.base_sources)), 1)
 
     def run_external(self, argv: list[str], env_extra: dict[str, str] | None) -> int:
         st = self.state
@@ -1039,10 +1079,10 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
     def find_command(self, name: str) -> str | None:
         if "/" in name:
             return name if os.path.exists(name) else None
-        cached = self.state.hash.get(name)
+        cached = self.state.hash.get(name) if self.path_override is None else None
         if cached is not None and os.path.exists(cached):
             return cached
-        path = self.state.get("PATH")
+        path = self.path_override or self.state.get("PATH")
         if path is None:
             path = "/usr/local/bin:/usr/bin:/bin"
         found_noexec = None

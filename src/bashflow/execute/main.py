@@ -96,6 +96,9 @@ def run_exec(o: ExecOptions) -> int:
     for name, on in o.shopts:
         if name in interp.state.shopt:
             interp.state.shopt[name] = on
+    if what == "file":
+        interp.state.base_sources = [arg0]
+        interp.update_funcname()
     if what == "-c":
         interp.state.extra_flags = "c"
     elif what == "stdin":

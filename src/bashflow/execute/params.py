@@ -11,7 +11,7 @@ from bashflow.execute import pattern
 from bashflow.execute.errors import ExpansionError, FatalError
 from bashflow.execute.expand import BREAK, LIT, QUOTED, SPLIT, Segment, glob_escape
 from bashflow.execute.quoting import ansi_c_decode, quote_q
-from bashflow.execute.state import ASSOC, FLAG_LETTERS
+from bashflow.execute.state import ASSOC, FLAG_LETTERS, NAMEREF
 from bashflow.parser import syntax as s
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class ParamExpander:
             return self.to_segments(value, star, quoted, assign)
         star = False
         label = name
-        if p.indirect and p.op in ("!*", "!@"):
+        if p.op in ("!*", "!@"):
             value: Value = sorted(
                 n
                 for n in self.state.iter_names()
@@ -54,6 +54,9 @@ class ParamExpander:
             return self.to_segments(keys, sub == "*", quoted, assign)
         if p.indirect:
             target = self.state.get(name) if name not in "@*#?$!-0123456789" else None
+            ref = self.state.find(name)
+            if ref is not None and ref.flags & NAMEREF and isinstance(ref.value, str):
+                return self.to_segments(ref.value, False, quoted, assign)
             if name.isdigit() or name in "@*#?$!-":
                 target = self.simple_value(name)[0]  # type: ignore[assignment]
             if target is None:
@@ -137,7 +140,8 @@ class ParamExpander:
             value = v.value
             top = (max(value) + 1) if isinstance(value, dict) and value else 1
             if idx + top < 0:
-                raise ExpansionError(f"{name}: bad array subscript")
+                self.error(f"{name}: bad array subscript")
+                return None, False
         return self.arith.get_element(name, str(idx)), False
 
     # ------------------------------------------------------------------ results
@@ -222,6 +226,8 @@ class ParamExpander:
             if not msg:
                 msg = "parameter null or not set" if op == ":?" else "parameter not set"
             raise FatalError(f"{label}: {msg}")
+        if value is None and op == "@" and p.arg is not None and self.expand_str(p.arg) == "a":
+            return self.transform("a", "", False, quoted, assign, label)
         if value is None:
             if st.options["nounset"] and not _is_list_label(label):
                 raise FatalError(f"{label}: unbound variable")
@@ -258,12 +264,61 @@ class ParamExpander:
             return self.transform(letter, value, star, quoted, assign, label)
         raise ExpansionError(f"${{{label}{op}}}: bad substitution")
 
+    def prompt_escapes(self: Interpreter, text: str) -> str:
+        import os
+        import socket
+
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            ch = text[i]
+            if ch != "\\" or i + 1 >= len(text):
+                out.append(ch)
+                i += 1
+                continue
+            c = text[i + 1]
+            i += 2
+            if c == "\\":
+                out.append("\\")
+            elif c == "$":
+                out.append("#" if os.geteuid() == 0 else "$")
+            elif c == "n":
+                out.append("\n")
+            elif c == "u":
+                out.append(self.state.get("USER") or "")
+            elif c in "hH":
+                host = socket.gethostname()
+                out.append(host.split(".")[0] if c == "h" else host)
+            elif c in "wW":
+                pwd = self.state.get("PWD") or ""
+                home = self.state.get("HOME") or ""
+                if home and (pwd == home or pwd.startswith(home + "/")):
+                    pwd = "~" + pwd[len(home) :]
+                out.append(pwd if c == "w" else pwd.rsplit("/", 1)[-1] or "/")
+            elif c == "s":
+                out.append("bash")
+            elif c == "v":
+                out.append("5.2")
+            elif c == "V":
+                out.append("5.2.15")
+            elif c in "[]":
+                pass
+            elif c == "e":
+                out.append("\x1b")
+            elif c == "a":
+                out.append("\a")
+            else:
+                out.append("\\" + c)
+        return "".join(out)
+
     def expand_arg(
         self: Interpreter, arg: s.Word | None, quoted: bool, assign: bool
     ) -> list[Segment]:
         if arg is None:
             return [("", QUOTED)] if quoted else []
-        segs = self.expand_parts(arg.parts, quoted, assign=assign)
+        segs = self.expand_parts(
+            arg.parts, quoted, assign=assign, split_literals=not quoted and not assign
+        )
         if quoted and not segs:
             return [("", QUOTED)]
         return segs
@@ -315,6 +370,21 @@ class ParamExpander:
             items = value
             if label in ("@", "*") or p.name in ("@", "*") and p.subscript is None:
                 items = [self.state.arg0] + value
+            else:
+                m = _INDIRECT.match(label)
+                var = self.state.lookup(m.group(1) if m else label)
+                if var is not None and isinstance(var.value, dict) and not var.flags & ASSOC:
+                    keys = list(var.value)
+                    top = (max(keys) + 1) if keys else 0  # type: ignore[type-var, operator]
+                    if offset < 0:
+                        offset += top
+                        if offset < 0:
+                            return []
+                    chosen = [v for k, v in var.value.items() if k >= offset]  # type: ignore[operator]
+                    if length is not None and length < 0:
+                        raise ExpansionError(f"{length}: substring expression < 0")
+                    sel = chosen if length is None else chosen[:length]
+                    return self.to_segments(sel, star, quoted, assign)
             n = len(items)
             if offset < 0:
                 offset += n if not (label in ("@", "*")) else n
@@ -355,7 +425,7 @@ class ParamExpander:
         if letter == "E":
             return self.map_value(value, star, quoted, assign, ansi_c_decode)
         if letter == "P":
-            return self.map_value(value, star, quoted, assign, lambda v: v)
+            return self.map_value(value, star, quoted, assign, self.prompt_escapes)
         if letter == "U":
             return self.map_value(value, star, quoted, assign, str.upper)
         if letter == "L":
@@ -389,6 +459,8 @@ class ParamExpander:
         if letter == "A":
             if value is None:
                 return []
+            if var is not None and isinstance(var.value, dict) and not (name and name.group(2)):
+                return self.to_segments(self.declare_line(base, var), False, quoted, assign)
             flags = "".join(ch for bit, ch in FLAG_LETTERS if var is not None and var.flags & bit)
             if isinstance(value, list):
                 value = " ".join(value)

@@ -234,6 +234,8 @@ def replace(
     """`${s/p/rep}` (mode `/`), `//` (all), `/#` (anchored at start), `/%` (at end).
     `amp` is the replacement with `&` marks (patsub_replacement) split out: when given,
     each unescaped `&` in it is the matched text."""
+    if p == "" and mode in ("/", "//"):
+        return s
     rx = compile_pattern(p, extglob=extglob)
     n = len(s)
 
@@ -259,9 +261,7 @@ def replace(
             if rx.fullmatch(s, i, j):
                 found = j
                 break
-        if found < 0 or (found == i and p != ""):
-            if found == i and p == "":
-                return s
+        if found <= i:
             i += 1
             continue
         out.append(s[last:i])
@@ -298,7 +298,7 @@ def glob(
     for idx, comp in enumerate(comps):
         last = idx == len(comps) - 1
         if comp == "":
-            results = [r + "/" if r and not r.endswith("/") else r for r in results]
+            results = [r + "/" if not r.endswith("/") else r for r in results if r]
             if last:
                 results = [r for r in results if os.path.isdir(r or ".")]
             continue

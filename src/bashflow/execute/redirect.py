@@ -7,6 +7,7 @@ here-strings are fed through a pipe when they fit in its buffer, else a deleted 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -110,14 +111,26 @@ class Redirector:
             target = self.redirect_target(r)
             if target == "-" or (target.endswith("-") and target[:-1].isdigit()):
                 fd = r.fd if r.fd is not None else default
+                if r.fd_var is not None:
+                    held = self.state.get(r.fd_var) or ""
+                    if not held.isdigit():
+                        raise CommandError(f"{r.fd_var}: ambiguous redirect")
+                    fd = int(held)
+                    if target == "-":
+                        with contextlib.suppress(OSError):
+                            os.close(fd)
+                        return
                 src = int(target[:-1]) if target != "-" else -1
                 if src >= 0:
+                    # move: duplicate onto fd, then close the source
                     self.dup_to(r, src, fd, saved)
+                    self.save_fd(src, saved)
+                    with contextlib.suppress(OSError):
+                        os.close(src)
+                    return
                 self.save_fd(fd, saved)
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
                 return
             if target.isdigit():
                 fd = r.fd if r.fd is not None else default

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Union
 
-from bashflow.execute.errors import ExpansionError, ShellError
+from bashflow.execute.errors import ExpansionError, ReadonlyError, ShellError
 
 ARRAY = 1
 ASSOC = 2
@@ -125,7 +125,7 @@ SHOPT_DEFAULTS = {
 
 DYNAMIC = frozenset(
     ("RANDOM", "LINENO", "SECONDS", "BASHPID", "EPOCHSECONDS", "EPOCHREALTIME", "SRANDOM",
-     "BASH_SUBSHELL", "SHELLOPTS", "BASHOPTS")
+     "BASH_SUBSHELL", "SHELLOPTS", "BASHOPTS", "_")
 )  # fmt: skip
 
 
@@ -158,6 +158,7 @@ class State:
         self.lineno = 0
         self.funcnames: list[str] = []
         self.sources: list[str] = []
+        self.base_sources: list[str] = []
         self.call_lines: list[int] = []
         self.subshell_level = 0
         self.last_arg = ""
@@ -185,7 +186,7 @@ class State:
             name = v.value
             seen += 1
             if seen > 8:
-                raise ShellError(f"{name}: circular name reference")
+                return name
 
     def lookup(self, name: str) -> Var | None:
         v = self.find(name)
@@ -211,6 +212,8 @@ class State:
             return str(int.from_bytes(os.urandom(4), "little"))
         if name == "BASH_SUBSHELL":
             return str(self.subshell_level)
+        if name == "_":
+            return self.last_arg
         if name == "SHELLOPTS":
             return ":".join(n for n in sorted(self.options) if self.options[n])
         if name == "BASHOPTS":
@@ -288,7 +291,7 @@ class State:
             self.start_time = time.monotonic()
         v = self.var_for_write(name)
         if v.flags & READONLY:
-            raise ShellError(f"{name}: readonly variable")
+            raise ReadonlyError(f"{name}: readonly variable")
         cur = v.value
         if isinstance(cur, dict):
             key: int | str = "0" if v.flags & ASSOC else 0
@@ -301,7 +304,7 @@ class State:
         """`name[key]=value`; `key` is already expanded (evaluated for indexed arrays)."""
         v = self.var_for_write(name)
         if v.flags & READONLY:
-            raise ShellError(f"{name}: readonly variable")
+            raise ReadonlyError(f"{name}: readonly variable")
         if v.flags & ASSOC:
             arr: dict[str, str] = v.value if isinstance(v.value, dict) else {}  # type: ignore[assignment]
             v.value = arr
@@ -326,7 +329,7 @@ class State:
     def set_array(self, name: str, items: list[str] | dict[int, str], append: bool = False) -> None:
         v = self.var_for_write(name)
         if v.flags & READONLY:
-            raise ShellError(f"{name}: readonly variable")
+            raise ReadonlyError(f"{name}: readonly variable")
         if isinstance(items, list):
             items = dict(enumerate(items))
         if append:
@@ -345,7 +348,7 @@ class State:
     def set_assoc(self, name: str, items: dict[str, str], append: bool = False) -> None:
         v = self.var_for_write(name)
         if v.flags & READONLY:
-            raise ShellError(f"{name}: readonly variable")
+            raise ReadonlyError(f"{name}: readonly variable")
         cur = v.value if append and isinstance(v.value, dict) else {}
         merged: dict[str, str] = dict(cur)  # type: ignore[arg-type]
         for k, val in items.items():

@@ -29,7 +29,7 @@ TABLE: dict[str, str] = {
     "typeset": "b_declare", "local": "b_local", "export": "b_export",
     "readonly": "b_readonly", "unset": "b_unset", "read": "b_read", "mapfile": "b_mapfile",
     "readarray": "b_mapfile", "alias": "b_alias", "unalias": "b_unalias",
-    "enable": "b_true", "jobs": "b_jobs", "disown": "b_true", "fg": "b_false",
+    "enable": "b_enable", "jobs": "b_jobs", "disown": "b_true", "fg": "b_false",
     "bg": "b_false", "ulimit": "b_ulimit", "help": "b_false", "history": "b_true",
     "suspend": "b_false", "logout": "b_exit", "compgen": "b_false", "complete": "b_true",
     "compopt": "b_true", "fc": "b_false", "bind": "b_true",
@@ -47,13 +47,31 @@ class Builtins(DirBuiltins, FlowBuiltins, IOBuiltins, JobBuiltins, PrintfBuiltin
 
     def builtin_for(self: Interpreter, name: str) -> Callable[[list[str]], int] | None:
         method = TABLE.get(name)
-        if method is None:
+        if method is None or name in self.disabled_builtins:
             return None
         fn: Callable[[list[str]], int] = getattr(self, method)
         return fn
 
     def b_true(self: Interpreter, argv: list[str]) -> int:
         return 0
+
+    def b_enable(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        disable = False
+        while args and args[0].startswith("-"):
+            if "n" in args[0]:
+                disable = True
+            args.pop(0)
+        status = 0
+        for name in args:
+            if name not in TABLE:
+                self.error(f"enable: {name}: not a shell builtin")
+                status = 1
+            elif disable:
+                self.disabled_builtins.add(name)
+            else:
+                self.disabled_builtins.discard(name)
+        return status
 
     def b_false(self: Interpreter, argv: list[str]) -> int:
         return 1

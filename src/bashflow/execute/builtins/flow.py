@@ -70,7 +70,7 @@ class FlowBuiltins:
 
     def b_return(self: Interpreter, argv: list[str]) -> int:
         if self.func_depth == 0 and self.source_depth == 0:
-            raise CommandError("return: can only `return' from a function or sourced script")
+            raise CommandError("return: can only `return' from a function or sourced script", 2)
         if len(argv) > 2:
             raise CommandError("return: too many arguments")
         if len(argv) == 1:
@@ -147,7 +147,7 @@ class FlowBuiltins:
                     return self.print_options(on)
                 name = args[i + 1]
                 if name not in SET_OPTIONS:
-                    raise CommandError(f"set: {name}: invalid option name")
+                    raise CommandError(f"set: {name}: invalid option name", 2)
                 st.options[name] = on
                 i += 2
                 continue
@@ -159,7 +159,7 @@ class FlowBuiltins:
                         return self.print_options(on)
                     oname = args[i + consumed]
                     if oname not in SET_OPTIONS:
-                        raise CommandError(f"set: {oname}: invalid option name")
+                        raise CommandError(f"set: {oname}: invalid option name", 2)
                     st.options[oname] = on
                     continue
                 name = LETTER_OPTIONS.get(ch)
@@ -314,6 +314,8 @@ class FlowBuiltins:
         self.source, self.line_offset, self.error_name = src, 0, name
         self.source_depth += 1
         self.cs_level += 1
+        st.base_sources.insert(0, name)
+        self.update_funcname()
         saved_line = st.lineno
         try:
             status = self.run_list(script.body)
@@ -322,6 +324,8 @@ class FlowBuiltins:
         finally:
             self.source_depth -= 1
             self.cs_level -= 1
+            st.base_sources.pop(0)
+            self.update_funcname()
             self.source, self.line_offset, self.error_name = old
             st.lineno = saved_line
             if len(argv) > 2:
@@ -407,6 +411,12 @@ class FlowBuiltins:
             return status if len(args) == 1 else (0 if status == 0 else 1)
         if verbose == "V":
             return self.b_type(["type"] + args)
+        if "p" in "".join(a for a in argv[1:] if a.startswith("-")):
+            self.path_override = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+            try:
+                return self.exec_argv(args)
+            finally:
+                self.path_override = None
         return self.exec_argv(args)
 
     def b_builtin(self: Interpreter, argv: list[str]) -> int:
@@ -443,6 +453,8 @@ class FlowBuiltins:
                 if ch in "tpPaf":
                     mode = mode or ch
         status = 0
+        if mode == "a":
+            return self.type_all(args)
         for name in args:
             kind, where = self.describe(name)
             if mode == "P":
@@ -473,6 +485,34 @@ class FlowBuiltins:
             else:
                 hashed = self.state.hash.get(name) == where and False
                 self.out(f"{name} is {'hashed (' + where + ')' if hashed else where}\n")
+        return status
+
+    def type_all(self: Interpreter, names: list[str]) -> int:
+        from bashflow.execute.builtins import KEYWORDS, TABLE
+
+        status = 0
+        for name in names:
+            found = False
+            if name in self.state.aliases:
+                self.out(f"{name} is aliased to `{self.state.aliases[name]}'\n")
+                found = True
+            if name in KEYWORDS:
+                self.out(f"{name} is a shell keyword\n")
+                found = True
+            if name in self.state.functions:
+                self.out(f"{name} is a function\n" + self.function_text(name) + "\n")
+                found = True
+            if name in TABLE:
+                self.out(f"{name} is a shell builtin\n")
+                found = True
+            for d in (self.state.get("PATH") or "").split(":"):
+                full = os.path.join(d or ".", name)
+                if os.path.isfile(full) and os.access(full, os.X_OK):
+                    self.out(f"{name} is {full}\n")
+                    found = True
+            if not found:
+                self.error(f"type: {name}: not found")
+                status = 1
         return status
 
     def function_text(self: Interpreter, name: str) -> str:
@@ -520,7 +560,11 @@ class FlowBuiltins:
     def b_caller(self: Interpreter, argv: list[str]) -> int:
         st = self.state
         n = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0
-        if not st.funcnames or n >= len(st.funcnames):
+        if not st.funcnames:
+            if len(argv) == 1:
+                return self.out("0 NULL\n")
+            return 1
+        if n >= len(st.funcnames):
             return 1
         line = st.call_lines[n]
         caller = st.funcnames[n + 1] if n + 1 < len(st.funcnames) else "main"
@@ -602,6 +646,8 @@ class FlowBuiltins:
                 signal.signal(num, signal.SIG_DFL)
             return
         st.traps[name] = action
+        if name == "RETURN":
+            self.return_trap_depth = self.func_depth
         if num is None or num in (signal.SIGKILL, signal.SIGSTOP):
             return
         if action == "":

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import select
+
+from bashflow.execute.quoting import single_quote
 import stat
 from typing import TYPE_CHECKING
 
-from bashflow.execute.errors import CommandError
+import re
+
+from bashflow.execute.errors import CommandError, ShellError
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -140,6 +144,11 @@ class IOBuiltins:
                         raise CommandError(f"read: {value}: invalid file descriptor specification")
                     fd = int(value)
                 break
+        for name in args:
+            if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
+                self.error(f"read: `{name}': not a valid identifier")
+                return 1
+        reply = not args and array is None
         names = args or ([] if array else ["REPLY"])
         if prompt and os.isatty(fd):
             self.write(2, prompt)
@@ -162,14 +171,20 @@ class IOBuiltins:
             if array is None and names:
                 self.state.set(names[0], text)
                 return 1 if eof and not text else (1 if eof and len(text) < (nchars or 0) else 0)
-        if array is not None:
-            fields = _split_all(text, ifs, raw)
-            self.state.unset(array)
-            self.state.set_array(array, [f for f in fields])
-        else:
-            fields = _split_fields(text, ifs, len(names), raw)
-            for i, name in enumerate(names):
-                self.state.set(name, fields[i] if i < len(fields) else "")
+        try:
+            if array is not None:
+                fields = _split_all(text, ifs, raw)
+                self.state.unset(array)
+                self.state.set_array(array, [f for f in fields])
+            elif reply:
+                self.state.set("REPLY", "".join(c for c, _ in _unescape_fields(text, raw)))
+            else:
+                fields = _split_fields(text, ifs, len(names), raw)
+                for i, name in enumerate(names):
+                    self.state.set(name, fields[i] if i < len(fields) else "")
+        except ShellError as err:
+            self.error(err.message)
+            return 1
         return 1 if eof else 0
 
     def read_input(
@@ -287,6 +302,8 @@ def mapfile(interp: Interpreter, argv: list[str]) -> int:
     args = argv[1:]
     strip = False
     delim = "\n"
+    callback = ""
+    quantum = 5000
     count = 0
     origin: int | None = None
     skip = 0
@@ -310,8 +327,10 @@ def mapfile(interp: Interpreter, argv: list[str]) -> int:
             skip = int(value)
         elif ch == "u":
             fd = int(value)
-        elif ch in "cC":
-            pass
+        elif ch == "C":
+            callback = value
+        elif ch == "c":
+            quantum = int(value)
         else:
             raise CommandError(f"{argv[0]}: -{ch}: invalid option", 2)
     name = args[0] if args else "MAPFILE"
@@ -325,6 +344,11 @@ def mapfile(interp: Interpreter, argv: list[str]) -> int:
             break
     lines = lines[skip:]
     st = interp.state
+    if callback:
+        base = origin or 0
+        for i, line in enumerate(lines):
+            if (i + 1) % quantum == 0:
+                interp.run_string(f"{callback} {base + i} {single_quote(line)}\n", "eval")
     if origin is None:
         st.unset(name)
         st.set_array(name, lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from typing import TYPE_CHECKING
 
@@ -17,10 +18,13 @@ class JobBuiltins:
     def b_wait(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         any_one = False
+        pvar = None
         while args and args[0].startswith("-"):
             a = args.pop(0)
             if a == "-n":
                 any_one = True
+            elif a == "-p" and args:
+                pvar = args.pop(0)
             elif a == "--":
                 break
         if any_one and not args:
@@ -34,6 +38,8 @@ class JobBuiltins:
                     return 127
                 if pid in self.jobs:
                     self.jobs.remove(pid)
+                    if pvar is not None:
+                        self.state.set(pvar, str(pid))
                     return self.status_of(ws)
         if not args:
             status = 0
@@ -56,6 +62,8 @@ class JobBuiltins:
                 continue
             status = self.wait_pid(pid)
             self.jobs.remove(pid)
+            if pvar is not None:
+                self.state.set(pvar, str(pid))
         return status
 
     def b_kill(self: Interpreter, argv: list[str]) -> int:
@@ -63,7 +71,7 @@ class JobBuiltins:
         sig = signal.SIGTERM
         if not args:
             raise CommandError(
-                "kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]",
+                "\0kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]",
                 2,
             )
         if args[0] == "-l" or args[0] == "-L":
@@ -141,8 +149,35 @@ class JobBuiltins:
                     )
                 return self.out(",".join(perms) + "\n")
             return self.out(f"{cur:04o}\n")
-        try:
-            os.umask(int(args[0], 8))
-        except ValueError:
-            raise CommandError(f"umask: {args[0]}: octal number out of range") from None
+        spec = args[0]
+        if spec[:1].isdigit():
+            try:
+                os.umask(int(spec, 8))
+            except ValueError:
+                raise CommandError(f"umask: {spec}: octal number out of range") from None
+            return 0
+        cur = os.umask(0)
+        perms = 0o777 & ~cur
+        for clause in spec.split(","):
+            m = re.match(r"([ugoa]*)([-+=])([rwx]*)\Z", clause)
+            if m is None:
+                os.umask(cur)
+                raise CommandError(f"umask: `{clause[-1:] or spec}': invalid symbolic mode operator")
+            who = m.group(1) or "a"
+            bits = sum({"r": 4, "w": 2, "x": 1}[c] for c in m.group(3))
+            mask = 0
+            for wch in who:
+                for shift in {"u": (6,), "g": (3,), "o": (0,), "a": (6, 3, 0)}[wch]:
+                    mask |= 7 << shift
+            value = 0
+            for shift in (6, 3, 0):
+                value |= bits << shift
+            value &= mask
+            if m.group(2) == "=":
+                perms = (perms & ~mask) | value
+            elif m.group(2) == "+":
+                perms |= value
+            else:
+                perms &= ~value
+        os.umask(0o777 & ~perms)
         return 0

@@ -15,7 +15,7 @@ from bashflow.execute.quoting import echo_escapes, quote_printf
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
 
-_SPEC = re.compile(r"%([-+ #0]*)(\*|[0-9]+)?(?:\.(\*|[0-9]*))?([hlLqjzt]*)(\([^)]*\))?([a-zA-Z%])?")
+_SPEC = re.compile(r"%([-+ #0]*)(\*|[0-9]+)?(?:\.(\*|[0-9]*))?([hlLjzt]*)(\([^)]*\))?([a-zA-Z%])?")
 
 
 def format_escapes(fmt: str) -> str:
@@ -104,6 +104,9 @@ class _Args:
             v = int(t, 0) if not re.match(r"[-+]?0[0-7]+\Z", t) else int(t, 8)
         except ValueError:
             v = 0
+        if v > (1 << 63) - 1 or v < -(1 << 63):
+            self.ip.error(f"printf: warning: {a}: Numerical result out of range")
+            v = (1 << 63) - 1 if v > 0 else -(1 << 63)
         return v
 
     def number(self) -> float:
@@ -132,6 +135,9 @@ class PrintfBuiltin:
                     2,
                 )
             var = args[1]
+            if not re.match(r"[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\Z", var, re.S):
+                self.error(f"printf: `{var}': not a valid identifier")
+                return 2
             args = args[2:]
         if args and args[0] == "--":
             args = args[1:]
@@ -241,7 +247,7 @@ class PrintfBuiltin:
                 elif conv == "q":
                     text = quote_printf(text) if arg is not None else "''"
                 elif conv == "c":
-                    text = text[:1]
+                    text = text[:1] if arg is not None and text else ("\0" if arg is not None else "")
             if p is not None and conv != "c":
                 text = text[:p]
             if w is not None and len(text) < w:
@@ -253,6 +259,12 @@ class PrintfBuiltin:
                 v &= (1 << 64) - 1
             else:
                 v = wrap(v)
+            if conv == "o" and "#" in flags:
+                digits = "0" + format(v, "o") if v else "0"
+                width = w or 0
+                if "-" in flags:
+                    return digits.ljust(width)
+                return digits.rjust(width, "0" if "0" in flags else " ")
             return (spec + conv.replace("i", "d").replace("u", "d")) % v
         if conv in "eEfFgGaA":
             x = a.number()

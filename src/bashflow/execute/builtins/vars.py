@@ -109,6 +109,13 @@ class VarBuiltins:
                 if v is not None and v.flags & READONLY:
                     lines.append(self.declare_line(name, v) + "\n")
             return self.out("".join(lines))
+        if "f" in opts:
+            for name in args:
+                if name not in self.state.functions:
+                    self.error(f"readonly: {name}: not a function")
+                    return 1
+                self.readonly_functions.add(name)
+            return 0
         extra = "".join(c for c in opts if c in "aA")
         return self.declare(["readonly", "-r" + extra] + args, "readonly", offset=1)
 
@@ -378,8 +385,11 @@ class VarBuiltins:
                     st.unset(base)
                 continue
             if not _NAME.match(name):
-                self.error(f"unset: `{name}': not a valid identifier")
-                status = 1
+                if mode != "v" and name in st.functions:
+                    del st.functions[name]
+                elif mode == "v" or not re.match(r"[^\s$`'\"\\|&;()<>]+\Z", name):
+                    self.error(f"unset: `{name}': not a valid identifier")
+                    status = 1
                 continue
             if mode == "n":
                 v = st.find(name)
