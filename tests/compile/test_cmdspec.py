@@ -50,7 +50,17 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("cp -r src dst", {"read_trees": ["src"], "write_trees": ["dst"], "stdout": False}),
     ("cp -a src dst", {"read_trees": ["src"], "write_trees": ["dst"], "stdout": False}),
     ("cp a", OPAQUE),  # operands do not fit: no destination
-    ('cp "$@" dst', OPAQUE),  # "$@" may hold options (-t, -r) of cp
+    # "$@" may hold options (-t, -r, -T) of cp: every role is assumed for every operand
+    (
+        'cp "$@" dst',
+        {"read_trees": ["?", "dst"], "write_trees": ["?", "dst"], "stdin": True, "stdout": True},
+    ),
+    (
+        "sort $opts in",
+        {"reads": ["?", "in"], "writes": ["?", "in"], "write_trees": ["?", "in"], "stdin": True},
+    ),
+    ("grep -h x $files", {"read_trees": [".", "?", "x"], "stdin": True}),
+    ("sed 1q $0", OPAQUE),  # a hidden -f or -e would make 1q a file or move the script
     ("cp *.txt dst", {"reads": ["*.txt"], "write_trees": ["dst"], "stdout": False}),
     ("cp a *.txt", OPAQUE),  # the destination depends on how many names the glob gives
     ("cp --frobnicate a b", OPAQUE),  # unknown option: could take an argument
@@ -68,7 +78,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("rm -rf d", {"write_trees": ["d"], "stdout": False}),
     ("rm -f a b", {"writes": ["a", "b"], "stdout": False}),
     ('rm -f "$x"', {"writes": ["?"], "stdout": False}),
-    ("rm $files", OPAQUE),
+    ("rm $files", {"write_trees": ["?"], "stdin": True}),
     ("mkdir -p a/b", {"write_trees": ["a/b"], "stdout": False}),
     ("chmod -R 755 d", {"write_trees": ["d"], "stdout": False}),
     ("chmod -x f", {"writes": ["f"], "stdout": False}),

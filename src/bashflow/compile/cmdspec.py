@@ -64,6 +64,11 @@ ROLES = frozenset(
     ]
 )
 _QUANT = {"": (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
+# roles whose union over unknown words is no better than opaque
+_NOT_UNIONED = frozenset(
+    ["cmd", "exec", "module", "base", "code", "program", "script", "replace", "kv", "archive"]
+)
+_CLASS_ORDER = ("stateless", "parallelizable_pure", "pure", "side_effectful", "unknown")
 _NOT_PATHS = frozenset(["value", "assign", "cmd", "code", "program", "kv", "module", "exec"])
 _READS = frozenset(["read", "readwrite", "read_tree", "move", "script", "archive"])
 
@@ -795,6 +800,7 @@ class _Interp:
         self.stop = False
         self.replace: str | None = None
         self.sub: Usage | None = None  # `python3 -m pip ...`: the module's own usage
+        self.hidden: int | None = None  # first word that may expand to options
 
     @property
     def spec(self) -> CommandSpec:
@@ -836,6 +842,8 @@ class _Interp:
         if self.sub is not None:
             return self.merge(self.sub, opaque)
         spec = self.spec
+        for kind, uses in self.out.items():
+            self.out[kind] = list(dict.fromkeys(uses))  # once each, in order
         klass = self.over.get("klass") or self._inherited("klass") or "unknown"
         network = self.over.get("network") or self._inherited("network") or "none"
         return Usage(
@@ -902,7 +910,7 @@ class _Interp:
         a = self.argv[i]
         spec = self.spec
         if a.text is None and a.many and not a.glob and not self.stop and spec.risky:
-            raise self.opaque(f"word {a.index} may expand to options of {spec.name}")
+            self.hidden = i if self.hidden is None else self.hidden  # see finish_hidden
         if spec.subcommands is not None:
             if a.text is None:
                 raise self.opaque(f"{spec.name}: subcommand unknown until run")
@@ -1200,6 +1208,9 @@ class _Interp:
             raise self.opaque(f"{spec.name}: no subcommand")
         if self.mode is None and any(s.mode_required for s in self.chain):
             raise self.opaque(f"{spec.name}: no mode option")
+        if self.hidden is not None:
+            self.finish_hidden()
+            return
         slots = self.slots()
         assigned = self.allocate(slots, self.operands)
         files = 0
@@ -1235,6 +1246,60 @@ class _Interp:
         self.stdout = self.stdout or stdout == "always" or (stdout == "no_operands" and files == 0)
         self.finish_archives()
         self.finish_implicit()
+
+    def finish_hidden(self) -> None:
+        """A word that may expand to any options: the union of what every option could do.
+
+        Every operand, and every word after the first such word (an option there may take it
+        as its argument, or a `--` make it an operand), gets every path role an operand or an
+        option argument of the command can have; every flag effect is taken as present. When an
+        option could run code, choose a mode, change the base directory or stop option parsing,
+        no union is small enough to be useful: opaque."""
+        assert self.hidden is not None
+        spec = self.spec
+        why = f"word {self.argv[self.hidden].index} may expand to options of {spec.name}"
+        opts = list(
+            {id(o): o for k in ("short", "long", "words") for o in self.table(k).values()}.values()
+        )
+        patterns = [self.slots(), *(o.operands for o in opts if o.operands is not None)]
+        roles = {s.role for p in patterns for s in p} | {
+            r for o in opts for r in (o.arg, o.arg2) if r
+        }
+        if roles & _NOT_UNIONED or any(o.mode or o.stop or o.opaque for o in opts):
+            raise self.opaque(why)
+        self.note(why + ": every role and flag is assumed")
+        self.recursive = self.recursive or any(o.recursive for o in opts)
+        if any(o.inplace for o in opts):
+            self.inplace = True
+            self.use("writes", Arg(None, -1), None)  # in-place backups, names unknown
+        for o in opts:
+            if o.implicit is not None:
+                self.implicit.append((o.implicit, self.base))
+            if o.default is not None:
+                for r in roles - _NOT_PATHS:
+                    self.role(self._transform(r), Arg(o.default, -1), self.obase or self.base)
+        words = [u for u in self.operands] + [
+            (a, self.obase or self.base)
+            for a in self.argv[self.hidden + 1 :]
+            if a.text is not None and not any(a is u[0] for u in self.operands)
+        ]
+        for a, base in words:
+            for r in sorted(roles - {"value", "assign"}):
+                self.role(self._transform(r), a, base)
+        network = [o.network for o in opts if o.network] + [self._inherited("network") or "none"]
+        self.over["network"] = max(network, key=NETWORK.index)
+        classes = [o.klass for o in opts if o.klass] + [self._inherited("klass") or "unknown"]
+        self.over["klass"] = max(classes, key=_CLASS_ORDER.index)
+        self.stdin = self.stdout = True
+        self.finish_archives()
+        self.finish_implicit()
+
+    def _transform(self, role: str) -> str:
+        if self.recursive:
+            role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
+        if self.inplace and role == "read":
+            role = "readwrite"
+        return role
 
     def finish_archives(self) -> None:
         mode = self.mode
