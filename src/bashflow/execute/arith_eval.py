@@ -184,7 +184,7 @@ class _Parser:
             sub = text[end + 1 : close]
             end = close + 1
         j = _SPACE.match(text, end).end()  # type: ignore[union-attr]
-        return (self.value, sub, j if j < len(text) else j)
+        return (self.value, sub, j)
 
     def cond(self) -> Thunk:
         c = self.binary(0)
@@ -240,8 +240,7 @@ class _Parser:
             lv = self.lvalue_here()
             if lv is None:
                 # not followed by a variable: two signs
-                f = self.unary()
-                return f if tok == "++" else f
+                return self.unary()
             self.primary()
             return self.ev.make_incdec(lv[0], lv[1], 1 if tok == "++" else -1, True)
         return self.postfix()
@@ -397,11 +396,11 @@ class Evaluator:
         if isinstance(value, str):
             return value if key == "0" else None
         if v.flags & ASSOC:
-            return value.get(key)  # type: ignore[call-overload, no-any-return]
+            return value.get(key)
         idx = int(key)
         if idx < 0 and value:
-            idx += max(value) + 1  # type: ignore[type-var, operator]
-        return value.get(idx)  # type: ignore[call-overload, no-any-return]
+            idx += max(value) + 1
+        return value.get(idx)
 
     def make_var(self, name: str, sub: str | None) -> Thunk:
         state = self.state

@@ -9,11 +9,12 @@ for a script: `NAME: line N: message`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.arith_eval import Evaluator
 from bashflow.execute.builtins import Builtins
@@ -51,9 +52,9 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.state = State()
         self.arith = Evaluator(self.state)
         self.state.arith = self._arith_for_state
-        self.source = source
-        self.line_offset = 0
-        self.error_name = name
+        self.source: Source = source
+        self.line_offset: int = 0
+        self.error_name: str = name
         self.runner = runner or Runner()
         self.policy: PolicyHook | None = None
         self.suppress_errexit = 0
@@ -64,11 +65,12 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.in_subshell = False
         self.decl_arrays: dict[int, tuple[str, s.ArrayLiteral]] = {}
         self.loop_depth = 0
-        self.func_depth = 0
-        self.source_depth = 0
+        self.func_depth: int = 0
+        self.source_depth: int = 0
         self.pending_signals: list[int] = []
         self.running_trap = False
-        self.cs_level = 0
+        self.cs_level: int = 0
+        self.arith_pure: dict[int, tuple[s.Arith, bool]] = {}
         self.path_override: str | None = None
         self.cs_status: int | None = None
         self.return_trap_depth = -1
@@ -89,8 +91,9 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
     def source_text(self, span: object) -> str:
         return self.source.text[span.start : span.end]  # type: ignore[attr-defined]
 
-    def line_of(self, node: s.Node) -> int:
-        return self.source.line_col(node.span.start)[0] + self.line_offset  # type: ignore[attr-defined]
+    def line_of(self, node: Any) -> int:
+        line: int = self.source.line_col(node.span.start)[0]
+        return line + self.line_offset
 
     def encode(self, text: str) -> bytes:
         return text.encode("utf-8", "surrogateescape")
@@ -120,10 +123,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         prefix = f"{self.error_name}: line {self.state.lineno}: "
         if message.startswith("\0"):
             prefix, message = "", message[1:]
-        try:
+        with contextlib.suppress(OSError):
             self.write(2, prefix + message + "\n")
-        except OSError:
-            pass
 
     # ------------------------------------------------------------------ scripts
 
@@ -219,10 +220,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         from bashflow.execute.syntax_errors import bash_message
 
         for line in bash_message(err, src, self.error_name, what, self.state.lineno):  # type: ignore[arg-type]
-            try:
+            with contextlib.suppress(OSError):
                 self.write(2, line + "\n")
-            except OSError:
-                pass
 
     # ------------------------------------------------------------------ lists
 
@@ -405,7 +404,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             status = self.finish(status)
         except BrokenPipeError:
             os._exit(141)
-        except BaseException:  # noqa: BLE001 - a child must never return into the parent's code
+        except BaseException:
             import traceback
 
             traceback.print_exc()
@@ -520,10 +519,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
     def close_procsubs(self, mark: int) -> None:
         while len(self.procsub_fds) > mark:
             fd = self.procsub_fds.pop()
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     def run_background(self, ao: s.AndOr) -> int:
         def child() -> int:
@@ -571,43 +568,42 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         return self.run_compound(cmd)
 
     def run_compound(self, cmd: s.Command) -> int:
-        kind = type(cmd)
         self.state.lineno = self.line_of(cmd)
-        if kind is s.BraceGroup:
-            return self.run_list(cmd.body)  # type: ignore[union-attr]
-        if kind is s.Subshell:
-            body = cmd.body  # type: ignore[union-attr]
+        if isinstance(cmd, s.BraceGroup):
+            return self.run_list(cmd.body)
+        if isinstance(cmd, s.Subshell):
+            body = cmd.body
             pid = self.fork(lambda: self.run_list(body))
             status = self.wait_pid(pid)
             self.state.last_status = status
             return status
-        if kind is s.If:
-            return self.run_if(cmd)  # type: ignore[arg-type]
-        if kind is s.While:
-            return self.run_while(cmd)  # type: ignore[arg-type]
-        if kind is s.For:
-            return self.run_for(cmd)  # type: ignore[arg-type]
-        if kind is s.ArithFor:
-            return self.run_arith_for(cmd)  # type: ignore[arg-type]
-        if kind is s.Case:
-            return self.run_case(cmd)  # type: ignore[arg-type]
-        if kind is s.CondCommand:
-            return self.run_cond(cmd)  # type: ignore[arg-type]
-        if kind is s.ArithCommand:
-            return self.run_arith_command(cmd)  # type: ignore[arg-type]
-        if kind is s.FunctionDef:
-            if cmd.name in self.readonly_functions:  # type: ignore[union-attr]
-                self.error(f"{cmd.name}: readonly function")  # type: ignore[union-attr]
+        if isinstance(cmd, s.If):
+            return self.run_if(cmd)
+        if isinstance(cmd, s.While):
+            return self.run_while(cmd)
+        if isinstance(cmd, s.For):
+            return self.run_for(cmd)
+        if isinstance(cmd, s.ArithFor):
+            return self.run_arith_for(cmd)
+        if isinstance(cmd, s.Case):
+            return self.run_case(cmd)
+        if isinstance(cmd, s.CondCommand):
+            return self.run_cond(cmd)
+        if isinstance(cmd, s.ArithCommand):
+            return self.run_arith_command(cmd)
+        if isinstance(cmd, s.FunctionDef):
+            if cmd.name in self.readonly_functions:
+                self.error(f"{cmd.name}: readonly function")
                 self.state.last_status = 1
                 return 1
-            self.state.functions[cmd.name] = (cmd, self.source, self.line_offset)  # type: ignore[union-attr]
+            self.state.functions[cmd.name] = (cmd, self.source, self.line_offset)
             self.state.last_status = 0
             return 0
-        if kind is s.Select:
-            return self.run_select(cmd)  # type: ignore[arg-type]
-        if kind is s.Coproc:
-            return self.run_coproc(cmd)  # type: ignore[arg-type]
-        raise ShellError(f"unsupported command {kind.__name__}")  # pragma: no cover
+        if isinstance(cmd, s.Select):
+            return self.run_select(cmd)
+        if isinstance(cmd, s.Coproc):
+            return self.run_coproc(cmd)
+        raise ShellError(f"unsupported command {type(cmd).__name__}")  # pragma: no cover
 
     def run_condition(self, lst: s.CommandList) -> int:
         self.suppress_errexit += 1
@@ -658,10 +654,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
 
     def run_for(self, cmd: s.For) -> int:
         self.state.lineno = self.line_of(cmd)
-        if cmd.words is None:
-            items = list(self.state.positional)
-        else:
-            items = self.expand_words(cmd.words)
+        items = list(self.state.positional) if cmd.words is None else self.expand_words(cmd.words)
         status = 0
         self.loop_depth += 1
         try:
@@ -786,7 +779,9 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                     continue
                 show = False
                 choice = (
-                    items[int(reply) - 1] if reply.isdigit() and 0 < int(reply) <= len(items) else ""
+                    items[int(reply) - 1]
+                    if reply.isdigit() and 0 < int(reply) <= len(items)
+                    else ""
                 )
                 self.set_var(cmd.name, choice)
                 status, leave = self.loop_body(cmd.body)
@@ -833,10 +828,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         xfd = self.state.get("BASH_XTRACEFD")
         if xfd and xfd.isdigit():
             fd = int(xfd)
-        try:
+        with contextlib.suppress(OSError):
             self.write(fd, prefix + text + "\n")
-        except OSError:
-            pass
 
     def expand_prompt(self, text: str) -> str:
         """PS4's expansions (as in a here-document), never traced themselves."""
@@ -983,8 +976,10 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         st.last_status = status
         return status
 
-    def call_function(self, name: str, func: object, argv: list[str]) -> int:
-        fdef, source, offset = func  # type: ignore[misc]
+    def call_function(
+        self, name: str, func: tuple[s.FunctionDef, Source, int], argv: list[str]
+    ) -> int:
+        fdef, source, offset = func
         st = self.state
         saved_pos = st.positional
         st.positional = argv[1:]
@@ -1021,8 +1016,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         st = self.state
         g = st.scopes[0]
         if st.funcnames:
-            g["FUNCNAME"] = Var({i: n for i, n in enumerate(st.funcnames + ["main"])}, 1)
-            lines = st.call_lines + [0]
+            g["FUNCNAME"] = Var({i: n for i, n in enumerate([*st.funcnames, "main"])}, 1)
+            lines = [*st.call_lines, 0]
             g["BASH_LINENO"] = Var({i: str(n) for i, n in enumerate(lines)}, 1)
         else:
             g.pop("FUNCNAME", None)

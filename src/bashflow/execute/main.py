@@ -53,7 +53,7 @@ def init_state(interp: Interpreter, arg0: str, args: list[str]) -> None:
         ok = pwd is not None and pwd.startswith("/") and os.path.samefile(pwd, ".")
     except OSError:
         ok = False
-    g["PWD"] = Var(pwd if ok else os.getcwd(), EXPORT)  # type: ignore[arg-type]
+    g["PWD"] = Var(pwd if ok else os.getcwd(), EXPORT)
     if "OLDPWD" in g and not os.path.isdir(g["OLDPWD"].value or ""):  # type: ignore[arg-type]
         del g["OLDPWD"]
     g["_"] = Var(arg0)
@@ -117,12 +117,11 @@ def run_exec(o: ExecOptions) -> int:
 def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:
     from bashflow.errors import PolicyError
     from bashflow.execute.policy_hook import PolicyHook
+    from bashflow.policy import Policy
 
     try:
         if o.policy is not None:
-            from bashflow.policy import Policy
-
-            policy: object = Policy.load(o.policy)
+            policy: Policy = Policy.load(o.policy)
         else:
             from bashflow.policy.profiles import get_profile
 
@@ -131,9 +130,9 @@ def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) 
         sys.stderr.write(f"bashflow exec: {err}\n")
         return 2
     if o.precheck:
-        from bashflow.policy import check
+        from bashflow.policy.check import check
 
-        verdict = check(text, policy, filename=filename)  # type: ignore[arg-type]
+        verdict = check(text, policy, filename=filename)
         definite = [f for f in verdict.findings if f.definite]
         if definite:
             for f in definite:
@@ -149,16 +148,15 @@ def run_until_error(interp: Interpreter, err: ParseError, source: Source, what: 
     from bashflow.execute.syntax_errors import bash_message
 
     lines = source.text.split("\n")
-    status = 2
     for k in range(max(err.line - 1, 0), 0, -1):
         prefix = "\n".join(lines[:k]) + "\n"
         try:
             script = parse_source(Source(prefix, source.filename))
         except ParseError:
             continue
-        status = run_prefix(interp, script)
-        if status is not None and status >= 0:
-            return status
+        done = run_prefix(interp, script)
+        if done is not None:
+            return done
         break
     name = interp.error_name
     msgs = bash_message(err, source, name, "file" if what != "-c" else "-c", 0)

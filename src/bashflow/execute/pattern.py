@@ -39,9 +39,8 @@ def has_glob(pattern: str, extglob: bool = False) -> bool:
         if ch == "\\":
             i += 2
             continue
-        if ch in GLOB_CHARS:
-            if ch != "[" or _bracket(pattern, i, False) is not None:
-                return True
+        if ch in GLOB_CHARS and (ch != "[" or _bracket(pattern, i, False) is not None):
+            return True
         if extglob and ch in "?*+@!" and i + 1 < n and pattern[i + 1] == "(":
             return True
         i += 1

@@ -24,7 +24,7 @@ class PolicyHook:
 
     def judge(self, argv: list[str], path: str, interp: Interpreter) -> str | None:
         """None when allowed, else the reason it is denied."""
-        from bashflow.policy import check
+        from bashflow.policy.check import check
 
         cwd = os.getcwd()
         key = (cwd, tuple(argv))

@@ -12,7 +12,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from bashflow.parser.syntax import FunctionDef
+    from bashflow.source import Source
 
 from bashflow.execute.errors import ExpansionError, ReadonlyError, ShellError
 
@@ -40,7 +44,7 @@ FLAG_LETTERS = (
 )
 LETTER_FLAGS = {letter: flag for flag, letter in FLAG_LETTERS} | {"c": CAPITALIZE}
 
-Value = Union[str, dict[int, str], dict[str, str], None]  # noqa: UP007
+Value = Union[str, dict[Any, str], None]  # noqa: UP007 - keys: int (indexed) or str (assoc)
 
 
 class Var:
@@ -55,7 +59,7 @@ class Var:
     def copy(self) -> Var:
         v = self.value
         if isinstance(v, dict):
-            v = dict(v)  # type: ignore[assignment]
+            v = dict(v)
         return Var(v, self.flags)
 
 
@@ -145,7 +149,7 @@ class State:
         self.options["hashall"] = True
         self.options["interactive-comments"] = True
         self.shopt: dict[str, bool] = dict(SHOPT_DEFAULTS)
-        self.functions: dict[str, object] = {}
+        self.functions: dict[str, tuple[FunctionDef, Source, int]] = {}
         self.traps: dict[str, str] = {}
         self.dirstack: list[str] = []
         self.last_status = 0
@@ -241,8 +245,8 @@ class State:
         if value is None or isinstance(value, str):
             return value
         if v.flags & ASSOC:
-            return value.get("0")  # type: ignore[call-overload, no-any-return]
-        return value.get(0)  # type: ignore[call-overload, no-any-return]
+            return value.get("0")
+        return value.get(0)
 
     def is_set(self, name: str) -> bool:
         return self.get(name) is not None
@@ -295,8 +299,8 @@ class State:
         cur = v.value
         if isinstance(cur, dict):
             key: int | str = "0" if v.flags & ASSOC else 0
-            old = cur.get(key) if append else None  # type: ignore[call-overload]
-            cur[key] = self.convert(v, value, old if append else None)  # type: ignore[index]
+            old = cur.get(key) if append else None
+            cur[key] = self.convert(v, value, old if append else None)
             return
         v.value = self.convert(v, value, (cur or "") if append else None)
 
@@ -306,7 +310,7 @@ class State:
         if v.flags & READONLY:
             raise ReadonlyError(f"{name}: readonly variable")
         if v.flags & ASSOC:
-            arr: dict[str, str] = v.value if isinstance(v.value, dict) else {}  # type: ignore[assignment]
+            arr: dict[str, str] = v.value if isinstance(v.value, dict) else {}
             v.value = arr
             arr[key] = self.convert(v, value, arr.get(key, "") if append else None)
             return
@@ -316,7 +320,7 @@ class State:
             cur = {} if cur is None else {0: cur}
             v.value = cur
             v.flags |= ARRAY
-        iarr: dict[int, str] = cur  # type: ignore[assignment]
+        iarr: dict[int, str] = cur
         if idx < 0:
             top = max(iarr) + 1 if iarr else 0
             if idx + top < 0:
@@ -335,7 +339,7 @@ class State:
         if append:
             cur = v.value
             base: dict[int, str] = (
-                dict(cur) if isinstance(cur, dict) else ({} if cur is None else {0: cur})  # type: ignore[arg-type]
+                dict(cur) if isinstance(cur, dict) else ({} if cur is None else {0: cur})
             )
             start = max(base) + 1 if base else 0
             for k, val in sorted(items.items()):
@@ -350,7 +354,7 @@ class State:
         if v.flags & READONLY:
             raise ReadonlyError(f"{name}: readonly variable")
         cur = v.value if append and isinstance(v.value, dict) else {}
-        merged: dict[str, str] = dict(cur)  # type: ignore[arg-type]
+        merged: dict[str, str] = dict(cur)
         for k, val in items.items():
             merged[k] = self.convert(v, val)
         v.flags |= ASSOC
@@ -389,8 +393,8 @@ class State:
         if isinstance(value, str):
             return [("0", value)]
         if v.flags & ASSOC:
-            keys = assoc_order(list(value))  # type: ignore[arg-type]
-            return [(k, value[k]) for k in keys]  # type: ignore[index]
+            keys = assoc_order(list(value))
+            return [(k, value[k]) for k in keys]
         return [(str(k), val) for k, val in value.items()]
 
     # ------------------------------------------------------------------ environment
@@ -408,7 +412,7 @@ class State:
     def iter_names(self) -> Iterator[str]:
         seen: set[str] = set()
         for scope in reversed(self.scopes):
-            for name, v in scope.items():
+            for name, _v in scope.items():
                 if name not in seen:
                     seen.add(name)
                     yield name
