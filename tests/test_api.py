@@ -18,6 +18,7 @@ DOCUMENTED_API = {
     "PolicyError",
     "Verdict",
     "check",
+    "compile_script",
     "Source",
     "__version__",
     "parse",
@@ -51,6 +52,19 @@ def test_parsing_a_one_liner_loads_no_grammar() -> None:
     mods = fresh_modules("import bashflow; bashflow.parse('ls -la | wc -l')")
     assert "bashflow.parser.commands" in mods
     assert "lark" not in mods  # grammars load only for arithmetic and [[ ]]
+
+
+def test_compiling_a_one_liner_stays_light() -> None:
+    mods = fresh_modules("import bashflow; bashflow.compile_script('ls -la | wc -l', cwd='/tmp')")
+    assert "bashflow.compile.lower" in mods
+    for heavy in ("lark", "pydantic", "networkx", "psutil", "pyseccomp", "dataclasses"):
+        assert heavy not in mods, heavy
+
+
+def test_compile_script_gives_the_workflow_document() -> None:
+    doc = bashflow.compile_script("echo hi > a.txt\ncat a.txt\n", cwd="/w").to_json()
+    assert [n["text"] for n in doc["nodes"]] == ["echo hi > a.txt", "cat a.txt"]
+    assert [(e["from"], e["to"], e["kind"]) for e in doc["edges"]] == [(1, 2, "data")]
 
 
 def test_parse_is_the_function_even_after_submodule_imports() -> None:

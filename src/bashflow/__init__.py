@@ -20,6 +20,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "check",
+    "compile_script",
     "parse",
 ]
 
@@ -30,12 +31,14 @@ _LAZY = {
     "BashflowError": ("bashflow.errors", "BashflowError"),
     "Source": ("bashflow.source", "Source"),
     "check": ("bashflow.policy.check", "check"),
+    "compile_script": ("bashflow.compile", "compile_script"),
     "Policy": ("bashflow.policy.model", "Policy"),
     "Verdict": ("bashflow.policy.findings", "Verdict"),
     "Finding": ("bashflow.policy.findings", "Finding"),
 }
 
 if TYPE_CHECKING:
+    from bashflow.compile import compile_script
     from bashflow.errors import BashflowError, ParseError, PolicyError
     from bashflow.parser import parse
     from bashflow.policy.check import check

@@ -90,11 +90,11 @@ def test_observed_accesses_of_unordered_siblings_do_not_conflict(
 
 @pytest.mark.slow
 def test_a_spec_that_misses_a_write_is_caught(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """The oracle is not vacuous: make `sort` forget that `-o FILE` writes FILE, and the
     observed accesses of the now unordered `sort -o` and `cat` conflict."""
-    from bashflow.compile import cmdspec
+    from bashflow.compile import cmdspec, effects
 
     script = tmp_path / "missed.sh"
     script.write_text("seq 3 > in.txt\nsort -r -o out.txt in.txt\ncat out.txt\n")
@@ -108,5 +108,7 @@ def test_a_spec_that_misses_a_write_is_caught(
         return u
 
     monkeypatch.setattr(cmdspec, "usage", forgetful)
+    effects._usage.cache_clear()  # the compiler memoises usage() by argv
+    request.addfinalizer(effects._usage.cache_clear)
     failures = observed_failures(script, tmp_path / "wrong")
     assert any("out.txt" in f for f in failures), failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import posixpath
 from collections.abc import Mapping
@@ -26,6 +27,27 @@ def _norm(p: str) -> str:
 
 
 def build(
+    script: str | bytes | Script,
+    *,
+    filename: str = "<string>",
+    policy: Any = None,
+    cwd: str | None = None,
+    home: str | None = None,
+) -> Workflow:
+    """Compile with the cyclic garbage collector paused: a compile allocates hundreds of
+    thousands of objects that all stay alive until it returns, and collections triggered by
+    those allocations would scan the whole syntax tree again and again (about a third of the
+    time on large scripts). The collector's state is restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(script, filename=filename, policy=policy, cwd=cwd, home=home)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(
     script: str | bytes | Script,
     *,
     filename: str = "<string>",
@@ -63,7 +85,7 @@ def build(
     visible = [n for n in nodes if not n.hidden]
     for i, n in enumerate(visible, 1):
         n.id = i
-    edges = build_edges(nodes, lw.pre.errexit)
+    edges = build_edges(nodes, lw.errexit)
     pinfo = None
     if policy is not None:
         pinfo = attach_verdicts(data, source, visible, policy, cwd=cwd, home=home)

@@ -8,7 +8,9 @@ words: this module's own knowledge. Whatever cannot be followed makes the node a
 
 from __future__ import annotations
 
+import functools
 import posixpath
+import re
 from typing import TYPE_CHECKING, Any
 
 from bashflow.compile.model import (
@@ -24,7 +26,6 @@ from bashflow.compile.model import (
     CNode,
     Res,
 )
-from bashflow.errors import ParseError
 from bashflow.parser.syntax import (
     AnsiCQuoted,
     ArithAssign,
@@ -33,9 +34,11 @@ from bashflow.parser.syntax import (
     ArithUnary,
     ArithVar,
     Assignment,
+    BraceExpansion,
     CommandSub,
     DoubleQuoted,
     Escaped,
+    ExtGlob,
     For,
     FunctionDef,
     Glob,
@@ -50,7 +53,6 @@ from bashflow.parser.syntax import (
     SingleQuoted,
     Tilde,
     Word,
-    children,
 )
 from bashflow.policy.programs import SHELLS
 from bashflow.policy.values import Exec, Field, State
@@ -86,6 +88,7 @@ FILE_TESTS = frozenset(
 ENV_WRAPPERS = frozenset({"env", "command", "builtin", "exec", "nohup", "timeout", "nice"})
 PROXY_VARS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
 LEAVES = (Literal, SingleQuoted, AnsiCQuoted, Escaped, Glob, ArithNumber)
+LEAF_TYPES = frozenset(LEAVES)
 DEVICES_QUIET = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/full")
 BARRIER_BUILTINS = frozenset(
     {
@@ -116,90 +119,156 @@ ESCAPES = frozenset({"exit", "return", "break", "continue"})
 MAX_RUNS_DEPTH = 4
 
 
+def shebang_errexit(text: str) -> bool:
+    """`#!/bin/bash -e` (or `-eu`, ...) turns `set -e` on from the start."""
+    first = text[: text.find("\n")] if "\n" in text else text
+    return first.startswith("#!") and any(
+        w.startswith("-") and not w.startswith("--") and "e" in w for w in first.split()[1:]
+    )
+
+
+def export_pass(lw: Lowerer, nodes: list[CNode]) -> None:
+    """After lowering, when every `export` is known: an assignment to an exported name (or
+    any name, after `set -a` or a `source`) also writes the exported environment."""
+    for n in nodes:
+        if ENV in n.writes:
+            continue
+        for r in n.writes:
+            if r[0] == "variable" and r[2] is not None and exported(lw, r[2]):
+                n.writes[ENV] = None
+                break
+
+
 class Prepass:
-    """Facts about the whole script, gathered in one walk before lowering: names it may
-    assign (function bodies are lowered with these forgotten), whether it may change the
-    working directory, every function it defines, what it exports, and `set -e`."""
+    """Whole-script facts for function bodies (lowered once, where they are defined, for
+    calls anywhere): the names the script may assign (forgotten in a body), those that may
+    come from data, whether it may change the working directory, every function defined."""
 
-    def __init__(self, script: Script, text: str = "", depth: int = 0) -> None:
-        self.depth = depth
-        self.assigned: set[str] = set()
-        self.cd = False
+    def __init__(self, script: Script) -> None:
         self.funcs: dict[str, FunctionDef] = {}
-        self.exported: set[str] = set()
-        self.allexport = False
-        self.errexit = False
-        stack: list[Any] = [script]
-        while stack:
-            n = stack.pop()
-            t = type(n)
-            if t in LEAVES:
-                continue
-            if t is SimpleCommand and n.words:
-                self._command(n)
-            elif t is Assignment or t is For or t is Select or t is ArithVar:
-                self.assigned.add(n.name)
-            elif t is FunctionDef:
-                self.funcs[n.name] = n
-            stack.extend(children(n))
-        first_line = text.split("\n", 1)[0]
-        if first_line.startswith("#!") and any(
-            w.startswith("-") and not w.startswith("--") and "e" in w
-            for w in first_line.split()[1:]
-        ):
-            self.errexit = True
+        self.assigned, self.tainted, self.cd, _ = assigned_in(script, self.funcs)
 
-    def _command(self, n: SimpleCommand) -> None:
-        first = literal(n.words[0])
-        rest = [literal(w) for w in n.words[1:]]
-        if first in ("cd", "pushd", "popd", "eval", "source", ".", "builtin", "command"):
-            self.cd = True
-        if first in ("read", "mapfile", "readarray", "printf", "getopts", "eval", "source", "."):
-            self.assigned.update(r for r in rest if r.isidentifier())
-            if first in ("source", ".") or (first == "eval" and not self._payload(rest)):
-                self.allexport = True  # what they run is not known here
-        if first == "set":
-            for i, r in enumerate(rest):
-                if r.startswith("-") and not r.startswith("--"):
-                    self.errexit = self.errexit or "e" in r
-                    self.allexport = self.allexport or "a" in r
-                    if r == "-o" and i + 1 < len(rest):
-                        self.errexit = self.errexit or rest[i + 1] == "errexit"
-                        self.allexport = self.allexport or rest[i + 1] == "allexport"
-                if r == "":  # not literal: any option may be set
-                    self.errexit = self.allexport = True
-        if first in ("export", "declare", "typeset", "local", "readonly", "unset"):
-            flags = "".join(r[1:] for r in rest if r.startswith("-"))
-            for r in rest:
-                if not r:
-                    if first == "export" or "x" in flags:
-                        self.allexport = True
-                    continue
-                if r.startswith("-"):
-                    continue
-                name = r.split("=", 1)[0].rstrip("+").split("[", 1)[0]
-                self.assigned.add(name)
-                if first == "export" or "x" in flags:
-                    self.exported.add(name)
 
-    def _payload(self, rest: list[str]) -> bool:
-        """Fold a literal `eval` payload into these facts; False when it is not literal."""
-        if any(not r for r in rest) or self.depth > 8:
-            return False
-        from bashflow.parser import parse_source
-        from bashflow.source import Source
+_SCALAR = re.compile(r"(str|bool|int)( \| None)?|tuple\[str, \.\.\.\]")
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
-        try:
-            tree = parse_source(Source(" ".join(rest), "<payload>"))
-        except ParseError:
-            return True  # bash fails on it: it exports nothing
-        inner = Prepass(tree, depth=self.depth + 1)
-        self.assigned |= inner.assigned
-        self.cd = self.cd or inner.cd
-        self.exported |= inner.exported
-        self.allexport = self.allexport or inner.allexport
-        self.errexit = self.errexit or inner.errexit
-        return True
+
+def _plain(w: Word) -> bool:
+    parts = w.parts
+    return len(parts) == 1 and type(parts[0]) in LEAF_TYPES
+
+
+def kids(n: Any) -> list[Any]:
+    """The child nodes of a syntax node (what `syntax.children` gives, cheaper: the fields
+    that can hold nodes are found once per class)."""
+    t = type(n)
+    fs = _FIELDS.get(t)
+    if fs is None:
+        ann: dict[str, Any] = {}
+        for klass in reversed(t.__mro__):
+            ann.update(getattr(klass, "__annotations__", {}))
+        fs = tuple(
+            f for f in t._fields if f != "span" and not _SCALAR.fullmatch(str(ann.get(f, "")))
+        )
+        _FIELDS[t] = fs
+    out: list[Any] = []
+    for f in fs:
+        v = getattr(n, f)
+        if v is None:
+            continue
+        if type(v) is tuple:
+            for item in v:
+                if type(item) is tuple:  # AndOr.rest: (operator, pipeline)
+                    out.append(item[1])
+                elif type(item) is not str:  # Pipeline.ops
+                    out.append(item)
+        else:
+            out.append(v)
+    return out
+
+
+def assigned_in(
+    root: object, funcs: dict[str, FunctionDef] | None = None
+) -> tuple[set[str], set[str], bool, set[str]]:
+    """Names a subtree may assign, those that may get a value from data, whether it may
+    change the working directory, and the command names it runs (for loop bodies). The
+    functions it defines go to `funcs` when given."""
+    names: set[str] = set()
+    tainted: set[str] = set()
+    cd = False
+    calls: set[str] = set()
+    stack: list[Any] = [root]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t in LEAF_TYPES or (t is Word and _plain(n)):
+            continue
+        if t is Assignment or t is For or t is Select:
+            names.add(n.name)
+            values = (n.value,) if t is Assignment else n.words
+            if values is None or any(_from_data(v) for v in values):
+                tainted.add(n.name)
+        elif t is ArithAssign or ((t is ArithUnary or t is ArithPostfix) and n.op in ("++", "--")):
+            target = n.target if t is ArithAssign else n.operand
+            if isinstance(target, ArithVar):
+                names.add(target.name)
+        elif t is FunctionDef and funcs is not None:
+            funcs[n.name] = n
+        elif t is SimpleCommand and n.words:
+            first = literal(n.words[0])
+            calls.add(first)
+            if first in ("cd", "pushd", "popd", "eval", "source", ".") or not first:
+                cd = True
+            if first in _ASSIGNING or first in ("eval", "source", "."):
+                for w in n.words[1:]:
+                    text = literal(w).split("=", 1)[0].split("[", 1)[0]
+                    if text.isidentifier():
+                        names.add(text)
+                        tainted.add(text)
+        stack.extend(kids(n))
+    return names, tainted, cd, calls
+
+
+_ASSIGNING = frozenset(
+    [
+        "read",
+        "mapfile",
+        "readarray",
+        "declare",
+        "local",
+        "export",
+        "typeset",
+        "readonly",
+        "printf",
+        "getopts",
+        "let",
+        "unset",
+    ]
+)
+
+
+def _from_data(root: object) -> bool:
+    stack: list[Any] = [root]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, CommandSub | ParamExpansion | ProcessSub):
+            return True
+        if not isinstance(n, LEAVES):
+            stack.extend(kids(n))
+    return False
+
+
+def globbed(w: Word) -> bool:
+    """The word holds an unquoted pattern (bash replaces it by the names it matches)."""
+    stack: list[Any] = list(w.parts)
+    while stack:
+        p = stack.pop()
+        if isinstance(p, Glob | ExtGlob):
+            return True
+        if isinstance(p, BraceExpansion):
+            for alt in p.alternatives:
+                stack.extend(alt.parts)
+    return False
 
 
 def literal(w: Word) -> str:
@@ -310,10 +379,9 @@ def exported(lw: Lowerer, name: str) -> bool:
     """Whether assigning `name` may change what programs see in their environment. Names
     the script exports, every all-capitals name (the caller's environment holds those), the
     proxy variables, everything after `set -a`."""
-    pre = lw.pre
     return (
-        pre.allexport
-        or name in pre.exported
+        lw.allexport
+        or name in lw.exported
         or name in PROXY_VARS
         or (name.upper() == name and name.lower() != name)
     )
@@ -321,8 +389,6 @@ def exported(lw: Lowerer, name: str) -> bool:
 
 def var_write(lw: Lowerer, node: CNode, name: str) -> None:
     node.writes[("variable", None, name)] = None
-    if exported(lw, name):
-        node.writes[ENV] = None
 
 
 def named_var_read(node: CNode, fields: list[Field]) -> None:
@@ -341,7 +407,7 @@ def scan_node(node: CNode, root: object, st: State, lw: Lowerer | None = None) -
     while stack:
         x = stack.pop()
         t = type(x)
-        if t in LEAVES:
+        if t in LEAF_TYPES or (t is Word and _plain(x)):
             continue
         if t is CommandSub or t is ProcessSub:
             continue
@@ -353,11 +419,9 @@ def scan_node(node: CNode, root: object, st: State, lw: Lowerer | None = None) -
             target = x.target if t is ArithAssign else x.operand
             if isinstance(target, ArithVar):
                 node.writes[("variable", None, target.name)] = None
-                if lw is not None and exported(lw, target.name):
-                    node.writes[ENV] = None
         elif t is Tilde and x.user == "":
             reads[("variable", None, "HOME")] = None
-        stack.extend(children(x))
+        stack.extend(kids(x))
 
 
 def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer | None) -> None:
@@ -427,16 +491,23 @@ def to_args(argv: tuple[Field, ...] | list[Field], via: str) -> list[Arg]:
             text = None
         if text is not None and via.startswith("find") and "{}" in text:
             text = None
-        out.append(Arg(text, i, glob, f.split or glob))
+        out.append(Arg(text, i, glob, f.split))
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _usage(key: tuple[tuple[str | None, bool, bool], ...]) -> Usage:
+    """`cmdspec.usage` by argv (a pure function of it; scripts repeat their commands)."""
+    from bashflow.compile.cmdspec import Arg, usage
+
+    return usage([Arg(t, i, g, m) for i, (t, g, m) in enumerate(key)])
+
+
 def exec_effects(lw: Lowerer, node: CNode, ex: Exec) -> None:
-    from bashflow.compile.cmdspec import usage
 
     args = to_args(ex.argv, ex.via)
     prog = posixpath.basename(ex.argv[0].text) if ex.argv and ex.argv[0].exact else "?"
-    u = usage(args)
+    u = _usage(tuple((a.text, a.glob, a.many) for a in args))
     node.reads[CWD] = None
     node.reads[ENV] = None
     if node.spec is None and u.spec is not None:
@@ -592,14 +663,7 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
     elif name in ("export", "declare", "typeset", "local", "readonly", "unset"):
         _declare(lw, node, name, argv)
     elif name == "set":
-        ops, flags = _operands(argv)
-        has_sep = any(f.exact and f.text == "--" for f in argv[1:])
-        if flags.replace("-", "").replace("+", ""):
-            node.barrier("`set` changes shell options")
-        if ops or has_sep:
-            node.writes[POSITIONAL] = None
-        if len(argv) == 1:
-            node.reads[ALL_VARIABLES] = None
+        _set(lw, node, argv)
     elif name == "shift":
         node.reads[POSITIONAL] = None
         node.writes[POSITIONAL] = None
@@ -621,6 +685,8 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
         if not ("p" in flags or "l" in flags or len(ops) < 2):
             node.barrier("a `trap` handler runs at a time the compiler cannot know")
     elif name in BARRIER_BUILTINS:
+        if name in ("source", "."):
+            lw.allexport = True  # the file may export anything
         node.barrier(f"`{name}` changes the shell in ways the compiler does not follow")
     elif name in ("test", "["):
         for i, f in enumerate(argv):
@@ -641,6 +707,43 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
         node.writes[STDOUT] = None
 
 
+def _set(lw: Lowerer, node: CNode, argv: list[Field]) -> None:
+    """`set`: options (a barrier: they change how every later command runs; `-e` and `-a`
+    are also noted for the graph), positional parameters, or with no argument a listing."""
+    if len(argv) == 1:
+        node.reads[ALL_VARIABLES] = None
+        node.writes[STDOUT] = None
+        return
+    i = 1
+    options = False
+    while i < len(argv):
+        f = argv[i]
+        t = f.text if f.exact else ""
+        if not t:
+            lw.errexit = lw.allexport = True
+            node.barrier("`set` with options that are not known statically")
+            return
+        if t == "--" or t == "-":
+            node.writes[POSITIONAL] = None
+            break
+        if t[0] not in "-+":
+            node.writes[POSITIONAL] = None
+            break
+        options = True
+        on = t[0] == "-"
+        letters = t[1:]
+        if "o" in letters and i + 1 < len(argv):
+            i += 1
+            name = argv[i].text if argv[i].exact else ""
+            lw.errexit = lw.errexit or (on and name in ("errexit", ""))
+            lw.allexport = lw.allexport or (on and name in ("allexport", ""))
+        lw.errexit = lw.errexit or (on and "e" in letters)
+        lw.allexport = lw.allexport or (on and "a" in letters)
+        i += 1
+    if options:
+        node.barrier("`set` changes shell options")
+
+
 def _declare(lw: Lowerer, node: CNode, name: str, argv: list[Field]) -> None:
     ops, flags = _operands(argv)
     if not ops:
@@ -652,6 +755,8 @@ def _declare(lw: Lowerer, node: CNode, name: str, argv: list[Field]) -> None:
         if not f.exact:
             node.writes[ALL_VARIABLES] = None
             node.writes[ENV] = None
+            if name == "export" or "x" in flags:
+                lw.allexport = True
             continue
         var = f.text.split("=", 1)[0].rstrip("+").split("[", 1)[0]
         if name == "unset" and "f" in flags:
@@ -668,3 +773,4 @@ def _declare(lw: Lowerer, node: CNode, name: str, argv: list[Field]) -> None:
         var_write(lw, node, var)
         if name == "export" or "x" in flags:
             node.writes[ENV] = None
+            lw.exported.add(var)

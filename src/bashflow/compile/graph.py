@@ -175,12 +175,21 @@ def _components(r: Res) -> list[str]:
     return parts
 
 
+def _family(r: Res) -> str | None:
+    kind = r[0]
+    if kind in PATH_KINDS:
+        return "path"
+    if kind == "stream" and r[2] in QUIET_STREAMS:
+        return None
+    return kind
+
+
 def _key(r: Res) -> tuple[str, str | None] | None:
     kind = r[0]
     if kind == "stream":
         return None if r[2] in QUIET_STREAMS else ("stream", r[2])
     if kind == "cwd" or kind == "network":
-        return (kind, "")
+        return (kind, "-")
     return (kind, r[2])
 
 
@@ -189,7 +198,7 @@ class Tables:
 
     def __init__(self) -> None:
         self.root = _TNode()
-        self.keys: dict[tuple[str, str | None], _Entry] = {}
+        self.fam: dict[str, dict[str | None, _Entry]] = {}
 
     def _path_nodes(self, parts: list[str], make: bool) -> tuple[list[_TNode], _TNode | None]:
         t = self.root
@@ -220,12 +229,13 @@ class Tables:
         key = _key(r)
         if key is None:
             return
-        if key[1] is None or key[0] in ("cwd", "network"):
-            entries = [e for k, e in self.keys.items() if k[0] == key[0]]
-        else:
-            entries = [e for e in (self.keys.get(key), self.keys.get((key[0], None))) if e]
-        for e in entries:
-            yield from _entry_conflicts(e, write)
+        fam = self.fam.get(key[0])
+        if not fam:
+            return
+        entries = list(fam.values()) if key[1] is None else [fam.get(key[1]), fam.get(None)]
+        for entry in entries:
+            if entry is not None:
+                yield from _entry_conflicts(entry, write)
 
     def record(self, node: CNode, r: Res, write: bool) -> None:
         if r[0] in PATH_KINDS:
@@ -239,12 +249,14 @@ class Tables:
         key = _key(r)
         if key is None:
             return
+        fam = self.fam.get(key[0])
+        if fam is None:
+            fam = self.fam[key[0]] = {}
         if write and key[1] is None:
-            for k in [k for k in self.keys if k[0] == key[0]]:
-                del self.keys[k]
-        e = self.keys.get(key)
+            fam.clear()
+        e = fam.get(key[1])
         if e is None:
-            e = self.keys[key] = _Entry()
+            e = fam[key[1]] = _Entry()
         if write:
             e.writer, e.readers = (node, r), []
         else:
@@ -312,6 +324,8 @@ def build_group(group: list[CNode], errexit: bool, by_uid: dict[int, CNode]) -> 
     prev: CNode | None = None
 
     preds: set[int] = set()
+    # reads only conflict with writes: a kind nobody in this body writes needs no table
+    written = {_family(r) for x in group for r in x.eff_writes} - {None}
 
     def add(src: CNode, dst: CNode, kind: str, reason: str) -> None:
         if src is dst or src.hidden:
@@ -355,11 +369,13 @@ def build_group(group: list[CNode], errexit: bool, by_uid: dict[int, CNode]) -> 
             last_barrier, since, since_set = x, [], set()
             prev = x
             continue
+        reads = [r for r in x.eff_reads if _family(r) in written]
+        writes = [r for r in x.eff_writes if _family(r) is not None]
         found: list[tuple[CNode, Res, bool, Res, bool]] = []
-        for r in x.eff_reads:
+        for r in reads:
             for other, ores, owrite in tables.conflicts(r, False):
                 found.append((other, ores, owrite, r, False))
-        for r in x.eff_writes:
+        for r in writes:
             for other, ores, owrite in tables.conflicts(r, True):
                 found.append((other, ores, owrite, r, True))
         for other, ores, owrite, r, write in found:
@@ -374,9 +390,9 @@ def build_group(group: list[CNode], errexit: bool, by_uid: dict[int, CNode]) -> 
                 "order",
                 f"node {x.id} follows barrier node {last_barrier.id} ({barrier_why(last_barrier)})",
             )
-        for r in x.eff_reads:
+        for r in reads:
             tables.record(x, r, False)
-        for r in x.eff_writes:
+        for r in writes:
             tables.record(x, r, True)
         since.append(x)
         since_set.add(x.uid)

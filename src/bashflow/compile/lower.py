@@ -53,8 +53,8 @@ from bashflow.parser.syntax import (
 )
 from bashflow.policy.builtins import BUILTINS, KEYWORDS, dispatch
 from bashflow.policy.extract import Walker, kids
-from bashflow.policy.shapes import assigned_names, terminates
-from bashflow.policy.values import UNKNOWN, Effect, EnvSet, Exec, Field, State, join_fields
+from bashflow.policy.shapes import terminates
+from bashflow.policy.values import TAINTED, UNKNOWN, Effect, EnvSet, Exec, Field, State, join_fields
 from bashflow.source import Source, Span
 
 MAX_PAYLOAD_DEPTH = 12
@@ -76,7 +76,10 @@ class Lowerer(Walker):
         self.bases: list[int | None] = []
         self.last_bg: CNode | None = None
         self.func_defs: dict[str, list[CNode]] = {}
-        self.pre = fx.Prepass(script, source.text)
+        self._pre: fx.Prepass | None = None
+        self.exported: set[str] = set()
+        self.allexport = False
+        self.errexit = fx.shebang_errexit(source.text)
         self.pending_code: dict[int, str] = {}
         self.start = State(cwd=cwd)
 
@@ -84,7 +87,16 @@ class Lowerer(Walker):
 
     def lower(self) -> list[CNode]:
         self.lower_list(self.script.body, self.start, None, None)
+        fx.export_pass(self, self.nodes)
         return self.nodes
+
+    @property
+    def pre(self) -> fx.Prepass:
+        """Whole-script facts for function bodies and loops that call functions (computed
+        on first use: most scripts never need them)."""
+        if self._pre is None:
+            self._pre = fx.Prepass(self.script)
+        return self._pre
 
     # ------------------------------------------------------------------ nodes
 
@@ -225,7 +237,7 @@ class Lowerer(Walker):
             how = "succeeds" if op == "&&" else "fails"
             node.ctrl.append((prev, f"runs only if node {{{prev.uid}}} {how} ({op})"))
             made.append(node)
-        target.absorb(exits)
+        join(target, exits)
         if item.background:
             for node in made:
                 fx.background(self, node)
@@ -291,7 +303,10 @@ class Lowerer(Walker):
         self.sub_role = "argument"
         argv: list[Field] = []
         for w in n.words:
-            argv.extend(self.expand(w, st))
+            fields = self.expand(w, st)
+            if fx.globbed(w):  # an unquoted pattern: bash expands it to any number of words
+                fields = [f._replace(split=True) if f.glob else f for f in fields]
+            argv.extend(fields)
         node.words = [f.text if f.exact else None for f in argv] if n.words else None
         for f in argv:
             if f.glob and not f.exact:
@@ -360,14 +375,13 @@ class Lowerer(Walker):
             branches.append(b)
         else:
             branches.append(st.fork())
-        st.absorb(branches)
+        join(st, branches)
 
     def loop_forget(self, body: object, st: State) -> None:
-        called: set[str] = set()
-        names, tainted, cd = assigned_names(body, called)
+        names, tainted, cd, called = fx.assigned_in(body)
         if any(name in st.funcs for name in called):
             names |= self.pre.assigned
-            tainted |= self.pre.assigned
+            tainted |= self.pre.tainted
             cd = cd or self.pre.cd
         st.forget(names, tainted, cwd=cd)
 
@@ -382,7 +396,7 @@ class Lowerer(Walker):
             how = "fails" if n.until else "succeeds"
             for t in body:
                 t.ctrl.append((last, f"runs only if node {{{last.uid}}} {how}"))
-        st.absorb([b])
+        join(st, [b])
 
     def l_For(self, n: For | Select, st: State, node: CNode) -> None:
         self.compound_redirects(n.redirects, st, node)
@@ -406,7 +420,7 @@ class Lowerer(Walker):
         b = st.fork()
         b.vars[n.name] = join_fields(distinct) if distinct else UNKNOWN
         self.lower_list(n.body, b, node, "body")
-        st.absorb([b])
+        join(st, [b])
         st.vars[n.name] = join_fields(distinct) if distinct else UNKNOWN
 
     l_Select = l_For
@@ -421,7 +435,7 @@ class Lowerer(Walker):
                 self.arith(a, st)
         b = st.fork()
         self.lower_list(n.body, b, node, "body")
-        st.absorb([b])
+        join(st, [b])
 
     def l_Case(self, n: Case, st: State, node: CNode) -> None:
         self.compound_redirects(n.redirects, st, node)
@@ -438,7 +452,7 @@ class Lowerer(Walker):
                 self.lower_list(item.body, b, node, "case_item")
                 branches.append(b)
         branches.append(st.fork())
-        st.absorb(branches)
+        join(st, branches)
 
     def l_CondCommand(self, n: CondCommand, st: State, node: CNode) -> None:
         node.resolution = "keyword"
@@ -488,7 +502,7 @@ class Lowerer(Walker):
         st.funcs[n.name] = n
         self.func_defs.setdefault(n.name, []).append(node)
         pess = st.fork()
-        pess.forget(self.pre.assigned, self.pre.assigned, cwd=self.pre.cd)
+        pess.forget(self.pre.assigned, self.pre.tainted, cwd=self.pre.cd)
         pess.positional = None
         pess.funcs.update(self.pre.funcs)
         body = n.body
@@ -541,6 +555,34 @@ class Lowerer(Walker):
                 continue
             fx.redirect_effects(node, r.op, fd, fields, st.cwd)
         return stdin
+
+
+def join(st: State, others: list[State]) -> None:
+    """`State.absorb` (values that differ become unknown), comparing whole dicts first: most
+    branches change a few names of many."""
+    for o in others:
+        if o.vars is not st.vars and o.vars != st.vars:
+            changed = {k for k, _ in st.vars.items() ^ o.vars.items()}
+            for name in changed:
+                a, b = st.vars.get(name), o.vars.get(name)
+                tainted = bool((a and a.tainted) or (b and b.tainted))
+                st.vars[name] = TAINTED if tainted else UNKNOWN
+        if o.arrays is not st.arrays and o.arrays != st.arrays:
+            for name in {k for k, _ in st.arrays.items() ^ o.arrays.items()}:
+                st.arrays[name] = None
+        if st.cwd != o.cwd:
+            st.cwd = None
+        if st.positional != o.positional:
+            st.positional = None
+        if o.funcs is not st.funcs:
+            st.funcs.update(o.funcs)
+        if o.aliases is not st.aliases:
+            st.aliases.update(o.aliases)
+        for name, target in o.namerefs.items():
+            if st.namerefs.get(name, target) != target:
+                st.namerefs[name] = None
+            else:
+                st.namerefs[name] = target
 
 
 KINDS = {
