@@ -156,6 +156,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("awk '{print $1}' f", {"reads": ["f"]}),
     ("awk -F: -v x=1 '$1 == x' /etc/passwd", {"reads": ["/etc/passwd"]}),
     ("awk -f prog.awk f", {"reads": ["f", "prog.awk"], "code": ["prog.awk"]}),
+    ("awk '{print}' $files -v", {"reads": ["-v", "?"]}),  # options end at the program
     ("awk '{print > \"out\"}' f", {"reads": ["f"], "code": ['{print > "out"}']}),
     ("awk 'BEGIN{system(\"rm x\")}'", {"stdin": True, "code": ['BEGIN{system("rm x")}']}),
     ("find d -name x -delete", {"write_trees": ["d"]}),
