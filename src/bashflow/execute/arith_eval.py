@@ -52,10 +52,21 @@ def wrap(n: int) -> int:
 
 
 class ArithError(Exception):
-    def __init__(self, message: str, pos: int) -> None:
+    def __init__(self, message: str, pos: int, number: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.pos = pos
+        self.number = number  # a bad constant: bash names it as the expression and token
+
+
+def error_message(text: str, err: ArithError, context: str) -> str:
+    """`EXPR: MESSAGE (error token is "TOKEN")`, as bash words arithmetic errors."""
+    expr = text.lstrip(" \t\n")
+    token = text[max(err.pos, len(text) - len(expr)) :]
+    if err.number is not None:
+        expr = token = err.number
+    prefix = f"{context}: " if context else ""
+    return f'{prefix}{expr}: {err.message} (error token is "{token}")'
 
 
 def parse_number(text: str) -> int:
@@ -262,7 +273,7 @@ class _Parser:
             try:
                 n = parse_number(text)
             except ValueError as err:
-                raise ArithError(str(err), start) from None
+                raise ArithError(str(err), start, text) from None
             self.advance()
             return lambda: n
         if tok == "NAME":
@@ -326,13 +337,7 @@ class Evaluator:
         try:
             return self._eval(text)
         except ArithError as err:
-            expr = text.lstrip(" \t\n")
-            shift = len(text) - len(expr)
-            token = text[max(err.pos, shift) :]
-            prefix = f"{context}: " if context else ""
-            raise ExpansionError(
-                f'{prefix}{expr}: {err.message} (error token is "{token}")'
-            ) from None
+            raise ExpansionError(error_message(text, err, context)) from None
 
     def _eval(self, text: str) -> int:
         f = self.cache.get(text)
@@ -345,7 +350,7 @@ class Evaluator:
                 self.cache.clear()
             self.cache[text] = f
         if isinstance(f, ArithError):
-            raise ArithError(f.message, f.pos)
+            raise ArithError(f.message, f.pos, f.number)
         return f()
 
     # ------------------------------------------------------------------ variables
@@ -369,9 +374,7 @@ class Evaluator:
             try:
                 return self._eval(text)
             except ArithError as err:
-                expr = text.lstrip(" \t\n")
-                token = text[err.pos :]
-                raise ExpansionError(f'{expr}: {err.message} (error token is "{token}")') from None
+                raise ExpansionError(error_message(text, err, "")) from None
         finally:
             self.depth -= 1
 

@@ -70,6 +70,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.pending_signals: list[int] = []
         self.running_trap = False
         self.cs_level: int = 0
+        self.fatal_status = 0  # `bash -c` exits 127 (not 1) on a fatal expansion error
         self.arith_pure: dict[int, tuple[s.Arith, bool]] = {}
         self.path_override: str | None = None
         self.cs_status: int | None = None
@@ -174,7 +175,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                     raise ExitShell(err.status) from None
             except FatalError as err:
                 self.error(err.message)
-                raise ExitShell(err.status) from None
+                raise ExitShell(self.fatal_status or err.status) from None
             except (BreakLoop, ContinueLoop):
                 pass
             except ReturnFromFunction as r:

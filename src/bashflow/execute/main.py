@@ -66,7 +66,7 @@ def run_exec(o: ExecOptions) -> int:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     if o.command is not None:
         text = o.command
-        arg0 = o.name if o.name is not None else "bash"
+        arg0 = o.name if o.name is not None else "bashflow"
         error_name = arg0
         filename = arg0
         what = "-c"
@@ -83,9 +83,7 @@ def run_exec(o: ExecOptions) -> int:
     else:
         data = sys.stdin.buffer.read()
         text = data.decode("utf-8", "surrogateescape")
-        arg0 = "bash"
-        error_name = "bash"
-        filename = "bash"
+        arg0 = error_name = filename = "bashflow"
         what = "stdin"
     source = Source(text, filename)
     interp = Interpreter(source, name=error_name)
@@ -101,6 +99,7 @@ def run_exec(o: ExecOptions) -> int:
         interp.update_funcname()
     if what == "-c":
         interp.state.extra_flags = "c"
+        interp.fatal_status = 127
     elif what == "stdin":
         interp.state.extra_flags = "s"
     if o.policy is not None or o.profile is not None:
