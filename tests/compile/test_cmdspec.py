@@ -410,6 +410,33 @@ def test_every_spec_has_a_known_class_and_interprets_its_bare_name() -> None:
         assert u.klass in cmdspec.CLASSES
 
 
+def _pool(spec: cmdspec.CommandSpec) -> list[Arg]:
+    """Words to build argvs from: the spec's option spellings, subcommands, paths, unknowns."""
+    words = ["a", "b/c", "-", "--", "-x", "--nope", "x=1", "{}", ";", "+", "@f", "/abs", ".."]
+    for kind, prefix in (("short", "-"), ("long", "--"), ("words", "")):
+        words += [prefix + k for k in (getattr(spec, kind) or {})]
+    words += list(spec.subcommands or {})
+    args = [Arg(w, 0) for w in words]
+    return [*args, Arg(None, 0), Arg(None, 0, many=True), Arg("*.c", 0, glob=True, many=True)]
+
+
+def test_usage_never_raises_on_any_argv() -> None:
+    """Random argvs over every spec's own options: always a Usage, never an exception."""
+    import random
+
+    rng = random.Random(5)
+    for name, spec in sorted(cmdspec.load_all().items()):
+        pool = _pool(spec)
+        for _ in range(60):
+            words = [Arg(name, 0)]
+            for i in range(1, rng.randrange(1, 7)):
+                a = rng.choice(pool)
+                words.append(Arg(a.text, i, a.glob, a.many))
+            u = usage(words)
+            assert u.klass in cmdspec.CLASSES and u.network in cmdspec.NETWORK
+            assert all(a.index < len(words) for r in u.runs for a in r)
+
+
 BAD_FILES: list[tuple[str, int, str]] = [
     ('[cat]\nclass = "stateless"\nstdni = "always"\n', 3, "unknown key"),
     ('[cat]\nclass = "stateles"\n', 2, "must be one of"),
@@ -602,6 +629,10 @@ TRACED: list[tuple[str, bytes, str]] = [
     ("timeout 5 cat a", b"", ""),
     ("nice -n5 cp a c", b"", ""),
     ("git init -q r", b"", ""),
+    ("xxd -p a", b"", ""),
+    ("xxd -p a hex", b"", ""),
+    ("hexdump -C a", b"", ""),
+    ("shasum -a 256 a", b"", ""),
 ]
 
 
