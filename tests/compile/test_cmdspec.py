@@ -380,6 +380,10 @@ def test_notes_say_why() -> None:
     assert any("options" in n for n in u.notes)
     u = usage(argv("git frob"))
     assert any("frob" in n for n in u.notes)
+    u = usage(argv("chroot /r cmd"))  # the reason an opaque usage gives is its last note
+    assert u.opaque and "another root" in u.notes[-1]
+    u = usage(argv("ln $a b"))
+    assert "may" in u.notes[-1] and "aliases" in u.notes[0]
 
 
 def test_language_of_code() -> None:

@@ -836,9 +836,9 @@ class _Interp:
         except _Opaque:
             opaque = True
             self.stdin = self.stdout = True  # not known: assume both streams are used
-        for s in self.chain:
-            if s.note:
-                self.note(s.note)
+        # the spec's own notes first: the last note is the reason for an opaque usage
+        said = [s.note for s in self.chain if s.note and s.note not in self.notes]
+        self.notes[:0] = list(dict.fromkeys(said))
         if self.sub is not None:
             return self.merge(self.sub, opaque)
         spec = self.spec
