@@ -32,7 +32,33 @@ from bashflow.sandbox.spawner import Job, Prepared, contain, mount_steps
 
 _MSG = 1 << 20
 SANDBOX_UID_BASE = 1_000_000_000
-DISK_SCAN_SECONDS = 0.1
+TICK_SECONDS = 0.02
+"""How often the watched limits are checked while trees run. Each tick compares the file
+system's used blocks and inodes (statvfs, O(1)) with those at the work dir's last full scan:
+only when the work dir could have passed `disk_mib`/`inodes` is it walked again at once."""
+FD_SAMPLE_SECONDS = 0.1
+"""How often the processes' fd tables are sampled for `open_files`."""
+SCAN_SHARE = 0.05
+"""Besides, a full scan of the work dir runs as often as costs at most this share of one CPU
+(never more often than every 0.1 s), for what statvfs cannot see (space freed elsewhere on
+the same file system while the tree writes)."""
+
+
+@dataclass
+class _DiskState:
+    """The work dir at its last full scan: its usage, the file system's, when, how long."""
+
+    used: int
+    inodes: int
+    fs_used: int
+    fs_inodes: int
+    at: float
+    cost: float
+
+
+def _fs_usage(path: str) -> tuple[int, int]:
+    st = os.statvfs(path)
+    return (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_files - st.f_ffree
 
 
 @dataclass
@@ -89,7 +115,9 @@ class Server:
                 self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         if self.hierarchy is not None:
             cg.sweep_stale(self.hierarchy)
-        self.last_scan = 0.0
+        self.last_tick = 0.0
+        self.last_fds = 0.0
+        self.disk: dict[str, _DiskState] = {}
         self.events = ProcEvents.open() if self.root else None
         """Fork/exit events (root): a SIGXFSZ/SIGXCPU of any process of a tree is seen."""
 
@@ -395,8 +423,7 @@ class Server:
                 tree.limit, tree.value = "memory_mib", str(lim.memory_mib)
             elif events.get("processes"):
                 tree.limit, tree.value = "processes", str(lim.processes)
-        if time.monotonic() - self.last_scan >= DISK_SCAN_SECONDS:
-            self.scan(tree, final=True)
+        self.scan(tree, final=True)
         with contextlib.suppress(OSError):
             self.sel.unregister(tree.sock)
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
@@ -415,30 +442,52 @@ class Server:
             with contextlib.suppress(OSError):
                 self.warm[plan.key] = self.launch(plan, prep)
 
-    def scan(self, tree: _Tree, *, final: bool = False) -> None:
+    def scan(self, tree: _Tree, *, final: bool = False, fds: bool = False) -> None:
         """The watched limits: the work dir's growth (`disk_mib`, `inodes`: the tree is
-        stopped), and a process holding as many fds as `open_files` allows (reported: the
-        kernel already refuses the next one with EMFILE; the program decides what to do)."""
+        stopped; see TICK_SECONDS), and, with `fds`, a process holding every fd number below
+        `open_files` (reported: the kernel already refuses the next one with EMFILE; the
+        program decides what to do)."""
         lim = tree.plan.limits
-        if lim.open_files is not None and not final and tree.limit is None:
+        if fds and lim.open_files is not None and tree.limit is None:
             for pid in self.members(tree):
-                with contextlib.suppress(OSError):
-                    if len(os.listdir(f"/proc/{pid}/fd")) >= lim.open_files:
+                with contextlib.suppress(OSError):  # every number below the limit taken
+                    names = os.listdir(f"/proc/{pid}/fd")
+                    if sum(int(n) < lim.open_files for n in names) >= lim.open_files:
                         tree.limit, tree.value = "open_files", str(lim.open_files)
                         break
         if lim.disk_mib is None and lim.inodes is None:
             return
-        self.last_scan = time.monotonic()
-        used, inodes = disk_usage(tree.plan.workdir)
-        base_used, base_inodes = tree.plan.disk_baseline
-        if lim.disk_mib is not None and used - base_used > lim.disk_mib * 1024 * 1024:
-            tree.limit = "disk_mib" if tree.limit in (None, "open_files") else tree.limit
-            tree.value = str(lim.disk_mib) if tree.limit == "disk_mib" else tree.value
-        elif lim.inodes is not None and inodes - base_inodes > lim.inodes:
-            tree.limit = "inodes" if tree.limit in (None, "open_files") else tree.limit
-            tree.value = str(lim.inodes) if tree.limit == "inodes" else tree.value
+        plan = tree.plan
+        base_used, base_inodes = plan.disk_baseline
+        max_used = base_used + lim.disk_mib * 1024 * 1024 if lim.disk_mib is not None else None
+        max_inodes = base_inodes + lim.inodes if lim.inodes is not None else None
+        state = self.disk.get(plan.workdir)
+        now = time.monotonic()
+        fs_used, fs_inodes = 0, 0
+        with contextlib.suppress(OSError):
+            fs_used, fs_inodes = _fs_usage(plan.workdir)
+        if state is not None:
+            could_use = state.used + max(0, fs_used - state.fs_used)
+            could_have = state.inodes + max(0, fs_inodes - state.fs_inodes)
+            suspect = (max_used is not None and could_use > max_used) or (
+                max_inodes is not None and could_have > max_inodes)  # fmt: skip
+            since = now - state.at
+            due = since >= max(0.1, state.cost / SCAN_SHARE)
+            # (a suspicion is checked at once, unless others fill the same file system so
+            # fast that rescanning would take more than a fifth of a CPU)
+            if not (suspect and since >= state.cost * 5) and not (due and not final):
+                return
+        used, inodes = disk_usage(plan.workdir)
+        done = time.monotonic()
+        self.disk[plan.workdir] = _DiskState(used, inodes, fs_used, fs_inodes, done, done - now)
+        if max_used is not None and used > max_used:
+            name, value = "disk_mib", str(lim.disk_mib)
+        elif max_inodes is not None and inodes > max_inodes:
+            name, value = "inodes", str(lim.inodes)
         else:
             return
+        if tree.limit in (None, "open_files"):
+            tree.limit, tree.value = name, value
         if not final:
             self.kill(tree)
 
@@ -484,7 +533,8 @@ class Server:
                 deadlines = [t.deadline for t in self.trees.values() if t.deadline is not None]
                 timeout = max(0.0, min(deadlines) - now) if deadlines else None
                 if any(_watched(t.plan) for t in self.trees.values()):
-                    timeout = min(timeout if timeout is not None else 1.0, DISK_SCAN_SECONDS)
+                    left = max(0.0, self.last_tick + TICK_SECONDS - now)
+                    timeout = min(timeout if timeout is not None else 1.0, left)
                 for key, _ in self.sel.select(timeout):
                     kind, pid = key.data
                     if kind == "wake":
@@ -520,10 +570,13 @@ class Server:
                     if tree.deadline is not None and now >= tree.deadline:
                         tree.deadline = None
                         self.limit(tree, "wall_seconds", f"{tree.plan.limits.wall_seconds:g}")
-                if now - self.last_scan >= DISK_SCAN_SECONDS:
-                    self.last_scan = now
+                if now - self.last_tick >= TICK_SECONDS:
+                    self.last_tick = now
+                    fds = now - self.last_fds >= FD_SAMPLE_SECONDS
+                    if fds:
+                        self.last_fds = now
                     for tree in list(self.trees.values()):
-                        self.scan(tree)
+                        self.scan(tree, fds=fds)
                 self.reap()
         finally:
             self.shutdown()
