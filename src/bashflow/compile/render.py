@@ -310,10 +310,11 @@ def to_dot(doc: dict[str, Any]) -> str:
         if isinstance(reason, str):
             attrs.append(f"tooltip={dot_string(tooltip_text(reason))}")
         out.append(f"  n{e['from']} -> n{e['to']} [{', '.join(attrs)}];")
-    # a header sits above its children (layout only: drawn as nothing)
+    # a header sits above its first child (layout only, drawn as nothing; one edge per header:
+    # one to every child made `dot` 10x slower on a 760-node script, 19.7 s against 1.7 s)
     for parent, kids in d.children.items():
         if parent is not None:
-            out += [f"  n{parent} -> n{k} [style=invis, weight=2];" for k in kids]
+            out.append(f"  n{parent} -> n{kids[0]} [style=invis, weight=2];")
     out.append("}")
     return "\n".join(out) + "\n"
 
