@@ -7,10 +7,11 @@ glob is a pattern that may be many words.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import bashflow
-from bashflow.compile.cmdspec import Arg, PathUse, Usage
+from bashflow.compile.cmdspec import UPWARD_LEVELS, Arg, PathUse, Usage
 from bashflow.parser import syntax as S
 
 
@@ -62,6 +63,10 @@ def argv(command: str) -> list[Arg]:
 
 def _path(u: PathUse) -> str:
     text = "?" if u.arg.text is None else u.arg.text
+    if re.fullmatch(r"(\.\./)*\.\.", text) and text.count("..") == UPWARD_LEVELS:
+        text = "^."  # the highest directory above the base
+    elif re.fullmatch(r"(\.\./)*(\.git)", text):
+        text = "^.git"  # .git in the base or any directory above (listed once)
     if u.base is not None:
         return f"{'?' if u.base.text is None else u.base.text}:{text}"
     return text
@@ -76,10 +81,10 @@ def show(u: Usage) -> dict[str, Any]:
     return {
         "spec": u.spec,
         "class": u.klass,
-        "reads": sorted(_path(p) for p in u.reads),
-        "writes": sorted(_path(p) for p in u.writes),
-        "read_trees": sorted(_path(p) for p in u.read_trees),
-        "write_trees": sorted(_path(p) for p in u.write_trees),
+        "reads": sorted({_path(p) for p in u.reads}),
+        "writes": sorted({_path(p) for p in u.writes}),
+        "read_trees": sorted({_path(p) for p in u.read_trees}),
+        "write_trees": sorted({_path(p) for p in u.write_trees}),
         "stdin": u.stdin,
         "stdout": u.stdout,
         "network": u.network,

@@ -202,33 +202,36 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     # ---- version control
     (
         "git -C repo commit -am m",
-        {"spec": "git commit", "read_trees": ["repo:."], "write_trees": ["repo:.git"]},
+        {"spec": "git commit", "read_trees": ["repo:^."], "write_trees": ["repo:^.git"]},
     ),
     (
         "git commit -F msg",
-        {"spec": "git commit", "reads": ["msg"], "read_trees": ["."], "write_trees": [".git"]},
+        {"spec": "git commit", "reads": ["msg"], "read_trees": ["^."], "write_trees": ["^.git"]},
     ),
     ("git clone u d", {"spec": "git clone", "write_trees": ["d"], "network": "read"}),
     ("git clone --depth 1 u", {"spec": "git clone", "write_trees": ["."], "network": "read"}),
-    ("git status --short", {"spec": "git status", "read_trees": ["."], "write_trees": [".git"]}),
-    ("git log -n 5 --format=%H -- f", {"spec": "git log", "read_trees": ["."]}),
-    ("git diff --output=d.patch", {"spec": "git diff", "writes": ["d.patch"], "read_trees": ["."]}),
+    ("git status --short", {"spec": "git status", "read_trees": ["^."], "write_trees": ["^.git"]}),
+    ("git log -n 5 --format=%H -- f", {"spec": "git log", "read_trees": ["^."]}),
+    (
+        "git diff --output=d.patch",
+        {"spec": "git diff", "writes": ["d.patch"], "read_trees": ["^."]},
+    ),
     (
         "git push origin HEAD",
-        {"spec": "git push", "read_trees": ["."], "write_trees": [".git"], "network": "write"},
+        {"spec": "git push", "read_trees": ["^."], "write_trees": ["^.git"], "network": "write"},
     ),
     (
         "git pull",
-        {"spec": "git pull", "read_trees": ["."], "write_trees": ["."], "network": "read"},
+        {"spec": "git pull", "read_trees": ["^."], "write_trees": ["^."], "network": "read"},
     ),
     ("git --version", {"spec": "git", "class": "pure"}),
     ("git frob", OPAQUE),
     ("git", OPAQUE),
     ('git "$cmd"', OPAQUE),
-    ("git config --get user.name", {"spec": "git config", "reads": ["?"], "read_trees": ["."]}),
+    ("git config --get user.name", {"spec": "git config", "reads": ["?"], "read_trees": ["^."]}),
     (
         "git config user.name x",
-        {"spec": "git config", "writes": ["?"], "read_trees": ["."], "write_trees": [".git"]},
+        {"spec": "git config", "writes": ["?"], "read_trees": ["^."], "write_trees": ["^.git"]},
     ),
     # ---- build
     (
@@ -633,6 +636,18 @@ TRACED: list[tuple[str, bytes, str]] = [
     ("timeout 5 cat a", b"", ""),
     ("nice -n5 cp a c", b"", ""),
     ("git init -q r", b"", ""),
+    ("git add a b", b"", ""),
+    ("git commit -qam m", b"", ""),
+    ("git status --short", b"", ""),
+    ("git log --oneline", b"", ""),
+    ("git diff HEAD", b"", ""),
+    ("git -C d status", b"", ""),
+    ("git rm -q b", b"", ""),
+    ("git mv b c", b"", ""),
+    ("git checkout -q -b topic", b"", ""),
+    ("git stash -q", b"", ""),
+    ("git tag v1", b"", ""),
+    ("git rev-parse HEAD", b"", ""),
     ("xxd -p a", b"", ""),
     ("xxd -p a hex", b"", ""),
     ("hexdump -C a", b"", ""),
@@ -640,7 +655,21 @@ TRACED: list[tuple[str, bytes, str]] = [
 ]
 
 
-def _prepare(tmp: Path) -> None:
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _prepare(tmp: Path, repo: bool, env: dict[str, str]) -> None:
+    if repo:  # a repository with one commit, and a change to stash or commit
+        for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "i"]):
+            subprocess.run(cmd, cwd=tmp, check=True, env=env, capture_output=True)
+        (tmp / "a").write_text("changed\n")
+        return
     for rel, text in FILES.items():
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp / rel).write_text(text)
@@ -692,15 +721,17 @@ def test_spec_covers_what_the_process_touches(
         pytest.skip(f"{words[0].text} is not installed")
     work = (tmp_path / "w").resolve()
     work.mkdir()
-    _prepare(work)
-    u = usage(words)
-    assert not u.opaque, u.notes
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path / "home"),
         "LC_ALL": "C",
-        "GIT_CONFIG_NOSYSTEM": "1",
+        **GIT_ENV,
     }
+    _prepare(work, False, env)
+    if words[0].text == "git" and words[1].text != "init":
+        _prepare(work, True, env)
+    u = usage(words)
+    assert not u.opaque, u.notes
     t = trace([w.text or "" for w in words], work, stdin, env)
     assert t.returncode == 0, t.stderr
     reads, writes = _uses(u, work)

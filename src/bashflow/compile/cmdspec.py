@@ -1319,7 +1319,7 @@ class _Interp:
         found = [(imp, base) for imp in sources if imp] + self.implicit
         for imp, b in found:
             for kind, paths in imp.items():
-                for p in paths:
+                for p in _expand_upward(paths):
                     arg = Arg(None if p == "?" else p, -1)
                     if kind == "scripts":
                         self.role("script", arg, b)
@@ -1424,6 +1424,24 @@ class _Interp:
         for w, k in enumerate(expanded):
             result[k] = place[w] if result[k] in (-1, place[w]) else -2  # -2: split
         return result
+
+
+UPWARD_LEVELS = 32
+
+
+def _expand_upward(paths: tuple[str, ...]) -> list[str]:
+    """`^NAME`: NAME in the base directory or in any directory above it, the way git finds its
+    repository: NAME, ../NAME, ../../NAME, ... (32 levels: past `/` they all normalise to
+    `/NAME`). `^.` is the highest of those directories, which holds all the others."""
+    out: list[str] = []
+    for p in paths:
+        if not p.startswith("^"):
+            out.append(p)
+        elif p == "^.":
+            out.append("/".join([".."] * UPWARD_LEVELS))
+        else:
+            out += ["/".join([".."] * k + [p[1:]]) for k in range(UPWARD_LEVELS + 1)]
+    return out
 
 
 def _show(slots: tuple[Slot, ...]) -> str:
