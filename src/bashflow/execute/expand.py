@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,9 @@ BREAK = 3  # a field boundary ("$@" between parameters)
 
 Segment = tuple[str, int]
 _PATTERN_SPECIAL = frozenset("*?[]\\!@+()|")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")
+_TRANSFORM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)@.\}\Z")
 
 
 def glob_escape(text: str) -> str:
@@ -49,7 +53,7 @@ def brace_expand(parts: Sequence[s.WordPart]) -> list[list[s.WordPart]]:
             out: list[list[s.WordPart]] = []
             for alt in part.alternatives:
                 for expanded in brace_expand(list(alt.parts) + list(tail)):
-                    out.append(head + expanded)
+                    out.append(_rejoin_names(head + expanded))
             return out
         if isinstance(part, s.BraceRange):
             head = list(parts[:i])
@@ -60,10 +64,35 @@ def brace_expand(parts: Sequence[s.WordPart]) -> list[list[s.WordPart]]:
             out = []
             rests = brace_expand(parts[i + 1 :])
             for item in items:
+                piece: s.WordPart = (
+                    s.Literal(part.span, item) if item else s.SingleQuoted(part.span, "")
+                )
                 for rest in rests:
-                    out.append([*head, s.Literal(part.span, item), *rest])
+                    out.append([*head, piece, *rest])
             return out
     return [list(parts)]
+
+
+def _rejoin_names(parts: list[s.WordPart]) -> list[s.WordPart]:
+    """Brace expansion is textual in bash: `{$x,y}post` gives `$xpost`, whose variable name
+    runs on into the text that followed the braces."""
+    out: list[s.WordPart] = []
+    for part in parts:
+        prev = out[-1] if out else None
+        if (
+            isinstance(part, s.Literal)
+            and isinstance(prev, s.ParamExpansion)
+            and not prev.braced
+            and _IDENT.match(prev.name)
+        ):
+            m = _NAME_CHARS.match(part.text)
+            if m is not None:
+                out[-1] = s.ParamExpansion(prev.span, prev.name + m.group())
+                if m.end() < len(part.text):
+                    out.append(s.Literal(part.span, part.text[m.end() :]))
+                continue
+        out.append(part)
+    return out
 
 
 def _range_text(r: s.BraceRange) -> str:
@@ -282,7 +311,11 @@ class Expander:
                 # only reached where brace expansion does not apply (assignments)
                 segs.append((self._brace_text(part), QUOTED))
             elif kind is s.BadSubstitution:
-                raise ExpansionError(f"{part.text}: {part.error}")  # type: ignore[union-attr]
+                text = part.text  # type: ignore[union-attr]
+                m = _TRANSFORM.match(text)
+                if m is not None and not self.state.is_set(m.group(1)):
+                    continue  # bash checks a transform's letter only on a set variable
+                raise ExpansionError(f"{text}: {part.error}")  # type: ignore[union-attr]
             elif kind is s.ArrayLiteral:
                 segs.append((self.source_text(part.span), QUOTED))
             else:  # pragma: no cover - every WordPart kind is handled above
@@ -351,8 +384,7 @@ class Expander:
             return raw
         else:
             self.arith_pure[id(arith)] = (arith, False)
-        expr: Any = arith.expr
-        words = [n for n in s.walk(expr) if isinstance(n, s.ArithWord)]
+        words = _arith_words(arith.expr)
         if not words:
             return raw
         text = self.current_source_text
@@ -370,6 +402,24 @@ class Expander:
 
     def eval_arith(self: Interpreter, arith: s.Arith, context: str = "") -> int:
         return self.arith.evaluate(self.arith_text(arith), context)
+
+
+def _arith_words(node: Any) -> list[s.ArithWord]:
+    """The ArithWord operands of an arithmetic tree (not the words inside them)."""
+    out: list[s.ArithWord] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, s.ArithWord):
+            out.append(n)
+            continue
+        for f in n._fields:
+            v = getattr(n, f)
+            if isinstance(v, tuple):
+                stack.extend(x for x in v if isinstance(x, s.Node))
+            elif isinstance(v, s.Node):
+                stack.append(v)
+    return out
 
 
 def _is_at(p: s.ParamExpansion) -> bool:

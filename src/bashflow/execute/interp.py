@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.arith_eval import Evaluator
+from bashflow.execute.builtins import SPECIAL as SPECIAL_BUILTINS
 from bashflow.execute.builtins import Builtins
 from bashflow.execute.cond_eval import CondEvaluator, _CondStatus
 from bashflow.execute.errors import (
@@ -178,6 +179,10 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 raise ExitShell(self.fatal_status or err.status) from None
             except (BreakLoop, ContinueLoop):
                 pass
+            except OSError as err:
+                # a system call the interpreter made failed: the command fails, as in bash
+                self.error(os.strerror(err.errno) if err.errno else str(err))
+                self.state.last_status = 1
             except ReturnFromFunction as r:
                 if self.source_depth == 0:
                     self.error("return: can only `return' from a function or sourced script")
@@ -207,7 +212,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             return 2
         old_source, old_offset = self.source, self.line_offset
         self.source = src
-        self.line_offset = self.state.lineno - 1 if what != "trap" else self.state.lineno - 2
+        self.line_offset = self.state.lineno - 1
         if what == "eval":
             self.cs_level += 1
         try:
@@ -967,6 +972,8 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 except CommandError as err:
                     self.error(err.message)
                     status = err.status
+                    if st.options["posix"] and name in SPECIAL_BUILTINS:
+                        raise ExitShell(status) from None
             else:
                 status = self.run_external(argv, env_extra)
         finally:

@@ -110,7 +110,11 @@ def run_exec(o: ExecOptions) -> int:
         script = parse_source(source)
     except ParseError as err:
         return run_until_error(interp, err, source, what)
-    return interp.run_script(script)
+    try:
+        return interp.run_script(script)
+    except RecursionError:
+        os.write(2, b"bashflow: exec: nesting too deep (recursion limit of the interpreter)\n")
+        return 2
 
 
 def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:

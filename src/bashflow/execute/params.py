@@ -322,8 +322,15 @@ class ParamExpander:
     ) -> list[Segment]:
         if arg is None:
             return [("", QUOTED)] if quoted else []
-        segs = self.expand_parts(
-            arg.parts, quoted, assign=assign, split_literals=not quoted and not assign
+        parts = list(arg.parts)
+        head: list[Segment] = []
+        first = parts[0] if parts else None
+        if not quoted and isinstance(first, s.Literal) and first.text.startswith("~"):
+            user, slash, rest = first.text[1:].partition("/")
+            head = [(self.tilde(user), QUOTED)]
+            parts[0] = s.Literal(first.span, slash + rest)
+        segs = head + self.expand_parts(
+            parts, quoted, assign=assign, split_literals=not quoted and not assign
         )
         if quoted and not segs:
             return [("", QUOTED)]
@@ -465,7 +472,11 @@ class ParamExpander:
         if letter == "A":
             if value is None:
                 return []
-            if var is not None and isinstance(var.value, dict) and not (name and name.group(2)):
+            if (
+                var is not None
+                and isinstance(var.value, dict)
+                and (not (name and name.group(2)) or name.group(2) in ("@", "*"))
+            ):
                 return self.to_segments(self.declare_line(base, var), False, quoted, assign)
             flags = "".join(ch for bit, ch in FLAG_LETTERS if var is not None and var.flags & bit)
             if isinstance(value, list):

@@ -190,12 +190,13 @@ class State:
             name = v.value
             seen += 1
             if seen > 8:
-                return name
+                return ""  # a reference loop: bash warns and treats it as unset
 
     def lookup(self, name: str) -> Var | None:
         v = self.find(name)
         if v is not None and v.flags & NAMEREF and isinstance(v.value, str) and v.value:
-            return self.find(self.resolve(name))
+            target = self.resolve(name)
+            return self.find(target) if target else None
         return v
 
     def dynamic(self, name: str) -> str | None:
@@ -260,7 +261,10 @@ class State:
         return self.scopes[0]
 
     def var_for_write(self, name: str) -> Var:
-        name = self.resolve(name)
+        target = self.resolve(name)
+        if not target:
+            raise ShellError(f"{name}: circular name reference")
+        name = target
         scope = self._target_scope(name)
         v = scope.get(name)
         if v is None:
@@ -361,7 +365,7 @@ class State:
         v.value = merged
 
     def unset(self, name: str) -> None:
-        name = self.resolve(name)
+        name = self.resolve(name) or name
         for scope in reversed(self.scopes):
             v = scope.get(name)
             if v is not None:

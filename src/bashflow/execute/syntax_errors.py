@@ -19,6 +19,10 @@ def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: 
         "unexpected end of file while looking for", "unexpected EOF while looking for"
     )
     line = err.line
+    if "near unexpected token `('" in msg:
+        rest = src.line_text(line)[err.col :]
+        if not rest.strip():
+            msg = msg.replace("`('", "`newline'")
     if what == "eval":
         prefix = f"{name}: eval: line {base_line + line - 1}: "
     elif what == "trap":

@@ -26,7 +26,8 @@ def normalize(path: str) -> str:
                 parts.pop()
             continue
         parts.append(comp)
-    return "/" + "/".join(parts)
+    lead = "//" if path.startswith("//") and not path.startswith("///") else "/"
+    return lead + "/".join(parts)
 
 
 class DirBuiltins:
@@ -37,8 +38,11 @@ class DirBuiltins:
                 if os.path.samefile(pwd, "."):
                     return pwd
             except OSError:
-                pass
-        return os.getcwd()
+                return pwd  # the directory is gone: bash still reports $PWD
+        try:
+            return os.getcwd()
+        except OSError:
+            return pwd or "."
 
     def change_dir(self: Interpreter, target: str, physical: bool, who: str) -> None:
         cur = self.logical_pwd()
@@ -127,6 +131,13 @@ class DirBuiltins:
     def b_dirs(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         stack = self.dir_stack()
+        for a in args:
+            if a[:1] in "+-" and a[1:].isdigit():
+                n = int(a[1:])
+                k = n if a[0] == "+" else len(stack) - 1 - n
+                if not 0 <= k < len(stack):
+                    raise CommandError(f"dirs: {a}: directory stack index out of range")
+                return self.out(self.show_dirs([stack[k]]))
         if "-c" in args:
             self.state.dirstack = []
             return 0

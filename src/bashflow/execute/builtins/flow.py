@@ -440,7 +440,7 @@ class FlowBuiltins:
             return "keyword", name
         if name in self.state.functions:
             return "function", name
-        if name in TABLE:
+        if name in TABLE and name not in self.disabled_builtins:
             return "builtin", name
         path = self.find_command(name)
         if path is not None and os.access(path, os.X_OK) and not os.path.isdir(path):

@@ -106,7 +106,7 @@ class VarBuiltins:
                 args.pop(0)
                 break
             opts += args.pop(0)[1:]
-        if not args or "p" in opts:
+        if (not args or "p" in opts) and "f" not in opts:
             lines = []
             for name in sorted(self.state.iter_names()):
                 v = self.state.lookup(name)
@@ -114,6 +114,10 @@ class VarBuiltins:
                     lines.append(self.declare_line(name, v) + "\n")
             return self.out("".join(lines))
         if "f" in opts:
+            if not args:
+                return self.out(
+                    "".join(self.function_text(n) + "\n" for n in sorted(self.readonly_functions))
+                )
             for name in args:
                 if name not in self.state.functions:
                     self.error(f"readonly: {name}: not a function")
