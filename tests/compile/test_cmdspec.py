@@ -302,8 +302,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         {
             "spec": "npm run",
             "reads": ["package.json"],
-            "read_trees": ["."],
-            "write_trees": ["."],
+            "read_trees": ["^."],  # npm finds package.json here or in a directory above
+            "write_trees": ["^."],
             "code": ["package.json"],
         },
     ),
