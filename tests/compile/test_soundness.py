@@ -108,7 +108,7 @@ def test_a_spec_that_misses_a_write_is_caught(
         return u
 
     monkeypatch.setattr(cmdspec, "usage", forgetful)
-    effects._usage.cache_clear()  # the compiler memoises usage() by argv
-    request.addfinalizer(effects._usage.cache_clear)
+    effects.clear_caches()  # the compiler memoises usage() by argv
+    request.addfinalizer(effects.clear_caches)
     failures = observed_failures(script, tmp_path / "wrong")
     assert any("out.txt" in f for f in failures), failures

@@ -62,11 +62,13 @@ def _build(
         source = Source(script, filename)
         data = script.encode("utf-8", "surrogateescape")
     elif isinstance(script, Script):
-        # A tree has no text of its own: print it as bash and compile that text, so every
-        # node's span slices back to its text.
+        # A tree has no text of its own: print it as bash (`declare -f` style, indented;
+        # leading blanks mean nothing to bash outside here-document bodies, which the
+        # printer does not indent) and compile that text, so every span slices back.
         from bashflow.parser.printer import print_function_body
 
-        text = print_function_body(script) + "\n"
+        printed = print_function_body(script)  # `f () \n{ \n    BODY\n}`: keep BODY
+        text = printed[printed.index("{ \n") + 3 : printed.rindex("}")]
         source = Source(text, script.filename if filename == "<string>" else filename)
         data = text.encode("utf-8", "surrogateescape")
     else:

@@ -503,11 +503,22 @@ def _usage(key: tuple[tuple[str | None, bool, bool], ...]) -> Usage:
     return usage([Arg(t, i, g, m) for i, (t, g, m) in enumerate(key)])
 
 
+@functools.lru_cache(maxsize=4096)
+def _exec_usage(argv: tuple[Field, ...], find: bool) -> Usage:
+    args = to_args(argv, "find" if find else "")
+    return _usage(tuple((a.text, a.glob, a.many) for a in args))
+
+
+def clear_caches() -> None:
+    """Forget memoised `cmdspec.usage` results (tests that swap the specs)."""
+    _exec_usage.cache_clear()
+    _usage.cache_clear()
+
+
 def exec_effects(lw: Lowerer, node: CNode, ex: Exec) -> None:
 
-    args = to_args(ex.argv, ex.via)
     prog = posixpath.basename(ex.argv[0].text) if ex.argv and ex.argv[0].exact else "?"
-    u = _usage(tuple((a.text, a.glob, a.many) for a in args))
+    u = _exec_usage(ex.argv, ex.via.startswith("find"))
     node.reads[CWD] = None
     node.reads[ENV] = None
     if node.spec is None and u.spec is not None:

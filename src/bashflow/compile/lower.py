@@ -98,6 +98,15 @@ class Lowerer(Walker):
             self._pre = fx.Prepass(self.script)
         return self._pre
 
+    def handlers(self) -> dict[str, Any]:
+        return {}  # commands are dispatched by `lower_command`, not the checker's table
+
+    def access(
+        self, f: Field, mode: str, span: Span, st: State, *, recursive: bool = False, what: str = ""
+    ) -> None:
+        """The checker's own file guesses (`policy/fileargs.py`) are not used: the compiler
+        takes files from the command specs, its redirections, globs and tests."""
+
     # ------------------------------------------------------------------ nodes
 
     def new_node(self, kind: str, parent: CNode | None, role: str | None, span: Span) -> CNode:

@@ -7,7 +7,6 @@ barrier, verdict and editable settings.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
@@ -47,8 +46,17 @@ class Workflow:
         self.edges = edges
         self.cwd = cwd
         self.policy = policy
-        self.sha256 = hashlib.sha256(data).hexdigest()
+        self._sha256: str | None = None
         self._json: dict[str, Any] | None = None
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the source bytes (hashlib is loaded only when asked)."""
+        if self._sha256 is None:
+            import hashlib
+
+            self._sha256 = hashlib.sha256(self.data).hexdigest()
+        return self._sha256
 
     @property
     def id(self) -> str:
