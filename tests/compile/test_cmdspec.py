@@ -125,6 +125,11 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ('sudo -- "$@"', {"runs": [["?*"]]}),
     ('sudo "$@"', OPAQUE),  # "$@" may start with sudo's own options
     ("sudo -i cmd", OPAQUE),
+    ("sudo -D /srv cmd a", OPAQUE),  # the command's relative paths are not this directory's
+    ("env -C /srv cmd a", OPAQUE),
+    ("find . -execdir cp {} b/ ';'", OPAQUE),
+    ("find . -ok rm {} ';'", {"read_trees": ["."], "stdin": True, "runs": [["rm", "?"]]}),
+    ("wc --files0-from=list", {"reads": ["?", "list"]}),
     ("flock /tmp/l -c cmd", {"writes": ["/tmp/l"], "code": ["cmd"]}),
     ("flock -n /l sort -o out in", {"writes": ["/l"], "runs": [["sort", "-o", "out", "in"]]}),
     ("chroot /r cmd", {**OPAQUE, "read_trees": ["/r"], "runs": [["cmd"]]}),

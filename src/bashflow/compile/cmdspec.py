@@ -451,6 +451,24 @@ def load_all(directory: str | None = None) -> dict[str, CommandSpec]:
     return (library() if directory is None else Library(directory)).load_all()
 
 
+def _plain(o: Option) -> bool:
+    """An option whose presence changes nothing the compiler sees (a flag, or a value)."""
+    return (
+        o.arg in (None, "value")
+        and o.arg2 in (None, "value")
+        and o.operands is None
+        and not (o.recursive or o.inplace or o.stop)
+        and o.stdin is None
+        and o.stdout is None
+        and o.network is None
+        and o.klass is None
+        and o.mode is None
+        and o.default is None
+        and o.opaque is None
+        and o.implicit is None
+    )
+
+
 class _Builder:
     """Turns one command's parsed TOML into checked `CommandSpec`s, with `file:line` errors."""
 
@@ -707,10 +725,7 @@ class _Builder:
         for opt in self._all_options(spec):
             if opt.mode is not None and (spec.modes is None or opt.mode not in spec.modes):
                 raise self.fail((*path, "options"), f"mode {opt.mode!r} has no [modes] table")
-        spec.risky = any(
-            o.arg not in (None, "value") or o.operands is not None or o.recursive or o.inplace
-            for o in self._all_options(spec)
-        )
+        spec.risky = not all(_plain(o) for o in self._all_options(spec))
         return spec
 
     @staticmethod
