@@ -356,15 +356,12 @@ def build_group(group: list[CNode], errexit: bool, by_uid: dict[int, CNode]) -> 
                 fallible.append(x)
         if is_barrier(x):
             why = barrier_why(x)
+            kind = "control" if x.eff_escapes else "order"  # `exit` & co. are control
             for s in since:
                 if s.uid not in has_out:
-                    add(
-                        s, x, "order", f"node {x.id} is a barrier ({why}): it waits for node {s.id}"
-                    )
+                    add(s, x, kind, f"node {x.id} is a barrier ({why}): it waits for node {s.id}")
             if last_barrier is not None and not since:
-                add(
-                    last_barrier, x, "order", f"node {x.id} and node {last_barrier.id} are barriers"
-                )
+                add(last_barrier, x, kind, f"node {x.id} and node {last_barrier.id} are barriers")
             tables = Tables()
             last_barrier, since, since_set = x, [], set()
             prev = x
@@ -387,7 +384,7 @@ def build_group(group: list[CNode], errexit: bool, by_uid: dict[int, CNode]) -> 
             add(
                 last_barrier,
                 x,
-                "order",
+                "control" if last_barrier.eff_escapes else "order",
                 f"node {x.id} follows barrier node {last_barrier.id} ({barrier_why(last_barrier)})",
             )
         for r in reads:
