@@ -35,6 +35,7 @@ Segment = tuple[str, int]
 _PATTERN_SPECIAL = frozenset("*?[]\\!@+()|")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")
+_TOGGLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(~~?)\}\Z")
 _TRANSFORM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)@.\}\Z")
 
 
@@ -315,6 +316,15 @@ class Expander:
                 m = _TRANSFORM.match(text)
                 if m is not None and not self.state.is_set(m.group(1)):
                     continue  # bash checks a transform's letter only on a set variable
+                m = _TOGGLE.match(text)
+                if m is not None:  # `${x~}` / `${x~~}`: the parser leaves case toggling to us
+                    value = self.state.get(m.group(1)) or ""
+                    if m.group(2) == "~":
+                        value = value[:1].swapcase() + value[1:]
+                    else:
+                        value = value.swapcase()
+                    segs.append((value, QUOTED if quoted else SPLIT))
+                    continue
                 raise ExpansionError(f"{text}: {part.error}")  # type: ignore[union-attr]
             elif kind is s.ArrayLiteral:
                 segs.append((self.source_text(part.span), QUOTED))

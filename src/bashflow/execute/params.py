@@ -237,7 +237,7 @@ class ParamExpander:
         if value is None:
             if st.options["nounset"] and not _is_list_label(label):
                 raise FatalError(f"{label}: unbound variable")
-            if op == ":" and (p.arg is None or not p.arg.parts):
+            if op == ":" and (p.arg is None or not p.arg.parts) and p.arg2 is None:
                 raise ExpansionError(f"{self.source_text(p.span)}: bad substitution")
             if op != ":":
                 return []
@@ -260,7 +260,7 @@ class ParamExpander:
                 assign,
                 lambda v: pattern.replace(pat, v, rep, op, extglob=ext, amp=amp),
             )
-        if op in ("^", "^^", ",", ",,"):
+        if op in ("^", "^^", ",", ",,", "~", "~~"):
             pat = self.expand_pattern(p.arg) if p.arg is not None else ""
             return self.map_value(value, star, quoted, assign, lambda v: _case(v, op, pat))
         if op == ":":
@@ -371,9 +371,9 @@ class ParamExpander:
         assign: bool,
         label: str,
     ) -> list[Segment]:
-        if p.arg is None or not p.arg.parts:
+        if (p.arg is None or not p.arg.parts) and p.arg2 is None:
             raise ExpansionError(f"{self.source_text(p.span)}: bad substitution")
-        off_text = self.expand_str(p.arg)
+        off_text = self.expand_str(p.arg) if p.arg is not None else ""
         offset = self.arith.evaluate(off_text)
         length: int | None = None
         if p.arg2 is not None:
@@ -505,12 +505,14 @@ def _dq(v: str) -> str:
 
 
 def _case(v: str, op: str, pat: str) -> str:
-    upper = op[0] == "^"
     rx = pattern.compile_pattern(pat or "?")
     chars = list(v)
     for i, ch in enumerate(chars):
         if rx.fullmatch(ch):
-            chars[i] = ch.upper() if upper else ch.lower()
+            if op[0] == "~":
+                chars[i] = ch.lower() if ch.isupper() else ch.upper()
+            else:
+                chars[i] = ch.upper() if op[0] == "^" else ch.lower()
             if len(op) == 1:
                 break
         elif len(op) == 1:

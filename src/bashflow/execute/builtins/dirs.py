@@ -38,11 +38,11 @@ class DirBuiltins:
                 if os.path.samefile(pwd, "."):
                     return pwd
             except OSError:
-                return pwd  # the directory is gone: bash still reports $PWD
+                pass
         try:
             return os.getcwd()
         except OSError:
-            return pwd or "."
+            return pwd or "."  # the directory is gone: bash still reports $PWD
 
     def change_dir(self: Interpreter, target: str, physical: bool, who: str) -> None:
         cur = self.logical_pwd()
