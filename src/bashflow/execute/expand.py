@@ -318,12 +318,12 @@ class Expander:
                     continue  # bash checks a transform's letter only on a set variable
                 m = _TOGGLE.match(text)
                 if m is not None:  # `${x~}` / `${x~~}`: the parser leaves case toggling to us
-                    value = self.state.get(m.group(1)) or ""
+                    toggled = self.state.get(m.group(1)) or ""
                     if m.group(2) == "~":
-                        value = value[:1].swapcase() + value[1:]
+                        toggled = toggled[:1].swapcase() + toggled[1:]
                     else:
-                        value = value.swapcase()
-                    segs.append((value, QUOTED if quoted else SPLIT))
+                        toggled = toggled.swapcase()
+                    segs.append((toggled, QUOTED if quoted else SPLIT))
                     continue
                 raise ExpansionError(f"{text}: {part.error}")  # type: ignore[union-attr]
             elif kind is s.ArrayLiteral:
