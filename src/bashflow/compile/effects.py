@@ -1,18 +1,18 @@
 """compile/effects.py - what one node reads and writes.
 
 Programs: `cmdspec.usage()` on the argv the checker's evaluator built (paths made absolute
-against the cwd known at that point; unknown → a path that overlaps every file). Builtins,
-functions, assignments, redirections, globs, `test` operands and every `$x` in a node's own
-words: this module's own knowledge. Whatever cannot be followed makes the node a barrier.
+against the cwd known at that point; unknown → a path that overlaps every file). Functions,
+assignments, redirections, globs and every `$x` in a node's own words: this module's own
+knowledge (builtins: `builtins.py`). Whatever cannot be followed makes the node a barrier.
 """
 
 from __future__ import annotations
 
 import functools
 import posixpath
-import re
 from typing import TYPE_CHECKING, Any
 
+from bashflow.compile.facts import LEAF_TYPES, kids, plain
 from bashflow.compile.model import (
     ALL_PROCESSES,
     ALL_VARIABLES,
@@ -27,30 +27,17 @@ from bashflow.compile.model import (
     Res,
 )
 from bashflow.parser.syntax import (
-    AnsiCQuoted,
     ArithAssign,
-    ArithNumber,
     ArithPostfix,
     ArithUnary,
     ArithVar,
-    Assignment,
-    BraceExpansion,
     CommandSub,
-    DoubleQuoted,
-    Escaped,
-    ExtGlob,
-    For,
-    FunctionDef,
-    Glob,
     HereDoc,
     Literal,
     ParamExpansion,
     ProcessSub,
     Redirect,
-    Script,
-    Select,
     SimpleCommand,
-    SingleQuoted,
     Tilde,
     Word,
 )
@@ -87,44 +74,8 @@ FILE_TESTS = frozenset(
 )
 ENV_WRAPPERS = frozenset({"env", "command", "builtin", "exec", "nohup", "timeout", "nice"})
 PROXY_VARS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
-LEAVES = (Literal, SingleQuoted, AnsiCQuoted, Escaped, Glob, ArithNumber)
-LEAF_TYPES = frozenset(LEAVES)
-DEVICES_QUIET = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/full")
-BARRIER_BUILTINS = frozenset(
-    {
-        "exec",
-        "kill",
-        "umask",
-        "ulimit",
-        "shopt",
-        "alias",
-        "unalias",
-        "enable",
-        "bind",
-        "complete",
-        "compgen",
-        "compopt",
-        "fc",
-        "history",
-        "disown",
-        "bg",
-        "fg",
-        "suspend",
-        "logout",
-        "source",
-        ".",
-    }
-)
-ESCAPES = frozenset({"exit", "return", "break", "continue"})
 MAX_RUNS_DEPTH = 4
-
-
-def shebang_errexit(text: str) -> bool:
-    """`#!/bin/bash -e` (or `-eu`, ...) turns `set -e` on from the start."""
-    first = text[: text.find("\n")] if "\n" in text else text
-    return first.startswith("#!") and any(
-        w.startswith("-") and not w.startswith("--") and "e" in w for w in first.split()[1:]
-    )
+DEVICES_QUIET = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/full")
 
 
 def export_pass(lw: Lowerer, nodes: list[CNode]) -> None:
@@ -137,157 +88,6 @@ def export_pass(lw: Lowerer, nodes: list[CNode]) -> None:
             if r[0] == "variable" and r[2] is not None and exported(lw, r[2]):
                 n.writes[ENV] = None
                 break
-
-
-class Prepass:
-    """Whole-script facts for function bodies (lowered once, where they are defined, for
-    calls anywhere): the names the script may assign (forgotten in a body), those that may
-    come from data, whether it may change the working directory, every function defined."""
-
-    def __init__(self, script: Script) -> None:
-        self.funcs: dict[str, FunctionDef] = {}
-        self.assigned, self.tainted, self.cd, _ = assigned_in(script, self.funcs)
-
-
-_SCALAR = re.compile(r"(str|bool|int)( \| None)?|tuple\[str, \.\.\.\]")
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _plain(w: Word) -> bool:
-    parts = w.parts
-    return len(parts) == 1 and type(parts[0]) in LEAF_TYPES
-
-
-def kids(n: Any) -> list[Any]:
-    """The child nodes of a syntax node (what `syntax.children` gives, cheaper: the fields
-    that can hold nodes are found once per class)."""
-    t = type(n)
-    fs = _FIELDS.get(t)
-    if fs is None:
-        ann: dict[str, Any] = {}
-        for klass in reversed(t.__mro__):
-            ann.update(getattr(klass, "__annotations__", {}))
-        fs = tuple(
-            f for f in t._fields if f != "span" and not _SCALAR.fullmatch(str(ann.get(f, "")))
-        )
-        _FIELDS[t] = fs
-    out: list[Any] = []
-    for f in fs:
-        v = getattr(n, f)
-        if v is None:
-            continue
-        if type(v) is tuple:
-            for item in v:
-                if type(item) is tuple:  # AndOr.rest: (operator, pipeline)
-                    out.append(item[1])
-                elif type(item) is not str:  # Pipeline.ops
-                    out.append(item)
-        else:
-            out.append(v)
-    return out
-
-
-def assigned_in(
-    root: object, funcs: dict[str, FunctionDef] | None = None
-) -> tuple[set[str], set[str], bool, set[str]]:
-    """Names a subtree may assign, those that may get a value from data, whether it may
-    change the working directory, and the command names it runs (for loop bodies). The
-    functions it defines go to `funcs` when given."""
-    names: set[str] = set()
-    tainted: set[str] = set()
-    cd = False
-    calls: set[str] = set()
-    stack: list[Any] = [root]
-    while stack:
-        n = stack.pop()
-        t = type(n)
-        if t in LEAF_TYPES or (t is Word and _plain(n)):
-            continue
-        if t is Assignment or t is For or t is Select:
-            names.add(n.name)
-            values = (n.value,) if t is Assignment else n.words
-            if values is None or any(_from_data(v) for v in values):
-                tainted.add(n.name)
-        elif t is ArithAssign or ((t is ArithUnary or t is ArithPostfix) and n.op in ("++", "--")):
-            target = n.target if t is ArithAssign else n.operand
-            if isinstance(target, ArithVar):
-                names.add(target.name)
-        elif t is FunctionDef and funcs is not None:
-            funcs[n.name] = n
-        elif t is SimpleCommand and n.words:
-            first = literal(n.words[0])
-            calls.add(first)
-            if first in ("cd", "pushd", "popd", "eval", "source", ".") or not first:
-                cd = True
-            if first in _ASSIGNING or first in ("eval", "source", "."):
-                for w in n.words[1:]:
-                    text = literal(w).split("=", 1)[0].split("[", 1)[0]
-                    if text.isidentifier():
-                        names.add(text)
-                        tainted.add(text)
-        stack.extend(kids(n))
-    return names, tainted, cd, calls
-
-
-_ASSIGNING = frozenset(
-    [
-        "read",
-        "mapfile",
-        "readarray",
-        "declare",
-        "local",
-        "export",
-        "typeset",
-        "readonly",
-        "printf",
-        "getopts",
-        "let",
-        "unset",
-    ]
-)
-
-
-def _from_data(root: object) -> bool:
-    stack: list[Any] = [root]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, CommandSub | ParamExpansion | ProcessSub):
-            return True
-        if not isinstance(n, LEAVES):
-            stack.extend(kids(n))
-    return False
-
-
-def globbed(w: Word) -> bool:
-    """The word holds an unquoted pattern (bash replaces it by the names it matches)."""
-    stack: list[Any] = list(w.parts)
-    while stack:
-        p = stack.pop()
-        if isinstance(p, Glob | ExtGlob):
-            return True
-        if isinstance(p, BraceExpansion):
-            for alt in p.alternatives:
-                stack.extend(alt.parts)
-    return False
-
-
-def literal(w: Word) -> str:
-    """The value of a word without expansions (quotes removed), else ""."""
-    out: list[str] = []
-    stack: list[Any] = list(reversed(w.parts))
-    while stack:
-        p = stack.pop()
-        if isinstance(p, Literal | SingleQuoted):
-            out.append(p.text)
-        elif isinstance(p, Escaped):
-            out.append(p.char)
-        elif isinstance(p, AnsiCQuoted):
-            out.append(p.value)
-        elif isinstance(p, DoubleQuoted):
-            stack.extend(reversed(p.parts))
-        else:
-            return ""
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------- paths
@@ -407,7 +207,7 @@ def scan_node(node: CNode, root: object, st: State, lw: Lowerer | None = None) -
     while stack:
         x = stack.pop()
         t = type(x)
-        if t in LEAF_TYPES or (t is Word and _plain(x)):
+        if t in LEAF_TYPES or (t is Word and plain(x)):
             continue
         if t is CommandSub or t is ProcessSub:
             continue
@@ -611,177 +411,3 @@ def background(lw: Lowerer, node: CNode) -> None:
     node.boundary = True
     node.writes[("process", None, f"job:{node.uid}")] = None
     lw.last_bg = node
-
-
-# --------------------------------------------------------------------------- builtins
-
-
-def _operands(argv: list[Field]) -> tuple[list[Field], str]:
-    ops: list[Field] = []
-    flags = ""
-    for i, f in enumerate(argv[1:], 1):
-        if f.exact and f.text == "--":
-            ops.extend(argv[i + 1 :])
-            break
-        if not ops and f.exact and f.text[:1] in ("-", "+") and len(f.text) > 1:
-            flags += f.text[1:]
-        else:
-            ops.append(f)
-    return ops, flags
-
-
-def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> None:
-    name = argv[0].text
-    if name in ("command", "builtin"):
-        ops, flags = _operands(argv)
-        if "v" in flags or "V" in flags:
-            node.reads[ENV] = None
-            node.reads[("function", None, None)] = None
-            return
-        if not ops or not ops[0].exact:
-            return
-        argv = ops
-        name = ops[0].text
-    if name in ("read", "mapfile", "readarray"):
-        texts = [f.text for f in argv]
-        if "-u" in texts and texts.index("-u") + 1 < len(texts):
-            res: Res = ("stream", None, "fd" + texts[texts.index("-u") + 1])
-        else:
-            res = STDIN
-        node.reads[res] = None
-        node.writes[res] = None
-        node.reads[("variable", None, "IFS")] = None
-    elif name in ("cd", "pushd", "popd"):
-        node.reads[CWD] = None
-        node.writes[CWD] = None
-        var_write(lw, node, "PWD")
-        var_write(lw, node, "OLDPWD")
-        if name != "cd":
-            var_write(lw, node, "DIRSTACK")
-            node.reads[("variable", None, "DIRSTACK")] = None
-        ops, _ = _operands(argv)
-        if name == "popd":
-            pass
-        elif not ops:
-            node.reads[("variable", None, "HOME")] = None
-        elif ops[0].exact and ops[0].text == "-":
-            node.reads[("variable", None, "OLDPWD")] = None
-        else:
-            node.reads[("variable", None, "CDPATH")] = None
-            path_read(node, ops[0], st.cwd)
-    elif name == "pwd":
-        node.reads[CWD] = None
-    elif name in ("export", "declare", "typeset", "local", "readonly", "unset"):
-        _declare(lw, node, name, argv)
-    elif name == "set":
-        _set(lw, node, argv)
-    elif name == "shift":
-        node.reads[POSITIONAL] = None
-        node.writes[POSITIONAL] = None
-    elif name == "getopts":
-        node.reads[POSITIONAL] = None
-        var_write(lw, node, "OPTIND")
-        var_write(lw, node, "OPTARG")
-        node.reads[("variable", None, "OPTIND")] = None
-    elif name in ESCAPES:
-        node.escapes.add(name)
-        if len(argv) == 1:
-            node.status_dep = True
-        if name in ("break", "continue") and len(argv) > 1 and argv[1].text not in ("1",):
-            node.escapes.add("exit")  # leaves more than the innermost loop: never cheaper
-    elif name in ("wait", "jobs"):
-        node.reads[ALL_PROCESSES] = None
-    elif name == "trap":
-        ops, flags = _operands(argv)
-        if not ("p" in flags or "l" in flags or len(ops) < 2):
-            node.barrier("a `trap` handler runs at a time the compiler cannot know")
-    elif name in BARRIER_BUILTINS:
-        if name in ("source", "."):
-            lw.allexport = True  # the file may export anything
-        node.barrier(f"`{name}` changes the shell in ways the compiler does not follow")
-    elif name in ("test", "["):
-        for i, f in enumerate(argv):
-            if not f.exact:
-                continue
-            if f.text in FILE_TESTS and i + 1 < len(argv):
-                path_read(node, argv[i + 1], st.cwd)
-            elif f.text in ("-nt", "-ot", "-ef"):
-                path_read(node, argv[i - 1], st.cwd)
-                if i + 1 < len(argv):
-                    path_read(node, argv[i + 1], st.cwd)
-            elif f.text == "-v" and i + 1 < len(argv):
-                named_var_read(node, [argv[i + 1]])
-    elif name in ("type", "hash"):
-        node.reads[ENV] = None
-        node.reads[("function", None, None)] = None
-    if name in ("echo", "printf", "pwd", "type", "set", "declare", "typeset", "export", "jobs"):
-        node.writes[STDOUT] = None
-
-
-def _set(lw: Lowerer, node: CNode, argv: list[Field]) -> None:
-    """`set`: options (a barrier: they change how every later command runs; `-e` and `-a`
-    are also noted for the graph), positional parameters, or with no argument a listing."""
-    if len(argv) == 1:
-        node.reads[ALL_VARIABLES] = None
-        node.writes[STDOUT] = None
-        return
-    i = 1
-    options = False
-    while i < len(argv):
-        f = argv[i]
-        t = f.text if f.exact else ""
-        if not t:
-            lw.errexit = lw.allexport = True
-            node.barrier("`set` with options that are not known statically")
-            return
-        if t == "--" or t == "-":
-            node.writes[POSITIONAL] = None
-            break
-        if t[0] not in "-+":
-            node.writes[POSITIONAL] = None
-            break
-        options = True
-        on = t[0] == "-"
-        letters = t[1:]
-        if "o" in letters and i + 1 < len(argv):
-            i += 1
-            name = argv[i].text if argv[i].exact else ""
-            lw.errexit = lw.errexit or (on and name in ("errexit", ""))
-            lw.allexport = lw.allexport or (on and name in ("allexport", ""))
-        lw.errexit = lw.errexit or (on and "e" in letters)
-        lw.allexport = lw.allexport or (on and "a" in letters)
-        i += 1
-    if options:
-        node.barrier("`set` changes shell options")
-
-
-def _declare(lw: Lowerer, node: CNode, name: str, argv: list[Field]) -> None:
-    ops, flags = _operands(argv)
-    if not ops:
-        node.reads[ALL_VARIABLES] = None
-        if "f" in flags or "F" in flags:
-            node.reads[("function", None, None)] = None
-        return
-    for f in ops:
-        if not f.exact:
-            node.writes[ALL_VARIABLES] = None
-            node.writes[ENV] = None
-            if name == "export" or "x" in flags:
-                lw.allexport = True
-            continue
-        var = f.text.split("=", 1)[0].rstrip("+").split("[", 1)[0]
-        if name == "unset" and "f" in flags:
-            node.writes[("function", None, var)] = None
-            continue
-        if name != "unset" and ("f" in flags or "F" in flags):
-            node.reads[("function", None, var)] = None
-            if name == "export":
-                node.writes[ENV] = None
-            continue
-        if name != "unset" and "=" not in f.text and "p" in flags:
-            node.reads[("variable", None, var)] = None
-            continue
-        var_write(lw, node, var)
-        if name == "export" or "x" in flags:
-            node.writes[ENV] = None
-            lw.exported.add(var)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bashflow.compile import builtins as bi
 from bashflow.compile import effects as fx
+from bashflow.compile import facts
 from bashflow.compile.model import (
     POSITIONAL,
     STDIN,
@@ -76,10 +78,10 @@ class Lowerer(Walker):
         self.bases: list[int | None] = []
         self.last_bg: CNode | None = None
         self.func_defs: dict[str, list[CNode]] = {}
-        self._pre: fx.Prepass | None = None
+        self._pre: facts.Prepass | None = None
         self.exported: set[str] = set()
         self.allexport = False
-        self.errexit = fx.shebang_errexit(source.text)
+        self.errexit = facts.shebang_errexit(source.text)
         self.pending_code: dict[int, str] = {}
         self.start = State(cwd=cwd)
 
@@ -91,11 +93,11 @@ class Lowerer(Walker):
         return self.nodes
 
     @property
-    def pre(self) -> fx.Prepass:
+    def pre(self) -> facts.Prepass:
         """Whole-script facts for function bodies and loops that call functions (computed
         on first use: most scripts never need them)."""
         if self._pre is None:
-            self._pre = fx.Prepass(self.script)
+            self._pre = facts.Prepass(self.script)
         return self._pre
 
     def handlers(self) -> dict[str, Any]:
@@ -313,7 +315,7 @@ class Lowerer(Walker):
         argv: list[Field] = []
         for w in n.words:
             fields = self.expand(w, st)
-            if fx.globbed(w):  # an unquoted pattern: bash expands it to any number of words
+            if facts.globbed(w):  # an unquoted pattern: bash expands it to any number of words
                 fields = [f._replace(split=True) if f.glob else f for f in fields]
             argv.extend(fields)
         node.words = [f.text if f.exact else None for f in argv] if n.words else None
@@ -343,7 +345,7 @@ class Lowerer(Walker):
         else:
             node.resolution = "program"
         if node.resolution == "builtin":
-            fx.builtin_effects(self, node, argv, st)
+            bi.builtin_effects(self, node, argv, st)
         dispatch(self, argv, st, n.span, UNKNOWN, aliases=plain)
         reason = self.pending_code.pop(node.uid, None)
         if reason is not None and not node.payload_ok:
@@ -387,7 +389,7 @@ class Lowerer(Walker):
         join(st, branches)
 
     def loop_forget(self, body: object, st: State) -> None:
-        names, tainted, cd, called = fx.assigned_in(body)
+        names, tainted, cd, called = facts.assigned_in(body)
         if any(name in st.funcs for name in called):
             names |= self.pre.assigned
             tainted |= self.pre.tainted
