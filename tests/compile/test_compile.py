@@ -297,3 +297,17 @@ def test_explain_names_the_edge_that_holds_a_node_back() -> None:
     assert "top level: 4 nodes, 3 steps at best" in text
     assert "node 4 `wc -l e` does not conflict with nodes 1, 2 but waits for node 3" in text
     assert "node 4 reads /w/e, written by node 3" in text
+
+
+def test_after_a_call_or_a_source_what_they_may_change_is_unknown() -> None:
+    d = doc("go() { cd sub; }\ngo\ncat rel.txt\n")
+    cat = d["nodes"][-1]
+    assert ("file", None) in res(cat, "reads")  # the call may have changed directory
+    assert path_exists(d, 3, 4)
+    d = doc("cd /srv\n. ./env.sh\ncat rel.txt\n")
+    assert ("file", None) in res(d["nodes"][-1], "reads")
+
+
+def test_random_reads_are_ordered() -> None:
+    d = doc("RANDOM=7\na=$RANDOM\nb=$RANDOM\n")
+    assert path_exists(d, 1, 2) and path_exists(d, 2, 3)

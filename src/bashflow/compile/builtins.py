@@ -133,6 +133,7 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
             node.barrier("a `trap` handler runs at a time the compiler cannot know")
     elif name in BARRIER_BUILTINS:
         if name in ("source", "."):
+            lw.forget_everything(st)
             lw.allexport = True  # the file may export anything
         node.barrier(f"`{name}` changes the shell in ways the compiler does not follow")
     elif name in ("test", "["):

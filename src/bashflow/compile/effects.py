@@ -240,6 +240,9 @@ def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer | None) -> Non
             reads[ALL_PROCESSES] = None
     elif name in ("$", "0", "-"):
         pass
+    elif name in ("RANDOM", "SRANDOM"):  # reading moves the generator
+        reads[("variable", None, name)] = None
+        node.writes[("variable", None, name)] = None
     else:
         reads[("variable", None, name)] = None
         if p.op in (":=", "=") and lw is not None:

@@ -151,6 +151,22 @@ class Lowerer(Walker):
         node = self.cur
         if node is not None:
             fx.call_effects(node, fdef.name)
+        # The body is not walked here (a call carries its effects, graph.py), but what it may
+        # change in the shell is unknown after the call.
+        names, tainted, cd, calls = facts.assigned_in(fdef.body)
+        if calls & set(st.funcs) or calls & set(self.pre.funcs):
+            names |= self.pre.assigned
+            tainted |= self.pre.tainted
+            cd = cd or self.pre.cd
+        st.forget(names, tainted, cwd=cd)
+
+    def forget_everything(self, st: State) -> None:
+        """After code the compiler cannot see ran in this shell (`source`, `eval "$x"`):
+        no variable value and no working directory is known any more."""
+        st.vars.clear()
+        st.arrays.clear()
+        st.cwd = None
+        st.positional = None
 
     def sub_check(self, code: Field, span: Span, st: State, what: str) -> None:
         """A payload (`eval`, `trap`, `sh -c`, `xargs sh -c`, `alias`, `let`...): parsed and
@@ -160,6 +176,8 @@ class Lowerer(Walker):
             return
         if not code.exact:
             node.barrier(f"{what} runs code that is not known statically")
+            if what in ("`eval`", "alias"):
+                self.forget_everything(st)
             return
         if self.depth >= MAX_PAYLOAD_DEPTH:
             node.barrier(f"{what} payloads nested too deeply")
