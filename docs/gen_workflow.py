@@ -80,6 +80,12 @@ node's hover text has its source text, reads, writes and findings, an edge's its
 (backslashes there are shown as `∖`: Graphviz un-escapes tooltips twice). `bashflow compile
 --format dot|mermaid` prints them.
 
+Size: Mermaid refuses diagrams past its default `maxTextSize` (50,000 characters: about 400
+nodes of this output) and `maxEdges` (500) unless the page that renders them raises those
+limits; use DOT for large scripts. Graphviz `dot -Tsvg` took about 2 s for a 760-node script
+(git-subtree) and 100 s for a 3,400-node one (neofetch, 10,500 lines) on a shared 2-core
+machine: for very large scripts, draw a part (edit the JSON) or use `sfdp`.
+
 ## Fields
 """
 
