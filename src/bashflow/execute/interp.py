@@ -493,9 +493,9 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 data = fh.read()
         except OSError as err:
             self.error(f"{path}: {os.strerror(err.errno or 2)}")
-            self.state.last_status = 1
+            self.state.last_status = self.cs_status = 1
             return ""
-        self.state.last_status = 0
+        self.state.last_status = self.cs_status = 0
         return data.decode("utf-8", "surrogateescape").rstrip("\n")
 
     def process_sub(self, part: s.ProcessSub) -> str:
@@ -999,6 +999,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         old_source, old_offset = self.source, self.line_offset
         self.source, self.line_offset = source, offset
         self.func_depth += 1
+        saved_loops, self.loop_depth = self.loop_depth, 0
         try:
             try:
                 status = self.run_command(fdef.body)
@@ -1011,6 +1012,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
                 self.run_trap_text(trap, status)
         finally:
             self.func_depth -= 1
+            self.loop_depth = saved_loops
             self.source, self.line_offset = old_source, old_offset
             st.scopes.pop()
             st.funcnames.pop(0)

@@ -63,8 +63,11 @@ class ParamExpander:
             ref = self.state.find(name)
             if ref is not None and ref.flags & NAMEREF and isinstance(ref.value, str):
                 return self.to_segments(ref.value, False, quoted, assign)
+            if name in ("@", "*"):
+                return []
             if name.isdigit() or name in "@*#?$!-":
-                target = self.simple_value(name)[0]  # type: ignore[assignment]
+                got = self.simple_value(name)[0]
+                target = got if isinstance(got, str) else None
             if target is None:
                 if p.op in ("-", ":-", "+", ":+", "=", ":=", "?", ":?"):
                     target = ""
@@ -239,8 +242,7 @@ class ParamExpander:
                 raise FatalError(f"{label}: unbound variable")
             if op == ":" and (p.arg is None or not p.arg.parts) and p.arg2 is None:
                 raise ExpansionError(f"{self.source_text(p.span)}: bad substitution")
-            if op != ":":
-                return []
+            return []
         if op in ("#", "##", "%", "%%"):
             pat = self.expand_pattern(p.arg) if p.arg is not None else ""
             ext = st.shopt["extglob"]

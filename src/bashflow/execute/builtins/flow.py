@@ -664,7 +664,7 @@ class FlowBuiltins:
 
     def b_getopts(self: Interpreter, argv: list[str]) -> int:
         if len(argv) < 3:
-            raise CommandError("getopts: usage: getopts optstring name [arg ...]", 2)
+            raise CommandError("\0getopts: usage: getopts optstring name [arg ...]", 2)
         spec, var = argv[1], argv[2]
         st = self.state
         args = argv[3:] if len(argv) > 3 else list(st.positional)
@@ -773,22 +773,43 @@ class FlowBuiltins:
     def b_ulimit(self: Interpreter, argv: list[str]) -> int:
         import resource
 
-        table = {"-n": resource.RLIMIT_NOFILE, "-u": resource.RLIMIT_NPROC, "-s": resource.RLIMIT_STACK,
-                 "-v": resource.RLIMIT_AS, "-f": resource.RLIMIT_FSIZE, "-c": resource.RLIMIT_CORE,
-                 "-t": resource.RLIMIT_CPU}  # fmt: skip
-        args = [a for a in argv[1:] if a not in ("-S", "-H")]
-        flag = args[0] if args and args[0] in table else "-f"
-        rest = args[1:] if args and args[0] in table else args
-        res = table[flag]
+        table = {"n": resource.RLIMIT_NOFILE, "u": resource.RLIMIT_NPROC, "s": resource.RLIMIT_STACK,
+                 "v": resource.RLIMIT_AS, "f": resource.RLIMIT_FSIZE, "c": resource.RLIMIT_CORE,
+                 "t": resource.RLIMIT_CPU, "d": resource.RLIMIT_DATA, "m": resource.RLIMIT_RSS,
+                 "l": resource.RLIMIT_MEMLOCK}  # fmt: skip
+        letter = "f"
+        hard = False
+        rest: list[str] = []
+        for a in argv[1:]:
+            if a.startswith("-") and len(a) > 1:
+                for ch in a[1:]:
+                    if ch == "H":
+                        hard = True
+                    elif ch in table:
+                        letter = ch
+                    elif ch not in "Sa":
+                        raise CommandError(f"ulimit: -{ch}: invalid option", 2)
+            else:
+                rest.append(a)
+        res = table[letter]
+        scale = 1024 if letter in ("f", "c", "s", "v", "d", "m", "l") else 1
+        soft_now, hard_now = resource.getrlimit(res)
         if rest:
-            value = resource.RLIM_INFINITY if rest[0] == "unlimited" else int(rest[0])
-            if flag in ("-f", "-c"):
-                value = value * 1024 if value != resource.RLIM_INFINITY else value
-            resource.setrlimit(res, (value, resource.getrlimit(res)[1]))
+            if rest[0] == "unlimited":
+                value = resource.RLIM_INFINITY
+            elif rest[0].isdigit():
+                value = int(rest[0]) * scale
+            else:
+                raise CommandError(f"ulimit: {rest[0]}: invalid number")
+            try:
+                if hard:
+                    resource.setrlimit(res, (min(soft_now, value), value))
+                else:
+                    resource.setrlimit(res, (value, hard_now))
+            except (ValueError, OSError) as err:
+                raise CommandError(f"ulimit: {rest[0]}: cannot modify limit: {err}") from None
             return 0
-        soft = resource.getrlimit(res)[0]
-        if soft == resource.RLIM_INFINITY:
+        current = hard_now if hard else soft_now
+        if current == resource.RLIM_INFINITY:
             return self.out("unlimited\n")
-        if flag in ("-f", "-c", "-s", "-v"):
-            soft //= 1024
-        return self.out(f"{soft}\n")
+        return self.out(f"{current // scale}\n")

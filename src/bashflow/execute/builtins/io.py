@@ -150,6 +150,8 @@ class IOBuiltins:
                 self.error(f"read: `{name}': not a valid identifier")
                 return 1
         reply = not args and array is None
+        if not _fd_open(fd):
+            raise CommandError(f"read: {fd}: invalid file descriptor: Bad file descriptor")
         names = args or ([] if array else ["REPLY"])
         if prompt and os.isatty(fd):
             self.write(2, prompt)
@@ -214,6 +216,14 @@ class IOBuiltins:
             out.append(text)
             break
         return "".join(out), eof
+
+
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _odd_backslashes(text: str) -> bool:
@@ -335,6 +345,8 @@ def mapfile(interp: Interpreter, argv: list[str]) -> int:
         else:
             raise CommandError(f"{argv[0]}: -{ch}: invalid option", 2)
     name = args[0] if args else "MAPFILE"
+    if not _fd_open(fd):
+        raise CommandError(f"{argv[0]}: {fd}: invalid file descriptor: Bad file descriptor")
     lines: list[str] = []
     while count == 0 or len(lines) < count + skip:
         text, eof = interp.read_until(fd, delim, None)

@@ -193,6 +193,9 @@ class VarBuiltins:
             sub = None
         else:
             name, sub, op, value = m.group(1), m.group(3), m.group(4), m.group(5)
+        if on & NAMEREF and value == name:
+            self.error(f"{who}: {name}: nameref variable self references not allowed")
+            return False
         if (
             on & NAMEREF
             and value is not None
