@@ -312,3 +312,16 @@ def test_any_text_damage_is_located(where: int, insert: str) -> None:
         load_workflow(damaged, "damaged.json")
     except WorkflowError as err:
         assert err.line >= 1 and err.col >= 1
+
+
+def test_a_long_cycle_is_reported_short() -> None:
+    raw = json.loads((WF / "control.json").read_bytes())
+    n = len(raw["nodes"])
+    raw["edges"] = [
+        {"from": i, "to": i % n + 1, "kind": "order", "reason": "r"} for i in range(1, n + 1)
+    ]
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(json.dumps(raw), "c.json")
+    msg = info.value.message
+    assert msg.startswith(f"edges[{n - 1}]: the edges form a cycle: 1 -> 2 -> 3 -> 4 -> 5 -> ...")
+    assert msg.endswith(f"({n + 1 - 10} more) -> {n - 3} -> {n - 2} -> {n - 1} -> {n} -> 1")

@@ -396,10 +396,10 @@ class _Checker:
         cycle = _find_cycle(succ)
         if cycle is not None:
             nodes, k = cycle
-            raise self.fail(
-                ("edges", k),
-                "the edges form a cycle: " + " -> ".join(str(v) for v in nodes),
-            )
+            shown = [str(v) for v in nodes]
+            if len(shown) > 12:
+                shown = [*shown[:5], f"... ({len(shown) - 10} more)", *shown[-5:]]
+            raise self.fail(("edges", k), "the edges form a cycle: " + " -> ".join(shown))
 
     def check_spans(self) -> None:
         text = self.doc.source.text
