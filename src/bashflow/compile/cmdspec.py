@@ -752,6 +752,7 @@ class _Interp:
         self.argv = argv
         self.chain: list[CommandSpec] = [spec]  # the command, then its subcommands
         self.mode: CommandSpec | None = None
+        self.mode_owner: CommandSpec | None = None
         self.notes: list[str] = []
         self.operands: list[_Unit] = []
         self.pattern: tuple[Slot, ...] | None = None
@@ -783,9 +784,16 @@ class _Interp:
     def spec(self) -> CommandSpec:
         return self.chain[-1]
 
+    @property
+    def active_mode(self) -> CommandSpec | None:
+        """The mode, if chosen by an option of the (sub)command being read: `git --version`
+        picks git's "info" mode, which says nothing about `git --exec-path=x status`."""
+        return self.mode if self.mode_owner is self.spec else None
+
     def _inherited(self, attr: str) -> Any:
         """A field from the mode, else the innermost (sub)command that sets it."""
-        for s in ([self.mode] if self.mode else []) + self.chain[::-1]:
+        mode = self.active_mode
+        for s in ([mode] if mode else []) + self.chain[::-1]:
             v = getattr(s, attr)
             if v is not None:
                 return v
@@ -1039,6 +1047,7 @@ class _Interp:
             if self.mode is not None and self.mode is not chosen:
                 raise self.opaque(f"{self.spec.name}: more than one mode")
             self.mode = chosen
+            self.mode_owner = self.spec
         if opt.stop:
             self.stop = True
         if opt.default is not None:
@@ -1181,7 +1190,7 @@ class _Interp:
 
     def finish(self) -> None:
         spec = self.spec
-        if spec.subcommands is not None and spec.subcommand_required and self.mode is None:
+        if spec.subcommands is not None and spec.subcommand_required and self.active_mode is None:
             raise self.opaque(f"{spec.name}: no subcommand")
         if self.mode is None and any(s.mode_required for s in self.chain):
             raise self.opaque(f"{spec.name}: no mode option")
@@ -1279,7 +1288,7 @@ class _Interp:
         return role
 
     def finish_archives(self) -> None:
-        mode = self.mode
+        mode = self.active_mode
         if mode is None:
             return
         if not self.archives and mode.default_archive is not None:
@@ -1289,8 +1298,9 @@ class _Interp:
 
     def finish_implicit(self) -> None:
         base = self.obase or self.base
-        if self.mode is not None and self.mode.implicit is not None:
-            sources = [self.mode.implicit]  # a mode's implicit effects replace the command's
+        mode = self.active_mode
+        if mode is not None and mode.implicit is not None:
+            sources = [mode.implicit]  # a mode's implicit effects replace the command's
         else:
             sources = [s.implicit for s in self.chain if s.implicit]
         found = [(imp, base) for imp in sources if imp] + self.implicit
