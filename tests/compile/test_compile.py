@@ -109,7 +109,7 @@ def test_words_name_resolution_and_labels() -> None:
     d = doc('f() { :; }\nf 1\nx=1\ncd "$HOME"/p\nls -l "$x" $unknown\n' + "echo " + "a" * 80 + "\n")
     by = {n["text"].split("\n")[0]: n for n in d["nodes"]}
     assert by["f 1"]["resolution"] == "function"
-    assert by["x=1"]["resolution"] == "assignment" and by["x=1"]["words"] is None
+    assert by["x=1"]["resolution"] == "assignment" and by["x=1"]["words"] == []
     assert by['cd "$HOME"/p']["words"] == ["cd", "/home/u/p"]
     assert by['ls -l "$x" $unknown']["words"] == ["ls", "-l", "1", None]
     assert by['ls -l "$x" $unknown']["resolution"] == "program"

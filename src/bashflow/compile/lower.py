@@ -336,7 +336,7 @@ class Lowerer(Walker):
             if facts.globbed(w):  # an unquoted pattern: bash expands it to any number of words
                 fields = [f._replace(split=True) if f.glob else f for f in fields]
             argv.extend(fields)
-        node.words = [f.text if f.exact else None for f in argv] if n.words else None
+        node.words = [f.text if f.exact else None for f in argv]  # [] for `x=1`, `> f`
         for f in argv:
             if f.glob and not f.exact:
                 fx.glob_listing(node, f, st.cwd)
