@@ -20,6 +20,7 @@ import contextlib
 import difflib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -88,6 +89,11 @@ class Case:
     stderr: bytes = b""
     status: int = 0
     reserved: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (key, raw lines) of policy/findings
+    args: str = ""  # `## args:` as written: shell words passed after the script's path
+
+    @property
+    def argv(self) -> list[str]:
+        return shlex.split(self.args)
 
     @property
     def id(self) -> str:
@@ -222,6 +228,14 @@ def parse_spec(path: Path, text: str | None = None) -> SpecFile:
                 fields[key] = int(value)
             elif key == "skip-stderr":
                 fields[key] = value or ""
+            elif key == "args":
+                if block or not value:
+                    raise SpecError(f"{where}: `## args: WORD...` is one line of shell words")
+                try:
+                    shlex.split(value)
+                except ValueError as e:
+                    raise SpecError(f"{where}: `## args:` {e}") from None
+                fields[key] = value
             elif key in _RESERVED:
                 reserved.append((key, (line, *block)))
             else:
@@ -241,6 +255,7 @@ def parse_spec(path: Path, text: str | None = None) -> SpecFile:
                 stderr=fields.get("stderr", b""),  # type: ignore[arg-type]
                 status=fields.get("status", 0),  # type: ignore[arg-type]
                 reserved=tuple(reserved),
+                args=fields.get("args", ""),  # type: ignore[arg-type]
             )
         )
     return spec
@@ -253,6 +268,8 @@ def format_spec(spec: SpecFile) -> str:
     for case in spec.cases:
         out.append(f"#### {case.name}")
         out.extend(case.script.rstrip("\n").split("\n"))
+        if case.args:
+            out.append(f"## args: {case.args}")
         if case.stdin is not None:
             out.extend(encode_block("stdin", case.stdin))
         if case.skip_stderr is not None:
@@ -308,7 +325,7 @@ def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
 
 
 def run_case(case: Case, argv: Sequence[str], timeout: float = IMPL_TIMEOUT_S) -> Outcome:
-    """Run `ARGV… ROOT/case.sh` with the working directory `ROOT/work` (empty), `HOME=ROOT/home`
+    """Run `ARGV… ROOT/case.sh [ARGS…]` with the working directory `ROOT/work` (empty), `HOME=ROOT/home`
     (empty), the environment of `case_env`, stdin from the case's `## stdin:` block through a
     pipe (else /dev/null), and stdout / stderr to files. When the script's process ends, what it
     left running in its process group is killed. `ROOT` in the output is replaced by `$TMP`."""
@@ -321,7 +338,7 @@ def run_case(case: Case, argv: Sequence[str], timeout: float = IMPL_TIMEOUT_S) -
         out_path, err_path = root / "stdout", root / "stderr"
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
-                [*argv, str(script)],
+                [*argv, str(script), *case.argv],
                 cwd=root / "work",
                 env=case_env(root),
                 stdin=subprocess.DEVNULL if case.stdin is None else subprocess.PIPE,

@@ -66,9 +66,10 @@ def _case(
     stderr: bytes = b"",
     status: int = 0,
     skip_stderr: str | None = None,
+    args: str = "",
 ) -> conf.Case:
     return conf.Case(
-        "t", "t", script, Path("t.test.sh"), 1, stdin, skip_stderr, stdout, stderr, status
+        "t", "t", script, Path("t.test.sh"), 1, stdin, skip_stderr, stdout, stderr, status, (), args
     )
 
 
@@ -111,6 +112,7 @@ def test_block_encoding(data: bytes, lines: list[str]) -> None:
         "#### a\necho\n## nosuchkey\n",
         "#### a\necho\n## skip-stderr\n## stderr:\n## | e\n",
         "#### a\necho\n## status: 1\n## status: 2\n",
+        "#### a\necho\n## args: 'unterminated\n",
     ],
 )
 def test_malformed_files_are_errors(text: str) -> None:
@@ -142,6 +144,8 @@ def test_case_environment() -> None:
     assert out.stdout == b"$TMP/home|$TMP/work|$TMP/case.sh|C.UTF-8|UTC\n[] 1\n"
     fed = conf.run_case(_case("cat\n", stdin=b"no newline"), BASH)
     assert fed.stdout == b"no newline"
+    args = conf.run_case(_case('printf "<%s>" "$@"\n', args="a 'b c' ''"), BASH)
+    assert args.stdout == b"<a><b c><>"
 
 
 @needs_bash
