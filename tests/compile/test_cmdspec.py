@@ -770,3 +770,36 @@ def test_spec_covers_what_the_process_touches(
     assert not missed_reads, f"reads not in the spec: {missed_reads}"
     if u.stdin is False:
         assert not stdin, "the case feeds stdin to a command whose spec reads none"
+
+
+# --------------------------------------------------------------------------- the real-world corpus
+
+
+@pytest.mark.slow
+def test_usage_on_a_sample_of_the_corpus() -> None:
+    """Every command with a spec in every 7th corpus file: usage() answers (never raises), and
+    most answers are not opaque."""
+    repo = Path(__file__).resolve().parents[2]
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from benchmarks import corpus as corpus_build
+    from benchmarks.spec_coverage import _argv
+
+    import bashflow
+    from bashflow.parser import syntax as S
+
+    entries = corpus_build.load().entries[::7]
+    if not entries:
+        pytest.skip("no corpus on this machine")
+    names = cmdspec.names()
+    seen = opaque = 0
+    for entry in entries:
+        for node in S.walk(bashflow.parse(entry.read_bytes(), str(entry.path))):
+            if isinstance(node, S.SimpleCommand) and node.words:
+                words = _argv(node)
+                if words[0].text and words[0].text.rpartition("/")[2] in names:
+                    u = usage(words)
+                    seen += 1
+                    opaque += u.opaque
+    assert seen > 1000
+    assert opaque < 0.1 * seen, f"{opaque} of {seen} opaque"
