@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import pickle
 import resource
@@ -307,19 +308,23 @@ class Server:
         err = self.start_error(tree)
         if err:
             del self.trees[pid]
-            self.sel.unregister(tree.sock)
-            self.sel.unregister(tree.statr)
+            self.unregister(tree.sock, tree.statr)
             self.abandon(pid, tree.cgroup, tree.statr, tree.serial)
             with contextlib.suppress(OSError):
                 tree.sock.send(pickle.dumps(("error", err)))
             tree.sock.close()
 
+    def unregister(self, *files: socket.socket | int) -> None:
+        """Stop watching `files` (those not watched are skipped)."""
+        for f in files:
+            with contextlib.suppress(KeyError, ValueError):
+                self.sel.unregister(f)
+
     def start_error(self, tree: _Tree) -> str:
         """The start failure reported on the tree's errr ('' once it has started)."""
         if tree.errr < 0:
             return ""
-        with contextlib.suppress(KeyError, ValueError):
-            self.sel.unregister(tree.errr)
+        self.unregister(tree.errr)
         err = _read_all(tree.errr).decode(errors="replace")  # the writers exit or exec soon
         os.close(tree.errr)
         tree.errr = -1
@@ -381,7 +386,7 @@ class Server:
         answer now, before the init and its namespaces are torn down; EOF means the init died
         without reporting (killed), and its reaping answers instead."""
         tree = self.trees[pid]
-        self.sel.unregister(tree.statr)
+        self.unregister(tree.statr)
         data = b""
         with contextlib.suppress(OSError):
             data = os.read(tree.statr, 4)
@@ -424,8 +429,8 @@ class Server:
             elif events.get("processes"):
                 tree.limit, tree.value = "processes", str(lim.processes)
         self.scan(tree, final=True)
+        self.unregister(tree.sock)
         with contextlib.suppress(OSError):
-            self.sel.unregister(tree.sock)
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
         tree.sock.close()
         if reaped:
@@ -557,7 +562,7 @@ class Server:
                         except OSError:
                             data = b""
                         if not data:  # the caller dropped its handle: the tree goes too
-                            self.sel.unregister(tree.sock)
+                            self.unregister(tree.sock)
                             self.kill(tree)
                         else:
                             msg = pickle.loads(data)
@@ -695,4 +700,8 @@ def serve(sock: socket.socket) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(want, 65536)), hard))
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides; ^C reaches it, not us
+    # No collector passes over the objects every child inherits: a pass in a forked child
+    # writes to all of them, and each page written is copied (copy-on-write).
+    gc.collect()
+    gc.freeze()
     Server(sock).run()

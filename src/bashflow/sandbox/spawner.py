@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import pickle
 import resource
@@ -140,6 +141,7 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
     step = "start"
     try:
         signal.set_wakeup_fd(-1)  # the server's; this process must not write to it
+        gc.disable()  # short-lived until the command starts: no pass over inherited objects
         step = "cgroup"
         if cgroup is not None:
             cgroup.join()
@@ -372,6 +374,7 @@ def _become(job: Job, fds: list[int], errw: int, statw: int, reply: int) -> NoRe
         os._exit(125)
     _confirm(reply, job.pid)
     os.close(errw)  # started
+    gc.enable()  # a long-lived interpreter needs its collector
     os._exit(_call(fn, args))
 
 
