@@ -214,8 +214,16 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         "git commit -F msg",
         {"spec": "git commit", "reads": ["msg"], "read_trees": ["^."], "write_trees": ["^.git"]},
     ),
-    ("git clone u d", {"spec": "git clone", "write_trees": ["d"], "network": "read"}),
-    ("git clone --depth 1 u", {"spec": "git clone", "write_trees": ["."], "network": "read"}),
+    ("git clone https://h/r d", {"spec": "git clone", "write_trees": ["d"], "network": "read"}),
+    ("git clone git@h:r", {"spec": "git clone", "write_trees": ["."], "network": "read"}),
+    (
+        "git clone --depth 1 ../r d",  # a local repository is read
+        {"spec": "git clone", "read_trees": ["../r"], "write_trees": ["d"], "network": "read"},
+    ),
+    (
+        'git clone "$url" d',  # which may be local
+        {"spec": "git clone", "read_trees": ["?"], "write_trees": ["d"], "network": "read"},
+    ),
     ("git status --short", {"spec": "git status", "read_trees": ["^."], "write_trees": ["^.git"]}),
     ("git log -n 5 --format=%H -- f", {"spec": "git log", "read_trees": ["^."]}),
     (
@@ -224,11 +232,17 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ),
     (
         "git push origin HEAD",
-        {"spec": "git push", "read_trees": ["^."], "write_trees": ["^.git"], "network": "write"},
+        # the remote may be a local repository
+        {
+            "spec": "git push",
+            "read_trees": ["^."],
+            "write_trees": ["?", "^.git"],
+            "network": "write",
+        },
     ),
     (
         "git pull",
-        {"spec": "git pull", "read_trees": ["^."], "write_trees": ["^."], "network": "read"},
+        {"spec": "git pull", "read_trees": ["?", "^."], "write_trees": ["^."], "network": "read"},
     ),
     ("git --version", {"spec": "git", "class": "pure"}),
     ("git --exec-path", {"spec": "git", "class": "pure"}),
@@ -286,6 +300,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("node -e 'x' a", {"code": ["x"]}),
     # ---- network
     ("curl -o f URL", {"writes": ["f"], "network": "read"}),
+    ("curl file:///etc/hosts", {"reads": ["/etc/hosts"], "network": "read"}),
+    ('curl "$url"', {"reads": ["?"], "network": "read"}),  # file:// maybe
     ("curl -sSfLo out.tgz URL", {"writes": ["out.tgz"], "network": "read"}),
     ("curl -d @data URL", {"reads": ["data"], "network": "write"}),
     ("curl -d x=1 URL", {"network": "write"}),
@@ -665,6 +681,12 @@ TRACED: list[tuple[str, bytes, str]] = [
     ("xxd -p a hex", b"", ""),
     ("hexdump -C a", b"", ""),
     ("shasum -a 256 a", b"", ""),
+    ("curl -s file://{cwd}/a", b"", ""),
+    ("curl -s -o got file://{cwd}/a", b"", ""),
+    ("curl -s -O --output-dir e file://{cwd}/a", b"", ""),
+    ("git clone -q . d/c", b"", ""),
+    ("tar xzf t.tgz -C e", b"", ""),
+    ("sort -T e -o out in", b"", ""),
 ]
 
 
@@ -688,6 +710,7 @@ def _prepare(tmp: Path, repo: bool, env: dict[str, str]) -> None:
         (tmp / rel).write_text(text)
     (tmp / "e").mkdir()
     subprocess.run(["tar", "cf", "t.tar", "d"], cwd=tmp, check=True)
+    subprocess.run(["tar", "czf", "t.tgz", "d"], cwd=tmp, check=True)
     subprocess.run(["zip", "-qr", "t.zip", "d"], cwd=tmp, check=True)
     (tmp / "z").write_text("zz\n")
     subprocess.run(["gzip", "z"], cwd=tmp, check=True)
@@ -729,11 +752,11 @@ def _uses(
 def test_spec_covers_what_the_process_touches(
     tmp_path: Path, command: str, stdin: bytes, ignore: str
 ) -> None:
-    words = argv(command)
-    if shutil.which(words[0].text or "") is None:
-        pytest.skip(f"{words[0].text} is not installed")
     work = (tmp_path / "w").resolve()
     work.mkdir()
+    words = argv(command.replace("{cwd}", str(work)))  # file:// URLs need the directory
+    if shutil.which(words[0].text or "") is None:
+        pytest.skip(f"{words[0].text} is not installed")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path / "home"),

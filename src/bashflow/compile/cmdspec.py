@@ -65,6 +65,8 @@ ROLES = frozenset(
         "archive",  # archive file: read or written according to the mode's `archive` key
         "exec",  # find -exec: words up to `;` or `+` are a command
         "replace",  # xargs -I: the string replaced by input words in the command
+        "url",  # a URL: `file://PATH` is a local file read; unknown text may be one
+        "repo",  # a git repository: a local path or `file://PATH` is a tree read
     ]
 )
 _QUANT = {"": (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
@@ -73,7 +75,9 @@ _NOT_UNIONED = frozenset(
     ["cmd", "exec", "module", "base", "code", "program", "script", "replace", "kv", "archive"]
 )
 _CLASS_ORDER = ("stateless", "parallelizable_pure", "pure", "side_effectful", "unknown")
-_NOT_PATHS = frozenset(["value", "assign", "cmd", "code", "program", "kv", "module", "exec"])
+_NOT_PATHS = frozenset(
+    ["value", "assign", "cmd", "code", "program", "kv", "module", "exec", "url", "repo"]
+)
 _READS = frozenset(["read", "readwrite", "read_tree", "move", "script", "archive"])
 
 
@@ -1163,6 +1167,11 @@ class _Interp:
                 self.use("write_trees", Arg(host, arg.index), None if host is None else base)
         elif role == "archive":
             self.archives.append((arg, base))
+        elif role in ("url", "repo"):
+            local = _local_url(t, role == "repo")
+            if local is not None or t is None:
+                kind = "read_trees" if role == "repo" else "reads"
+                self.use(kind, Arg(local, arg.index, arg.glob, False), base)
         elif role == "replace":
             if t is None:
                 raise self.opaque(f"word {arg.index}: replacement string unknown until run")
@@ -1411,6 +1420,20 @@ class _Interp:
         for w, k in enumerate(expanded):
             result[k] = place[w] if result[k] in (-1, place[w]) else -2  # -2: split
         return result
+
+
+def _local_url(text: str | None, plain_is_path: bool) -> str | None:
+    """The local path a URL names: `file://[localhost]/p`; for git also a plain path (no
+    scheme and no `host:` before the first slash). None: not local, or not known."""
+    if text is None:
+        return None
+    if text.startswith("file://"):
+        rest = text[len("file://") :]
+        return rest[len("localhost") :] if rest.startswith("localhost/") else rest
+    if not plain_is_path or "://" in text:
+        return None
+    head = text.split("/", 1)[0]
+    return None if ":" in head else text
 
 
 UPWARD_LEVELS = 32
