@@ -25,6 +25,7 @@ from bashflow.parser.syntax import (
     Literal,
     ParamExpansion,
     ProcessSub,
+    Redirect,
     Script,
     Select,
     SimpleCommand,
@@ -108,11 +109,18 @@ def assigned_in(
         t = type(n)
         if t in LEAF_TYPES or (t is Word and plain(n)):
             continue
+        if t is CommandSub or t is ProcessSub:
+            continue  # a subshell: what it assigns stays there
         if t is Assignment or t is For or t is Select:
             names.add(n.name)
             values = (n.value,) if t is Assignment else n.words
             if values is None or any(_from_data(v) for v in values):
                 tainted.add(n.name)
+        elif t is ParamExpansion and n.op in (":=", "="):
+            names.add(n.name)
+            tainted.add(n.name)
+        elif t is Redirect and n.fd_var is not None:
+            names.add(n.fd_var)
         elif t is ArithAssign or ((t is ArithUnary or t is ArithPostfix) and n.op in ("++", "--")):
             target = n.target if t is ArithAssign else n.operand
             if isinstance(target, ArithVar):

@@ -83,6 +83,7 @@ class Lowerer(Walker):
         self.allexport = False
         self.errexit = facts.shebang_errexit(source.text)
         self.pending_code: dict[int, str] = {}
+        self.assigned_cache: dict[int, tuple[set[str], set[str], bool, set[str]]] = {}
         self.start = State(cwd=cwd)
 
     # ------------------------------------------------------------------ entry point
@@ -153,12 +154,20 @@ class Lowerer(Walker):
             fx.call_effects(node, fdef.name)
         # The body is not walked here (a call carries its effects, graph.py), but what it may
         # change in the shell is unknown after the call.
-        names, tainted, cd, calls = facts.assigned_in(fdef.body)
+        names, tainted, cd, calls = self.assigned(fdef.body)
         if calls & set(st.funcs) or calls & set(self.pre.funcs):
             names |= self.pre.assigned
             tainted |= self.pre.tainted
             cd = cd or self.pre.cd
         st.forget(names, tainted, cwd=cd)
+
+    def assigned(self, body: object) -> tuple[set[str], set[str], bool, set[str]]:
+        """`facts.assigned_in`, once per body (a function is called often; loops nest)."""
+        key = id(body)
+        hit = self.assigned_cache.get(key)
+        if hit is None:
+            hit = self.assigned_cache[key] = facts.assigned_in(body)
+        return hit
 
     def forget_everything(self, st: State) -> None:
         """After code the compiler cannot see ran in this shell (`source`, `eval "$x"`):
@@ -332,6 +341,10 @@ class Lowerer(Walker):
         self.sub_role = "argument"
         argv: list[Field] = []
         for w in n.words:
+            parts = w.parts
+            if len(parts) == 1 and type(parts[0]) is Literal:  # most words: plain text
+                argv.append(Field(parts[0].text))
+                continue
             fields = self.expand(w, st)
             if facts.globbed(w):  # an unquoted pattern: bash expands it to any number of words
                 fields = [f._replace(split=True) if f.glob else f for f in fields]
@@ -407,7 +420,7 @@ class Lowerer(Walker):
         join(st, branches)
 
     def loop_forget(self, body: object, st: State) -> None:
-        names, tainted, cd, called = facts.assigned_in(body)
+        names, tainted, cd, called = self.assigned(body)
         if any(name in st.funcs for name in called):
             names |= self.pre.assigned
             tainted |= self.pre.tainted
