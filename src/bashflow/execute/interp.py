@@ -71,6 +71,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.pending_signals: list[int] = []
         self.running_trap = False
         self.cs_level: int = 0
+        self.job_table: list[int] = []
         self.fatal_status = 0  # `bash -c` exits 127 (not 1) on a fatal expansion error
         self.arith_pure: dict[int, tuple[s.Arith, bool]] = {}
         self.path_override: str | None = None
@@ -391,6 +392,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             self.in_subshell = True
             self.state.subshell_level += 1
             self.jobs = []
+            self.job_table = []
             st = self.state
             st.traps = {k: v for k, v in st.traps.items() if v == "" and k != "EXIT"}
             if background:
@@ -538,6 +540,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
 
         pid = self.fork(child, background=True)
         self.jobs.append(pid)
+        self.job_table.append(pid)
         self.state.last_bg_pid = pid
         self.state.last_status = 0
         return 0

@@ -465,9 +465,8 @@ class ParamExpander:
                 items = self.state.array_items(base)
                 if letter == "K":
                     words = [f"{k} {_dq(v)}" for k, v in items]
-                    return self.to_segments(
-                        words if not quoted else [" ".join(words)], star, quoted, assign
-                    )
+                    joined = " ".join(words) + (" " if var.flags & ASSOC else "")
+                    return self.to_segments(words if not quoted else [joined], star, quoted, assign)
                 flat = [x for k, v in items for x in (k, v)]
                 return self.to_segments(flat, star, quoted, assign)
             return self.map_value(value, star, quoted, assign, quote_q)

@@ -54,12 +54,12 @@ class JobBuiltins:
             return 0
         status = 0
         for a in args:
-            spec = a.lstrip("%")
-            if not spec.isdigit():
+            try:
+                pid = self.job_pid(a) if a.startswith("%") else int(a)
+            except (ValueError, IndexError):
                 self.error(f"wait: `{a}': not a pid or valid job spec")
                 status = 2
                 continue
-            pid = int(spec)
             if pid not in self.jobs:
                 self.error(f"wait: pid {pid} is not a child of this shell")
                 status = 127
@@ -69,6 +69,18 @@ class JobBuiltins:
             if pvar is not None:
                 self.state.set(pvar, str(pid))
         return status
+
+    def job_pid(self: Interpreter, spec: str) -> int:
+        """`%N`, `%%`, `%+`, `%-`: a background job's pid (jobs are numbered from 1)."""
+        body = spec[1:]
+        if body in ("", "%", "+"):
+            return self.job_table[-1]
+        if body == "-":
+            return self.job_table[-2]
+        n = int(body)
+        if n < 1:
+            raise ValueError(spec)
+        return self.job_table[n - 1]
 
     def b_kill(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
@@ -113,7 +125,7 @@ class JobBuiltins:
         status = 0
         for a in args:
             try:
-                pid = int(a.lstrip("%")) if not a.startswith("%") else self.jobs[-1]
+                pid = self.job_pid(a) if a.startswith("%") else int(a)
             except (ValueError, IndexError):
                 self.error(f"kill: {a}: arguments must be process or job IDs")
                 status = 1

@@ -254,11 +254,14 @@ class PrintfBuiltin:
                     text = (
                         text[:1] if arg is not None and text else ("\0" if arg is not None else "")
                     )
+            # widths and precisions count bytes, as bash's printf does
+            raw = text.encode("utf-8", "surrogateescape")
             if p is not None and conv != "c":
-                text = text[:p]
-            if w is not None and len(text) < w:
-                text = text.ljust(w) if "-" in flags else text.rjust(w)
-            return text
+                raw = raw[:p]
+            if w is not None and len(raw) < w:
+                pad = b" " * (w - len(raw))
+                raw = raw + pad if "-" in flags else pad + raw
+            return raw.decode("utf-8", "surrogateescape")
         if conv in "diouxX":
             v = a.integer()
             if conv in "ouxX":
