@@ -566,6 +566,10 @@ FILES = {
     "Makefile": "all:\n\tcat a > made\n",
     "sub.mk": "all:\n\tcat x > made\n",
     "p.diff": "--- a\n+++ a\n@@ -1,2 +1,2 @@\n-alpha\n+ALPHA\n beta\n",
+    "list": "a\nb\n",
+    "b64": "aGkK\n",
+    "prog.sed": "s/alpha/A/\n",
+    "prog.jq": ".a\n",
 }
 
 # (command, stdin, regexes of paths the spec may leave out, with the reason)
@@ -687,6 +691,37 @@ TRACED: list[tuple[str, bytes, str]] = [
     ("git clone -q . d/c", b"", ""),
     ("tar xzf t.tgz -C e", b"", ""),
     ("sort -T e -o out in", b"", ""),
+    ("chown root a", b"", ""),
+    ("chgrp -R root d", b"", ""),
+    ("mkfifo ff", b"", ""),
+    ("shred -u a", b"", ""),
+    ("mv -t e a b", b"", ""),
+    ("tac a", b"", ""),
+    ("rev a", b"", ""),
+    ("fold -w 2 a", b"", ""),
+    ("fmt a", b"", ""),
+    ("strings a", b"", ""),
+    ("column -t a", b"", ""),
+    ("base64 -d b64", b"", ""),
+    ("gzip -c a", b"", ""),
+    ("bzip2 -k a", b"", ""),
+    ("xz -dk z.xz", b"", ""),
+    ("xzcat z.xz", b"", ""),
+    ("tar -rf t.tar a", b"", ""),
+    ("tar -uf t.tar a", b"", ""),
+    ("tar --delete -f t.tar d/x", b"", ""),
+    ("tar -cf o.tar -T list", b"", ""),
+    ("tar -cf o.tar -X pats d", b"", ""),
+    ("sed -f prog.sed a", b"", ""),
+    ("grep -R --exclude-from=pats x d", b"", ""),
+    ("find d -fprint out", b"", ""),
+    ("xargs -a list cat", b"", ""),
+    ("jq -f prog.jq f.json", b"", ""),
+    ("jq --slurpfile s f.json -n $s", b"", ""),
+    ("stdbuf -oL cat a", b"", ""),
+    ("setsid cat a", b"", ""),
+    ("flock l cat a", b"", ""),
+    ("env -u HOME cat a", b"", ""),
 ]
 
 
@@ -714,6 +749,8 @@ def _prepare(tmp: Path, repo: bool, env: dict[str, str]) -> None:
     subprocess.run(["zip", "-qr", "t.zip", "d"], cwd=tmp, check=True)
     (tmp / "z").write_text("zz\n")
     subprocess.run(["gzip", "z"], cwd=tmp, check=True)
+    (tmp / "z").write_text("zz\n")
+    subprocess.run(["xz", "z"], cwd=tmp, check=True)
 
 
 def _covered(path: str, uses: list[tuple[str | None, bool]]) -> bool:
