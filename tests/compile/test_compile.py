@@ -308,6 +308,14 @@ def test_after_a_call_or_a_source_what_they_may_change_is_unknown() -> None:
     assert ("file", None) in res(d["nodes"][-1], "reads")
 
 
+def test_a_cd_that_may_fail_in_a_list_leaves_the_cwd_unknown() -> None:
+    d = doc("cd /a && ls; cat x\ncd /b || exit 1\ncat y\n")
+    cat_x = next(n for n in d["nodes"] if n["text"] == "cat x")
+    cat_y = next(n for n in d["nodes"] if n["text"] == "cat y")
+    assert ("file", None) in res(cat_x, "reads")  # /a/x, or x where we were if cd failed
+    assert ("file", "/b/y") in res(cat_y, "reads")  # `|| exit`: after it, we are in /b
+
+
 def test_random_reads_are_ordered() -> None:
     d = doc("RANDOM=7\na=$RANDOM\nb=$RANDOM\n")
     assert path_exists(d, 1, 2) and path_exists(d, 2, 3)

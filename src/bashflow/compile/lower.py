@@ -256,8 +256,11 @@ class Lowerer(Walker):
     ) -> list[CNode]:
         ao = item.command
         target = st.fork() if item.background else st
-        made = [self.lower_pipeline(ao.first, target, parent, role)]
         exits: list[State] = []
+        if ao.rest and not (ao.rest[0][0] == "||" and terminates(ao.rest[0][1])):
+            # `cd d && make`: when `cd` fails the list stops with the cwd unchanged
+            exits.append(target.fork())
+        made = [self.lower_pipeline(ao.first, target, parent, role)]
         for op, p in ao.rest:
             exits.append(target.fork())
             if terminates(p):
