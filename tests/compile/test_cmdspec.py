@@ -456,6 +456,7 @@ def _pool(spec: cmdspec.CommandSpec) -> list[Arg]:
     return [*args, Arg(None, 0), Arg(None, 0, many=True), Arg("*.c", 0, glob=True, many=True)]
 
 
+@pytest.mark.slow
 def test_usage_never_raises_on_any_argv() -> None:
     """Random argvs over every spec's own options: always a Usage, never an exception."""
     import random
