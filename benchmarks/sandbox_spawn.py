@@ -10,12 +10,17 @@
 2. Growth: the same after this process allocates a few hundred MB and starts threads; the fork
    server was started while the process was small, so sandboxed spawns stay flat. For contrast,
    `subprocess.run(..., preexec_fn=...)` in the grown process.
+3. CPU: the CPU time a sandboxed spawn costs (the fork server and every process it started,
+   the command included) against a plain spawn's (its child): unlike wall time, it hardly
+   depends on what else the machine is running.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,6 +67,31 @@ def _pair(
     return sandboxed, plain
 
 
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of `pid` and its reaped children."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _cpu(spawner: Spawner, plan: Plan, n: int) -> tuple[float, float]:
+    """CPU ms per spawn: sandboxed (server and its children), plain (the child)."""
+    before = _cpu_of(spawner.server_pid)
+    for _ in range(n):
+        spawner.spawn(plan, ["/bin/true"]).wait()
+    time.sleep(0.2)  # the last tree's init is reaped
+    sandboxed = (_cpu_of(spawner.server_pid) - before) * 1000 / n
+    before = _children_cpu()
+    for _ in range(n):
+        subprocess.run(["/bin/true"], check=False)
+    return sandboxed, (_children_cpu() - before) * 1000 / n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("-n", type=int, default=200, help="spawns per measurement")
@@ -80,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         spawner.spawn(plan, ["/bin/true"]).wait()
     sb, pl = _pair(spawner, plan, args.n)
     sb_paced, pl_paced = _pair(spawner, plan, args.n, pace_ms=args.pace_ms)
+    cpu_sb, cpu_pl = _cpu(spawner, plan, args.n)
 
     ballast = bytearray(args.grow_mib << 20)
     for i in range(0, len(ballast), 4096):
@@ -114,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         "grown_overhead_ms": round(med(sb_big) - med(pl_big), 3),
         "grown_preexec_fn_ms": round(med(preexec), 3),
         "sandboxed_p90_ms": round(sorted(sb)[int(len(sb) * 0.9)], 3),
+        "cpu_plain_ms": round(cpu_pl, 3),
+        "cpu_sandboxed_ms": round(cpu_sb, 3),
+        "cpu_ratio": round(cpu_sb / cpu_pl, 2) if cpu_pl else None,
+        "load_average": round(os.getloadavg()[0], 2),
     }
     if args.json:
         print(json.dumps(res, indent=2))
