@@ -256,6 +256,7 @@ def test_model_is_frozen() -> None:
     assert isinstance(doc, WorkflowDoc)
 
 
+@pytest.mark.slow
 @given(
     st.text(alphabet=st.sampled_from(["a", "\n", "é", "→", "😀", "\udcff", "\x00"]), max_size=30)
 )
