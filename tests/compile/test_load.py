@@ -326,3 +326,12 @@ def test_a_long_cycle_is_reported_short() -> None:
     msg = info.value.message
     assert msg.startswith(f"edges[{n - 1}]: the edges form a cycle: 1 -> 2 -> 3 -> 4 -> 5 -> ...")
     assert msg.endswith(f"({n + 1 - 10} more) -> {n - 3} -> {n - 2} -> {n - 1} -> {n} -> 1")
+
+
+def test_nan_is_found_outside_strings() -> None:
+    text = (WF / "tiny.json").read_text(encoding="utf-8")
+    text = text.replace('"filename": "tiny.sh"', '"filename": "x NaN y"')
+    text = text.replace('"timeout_seconds": 120', '"timeout_seconds": -Infinity')
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(text, "n.json")
+    assert text[info.value.span.start :].startswith("-Infinity,")

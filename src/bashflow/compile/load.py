@@ -116,8 +116,7 @@ def _parse_json(source: Source) -> Any:
             f"{_path(where.path)}: duplicate key", source=source, span=where.key_span
         ) from None
     except ValueError as e:  # NaN / Infinity (json gives no position: find the token)
-        m = re.search(r"(?<![\w\"])-?(?:NaN|Infinity)\b", text)
-        off = m.start() if m else 0
+        off = _Scanner(text).first_scalar(("NaN", "Infinity", "-Infinity"))
         raise WorkflowError(f"invalid JSON: {e}", source=source, span=Span(off, off + 1)) from None
     except RecursionError:
         raise WorkflowError(
@@ -293,6 +292,15 @@ class _Scanner:
             elif not stack:
                 break
         return root if root is not None else _Value(0)
+
+    def first_scalar(self, values: Sequence[str]) -> int:
+        """Offset of the first bare (unquoted) token among `values`, 0 when there is none."""
+        pos = 0
+        while m := _TOKEN.match(self.text, pos):
+            if m.group(3) in values:
+                return m.start(3)
+            pos = m.end()
+        return 0
 
     def duplicate(self) -> _Where:
         self.root()
