@@ -144,7 +144,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("grep -e p -f pats file", {"reads": ["file", "pats"]}),
     ("grep -r x", {"read_trees": ["."]}),
     ("grep pat", {"stdin": True}),
-    ("grep -q x *.txt", {"reads": ["*.txt"], "stdin": True}),  # the glob may match nothing
+    ("grep -q x *.txt", {"reads": ["*.txt"]}),  # a glob matching nothing stays a word
+    ("grep -q x $files", {"read_trees": [".", "?", "x"], "stdin": True}),  # may be no file
+    ("gzip $f", OPAQUE),  # may hide -d, which picks another mode
+    ("zcat $f", {"reads": ["?"], "stdin": True}),  # may be no file: then stdin
     ("grep -A3 x f", {"reads": ["f"]}),
     ("grep --color=auto x f", {"reads": ["f"]}),
     ("egrep 'a|b' f", {"reads": ["f"], "spec": "grep"}),

@@ -1220,8 +1220,8 @@ class _Interp:
                 derive = ("+" + self.backup,) if self.backup else ()
             if role in _READS or role in ("read_tree", "write", "write_tree", "dest"):
                 files += len(units)
-                if any(not u[0].many for u in units):
-                    maybe_none = False
+                if any(not u[0].many or u[0].glob for u in units):
+                    maybe_none = False  # a word that is surely there (a glob stays a word)
             if role == "cmd":
                 self.command(units)
                 continue
@@ -1238,7 +1238,8 @@ class _Interp:
         elif stdin == "no_operands" and (files == 0 or maybe_none):
             self.stdin = True
         self.stdin = self.stdin or stdin == "always"
-        self.stdout = self.stdout or stdout == "always" or (stdout == "no_operands" and files == 0)
+        none = files == 0 or maybe_none
+        self.stdout = self.stdout or stdout == "always" or (stdout == "no_operands" and none)
         self.finish_archives()
         self.finish_implicit()
 
