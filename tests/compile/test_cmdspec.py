@@ -109,7 +109,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("echo -n hi", {}),
     ("seq -5 5", {}),
     ("sleep 1", {"stdout": False}),
-    ("test -f x", {"stdout": False}),
+    ("test -f x", {"reads": ["x"], "stdout": False}),
     ("date -d @0 +%s", {}),
     ("date -r f", {"reads": ["f"]}),
     # ---- wrappers: the command they run is `runs`
