@@ -6,10 +6,14 @@ counts as one external-command invocation. Printed: the number of specs; the sha
 invocations whose name has a spec, over all of them and over the ones whose name is a program
 installed on this machine (the rest are mostly functions from files sourced at run time);
 the share `usage()` interprets without going opaque; how many commands have a name known only
-at run time; and the 30 most frequent names without a spec.
+at run time; and the 30 most frequent names without a spec. Then the loading cost: the median
+over fresh interpreters of importing `cmdspec`, building the name index and interpreting five
+common argvs (cat, cp, grep, git commit, tar), against `python -c pass` in the same run, and
+of parsing and checking every spec at once (what only the tests do).
 
     python -m benchmarks.spec_coverage
     python -m benchmarks.spec_coverage --top 50 --limit 500
+    python -m benchmarks.spec_coverage --load-only
 """
 
 from __future__ import annotations
@@ -72,11 +76,65 @@ def _argv(cmd: S.SimpleCommand) -> list[cmdspec.Arg]:
     return args
 
 
+_LOAD = """
+import time
+t0 = time.perf_counter()
+from bashflow.compile import cmdspec as c
+c.names()
+for words in ("cat a b", "cp -r a b", "grep -rl x d", "git commit -am m", "tar czf o.tgz d"):
+    c.usage([c.Arg(w, i) for i, w in enumerate(words.split())])
+print(time.perf_counter() - t0)
+"""
+_ALL = "import time; t=time.perf_counter(); from bashflow.compile import cmdspec as c; c.load_all(); print(time.perf_counter()-t)"
+
+
+def _fresh(code: str, runs: int) -> float:
+    """Median wall time (s) of a fresh interpreter running code, start-up included."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
+
+
+def load_cost(runs: int = 15) -> None:
+    base = _fresh("pass", runs)
+    load = _fresh(_LOAD, runs)
+    inner = sorted(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", _LOAD], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(runs)
+    )[runs // 2]
+    every = sorted(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", _ALL], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(5)
+    )[2]
+    print(f"\nloading (median of {runs} fresh interpreters):")
+    print(f"  python -c pass:                             {1000 * base:6.1f} ms")
+    print(
+        f"  import cmdspec + index + 5 usages:          {1000 * load:6.1f} ms (+{1000 * (load - base):.1f} ms)"
+    )
+    print(f"  of which inside the interpreter:            {1000 * inner:6.1f} ms")
+    print(f"  load_all (every spec parsed and checked):   {1000 * every:6.1f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--top", type=int, default=30, help="uncovered names to list")
     ap.add_argument("--limit", type=int, default=0, help="only the first N corpus files")
+    ap.add_argument("--load-only", action="store_true", help="only the loading cost")
     args = ap.parse_args(argv)
+    if args.load_only:
+        load_cost()
+        return 0
 
     corpus = corpus_build.load()
     entries = list(corpus)[: args.limit or None]
@@ -144,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmost often opaque (top {min(args.top, 15)}):")
     for k, v in opaque.most_common(min(args.top, 15)):
         print(f"  {v:6d} of {calls[k]:6d}  {k}")
+    load_cost()
     return 0
 
 
