@@ -335,3 +335,18 @@ def test_nan_is_found_outside_strings() -> None:
     with pytest.raises(WorkflowError) as info:
         load_workflow(text, "n.json")
     assert text[info.value.span.start :].startswith("-Infinity,")
+
+
+def test_descendants_follow_their_parent_directly() -> None:
+    raw = json.loads((WF / "control.json").read_bytes())
+    assert raw["nodes"][11]["id"] == 12 and raw["nodes"][10]["parent"] is None
+    raw["nodes"][11]["parent"] = 1  # node 1's subtree ended at node 2
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(json.dumps(raw), "c.json")
+    assert info.value.message.startswith("nodes[11].parent: node 12 is not inside node 1")
+    raw["nodes"][11]["parent"] = None
+    raw["nodes"][10]["parent"] = 3  # node 11 may continue node 3's subtree (3 > 4 > 8 > 10)
+    raw["nodes"][10]["role"] = "function_body"
+    raw["nodes"][11]["parent"] = 3
+    raw["nodes"][11]["role"] = "function_body"
+    load_workflow(json.dumps(raw), "c.json")

@@ -373,6 +373,7 @@ class _Checker:
             )
 
     def check_nodes(self) -> None:
+        open_ids: list[int] = []  # the previous node and its ancestors (pre-order)
         for i, node in enumerate(self.doc.nodes):
             if node.id != i + 1:
                 raise self.fail(
@@ -386,6 +387,15 @@ class _Checker:
                     f"parent {node.parent} of node {node.id} {what} (nodes are in pre-order: a "
                     "parent comes before its children)",
                 )
+            while open_ids and open_ids[-1] != node.parent:
+                open_ids.pop()
+            if node.parent is not None and not open_ids:
+                raise self.fail(
+                    ("nodes", i, "parent"),
+                    f"node {node.id} is not inside node {node.parent}: other nodes come between "
+                    "(nodes are in pre-order: a node's descendants follow it directly)",
+                )
+            open_ids.append(node.id)
 
     def check_edges(self) -> None:
         n = len(self.doc.nodes)
