@@ -35,8 +35,8 @@ with `FILE:LINE:COL: error: MESSAGE` pointing at the offending value, exit code 
 3. **Schema** (below): no unknown keys, no missing keys, types and ranges. The message names the
    value by its path (`nodes[3].settings.priority: Input should be less than or equal to 10`)
    and says how many more errors there are.
-4. **Consistency**: node ids are 1..n in document order; a `parent` is an earlier node;
-   edge ends are existing nodes, no edge joins a node to itself and the edges have no cycle;
+4. **Consistency**: node ids are 1..n in document order, in pre-order (a node's descendants by
+   `parent` follow it directly); edge ends are existing nodes, no edge joins a node to itself and the edges have no cycle;
    each node's `span` lies in the source (line and column agree with the byte offset) and its
    `text` is the source text there.
 5. **The source was not edited**: `source.sha256` is the sha256 of `source.text` (as UTF-8,
