@@ -107,7 +107,18 @@ def assigned_in(
     while stack:
         n = stack.pop()
         t = type(n)
-        if t in LEAF_TYPES or (t is Word and plain(n)):
+        if t in LEAF_TYPES:
+            continue
+        if t is Word:  # words: only `${x:=v}` and arithmetic assign; most parts are text
+            for p in n.parts:
+                tp = type(p)
+                if tp in LEAF_TYPES or tp is CommandSub or tp is ProcessSub:
+                    continue
+                if tp is DoubleQuoted and all(type(q) in LEAF_TYPES for q in p.parts):
+                    continue
+                if tp is ParamExpansion and p.op is None and p.subscript is None:
+                    continue
+                stack.append(p)
             continue
         if t is CommandSub or t is ProcessSub:
             continue  # a subshell: what it assigns stays there
