@@ -12,12 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.arith_eval import Evaluator
-from bashflow.execute.builtins import SPECIAL as SPECIAL_BUILTINS
 from bashflow.execute.builtins import Builtins
 from bashflow.execute.cond_eval import CondEvaluator, _CondStatus
 from bashflow.execute.errors import (
@@ -32,10 +29,12 @@ from bashflow.execute.errors import (
 )
 from bashflow.execute.expand import Expander
 from bashflow.execute.params import ParamExpander
+from bashflow.execute.processes import Processes
 from bashflow.execute.quoting import quote_trace
 from bashflow.execute.redirect import Redirector, Saved
 from bashflow.execute.runner import Runner
-from bashflow.execute.state import EXPORT, State, Var
+from bashflow.execute.simple import SimpleCommands
+from bashflow.execute.state import State, Var
 from bashflow.execute.words import AssignMixin
 from bashflow.parser import syntax as s
 from bashflow.source import Source
@@ -46,7 +45,16 @@ if TYPE_CHECKING:
 _COMPOUND_LEAF = (s.Subshell, s.ArithCommand, s.CondCommand)
 
 
-class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, AssignMixin):
+class Interpreter(
+    Expander,
+    ParamExpander,
+    CondEvaluator,
+    Redirector,
+    Builtins,
+    AssignMixin,
+    Processes,
+    SimpleCommands,
+):
     """One shell. `run_script` runs a parsed script and returns its exit status."""
 
     def __init__(self, source: Source, *, name: str = "bash", runner: Runner | None = None) -> None:
@@ -65,11 +73,11 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.job_status: dict[int, int] = {}
         self.in_subshell = False
         self.decl_arrays: dict[int, tuple[str, s.ArrayLiteral]] = {}
-        self.loop_depth = 0
+        self.loop_depth: int = 0
         self.func_depth: int = 0
         self.source_depth: int = 0
         self.pending_signals: list[int] = []
-        self.running_trap = False
+        self.running_trap: bool = False
         self.cs_level: int = 0
         self.job_table: list[int] = []
         self.fatal_status = 0  # `bash -c` exits 127 (not 1) on a fatal expansion error
@@ -329,230 +337,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         v.flags |= 1
         v.value = {i: str(x) for i, x in enumerate(statuses)}
 
-    def run_multi(self, p: s.Pipeline) -> list[int]:
-        cmds = p.commands
-        pids: list[int] = []
-        prev_read = -1
-        n = len(cmds)
-        lastpipe = self.state.shopt["lastpipe"] and not self.state.options["monitor"]
-        for i, cmd in enumerate(cmds):
-            if i < n - 1:
-                r, w = os.pipe()
-            else:
-                r, w = -1, -1
-            both = i < n - 1 and p.ops[i] == "|&"
-            if lastpipe and i == n - 1:
-                saved: Saved = []
-                self.save_fd(0, saved)
-                os.dup2(prev_read, 0)
-                os.close(prev_read)
-                try:
-                    last = self.run_command(cmd)
-                finally:
-                    self.restore(saved)
-                return [self.wait_pid(pid) for pid in pids] + [last]
-
-            def child(
-                cmd: s.Command = cmd,
-                rin: int = prev_read,
-                wout: int = w,
-                rnext: int = r,
-                both: bool = both,
-            ) -> int:
-                if rin >= 0:
-                    os.dup2(rin, 0)
-                    os.close(rin)
-                if wout >= 0:
-                    os.dup2(wout, 1)
-                    if both:
-                        os.dup2(wout, 2)
-                    os.close(wout)
-                if rnext >= 0:
-                    os.close(rnext)
-                return self.run_command(cmd)
-
-            pid = self.fork(child)
-            pids.append(pid)
-            if prev_read >= 0:
-                os.close(prev_read)
-            if w >= 0:
-                os.close(w)
-            prev_read = r
-        return [self.wait_pid(pid) for pid in pids]
-
     # ------------------------------------------------------------------ processes
-
-    def fork(self, fn: Callable[[], int], *, background: bool = False) -> int:
-        """Run `fn` in a forked copy of this shell (a subshell); returns the child's pid."""
-        pid = os.fork()
-        if pid != 0:
-            return pid
-        status = 1
-        try:
-            self.in_subshell = True
-            self.state.subshell_level += 1
-            self.jobs = []
-            self.job_table = []
-            st = self.state
-            st.traps = {k: v for k, v in st.traps.items() if v == "" and k != "EXIT"}
-            if background:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGQUIT, signal.SIG_IGN)
-            try:
-                status = fn()
-            except ExitShell as e:
-                status = e.status
-            except ReturnFromFunction as r:
-                status = r.status
-            except (BreakLoop, ContinueLoop):
-                status = 0
-            except ShellError as err:
-                self.error(err.message)
-                status = err.status
-            status = self.finish(status)
-        except BrokenPipeError:
-            os._exit(141)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            status = 70
-        os._exit(status & 255)
-
-    def wait_pid(self, pid: int) -> int:
-        while True:
-            try:
-                _, ws = os.waitpid(pid, 0)
-            except InterruptedError:
-                continue
-            except ChildProcessError:
-                return self.job_status.pop(pid, 127)
-            break
-        return self.status_of(ws)
-
-    @staticmethod
-    def status_of(ws: int) -> int:
-        code = os.waitstatus_to_exitcode(ws)
-        return 128 - code if code < 0 else code
-
-    def command_sub(self, part: s.CommandSub) -> str:
-        body = part.body
-        fast = self.fast_file_read(body)
-        if fast is not None:
-            return fast
-        r, w = os.pipe()
-
-        def child() -> int:
-            os.close(r)
-            os.dup2(w, 1)
-            os.close(w)
-            self.cs_level += 1
-            if not self.state.shopt["inherit_errexit"]:
-                self.state.options["errexit"] = False
-            return self.run_list(body)
-
-        pid = self.fork(child)
-        os.close(w)
-        chunks = []
-        while True:
-            try:
-                data = os.read(r, 65536)
-            except InterruptedError:
-                continue
-            if not data:
-                break
-            chunks.append(data)
-        os.close(r)
-        status = self.wait_pid(pid)
-        self.state.last_status = status
-        self.cs_status = status
-        raw = b"".join(chunks)
-        if b"\0" in raw:
-            self.error("warning: command substitution: ignored null byte in input")
-            raw = raw.replace(b"\0", b"")
-        return raw.decode("utf-8", "surrogateescape").rstrip("\n")
-
-    def fast_file_read(self, body: s.CommandList) -> str | None:
-        """`$(< file)`: read the file in this process, as bash does."""
-        if len(body.items) != 1:
-            return None
-        ao = body.items[0].command
-        if ao.rest or len(ao.first.commands) != 1 or ao.first.negated:
-            return None
-        cmd = ao.first.commands[0]
-        if not isinstance(cmd, s.SimpleCommand) or cmd.words or cmd.assignments:
-            return None
-        if (
-            len(cmd.redirects) != 1
-            or cmd.redirects[0].op != "<"
-            or cmd.redirects[0].fd not in (None, 0)
-        ):
-            return None
-        self.state.lineno = self.line_of(cmd)
-        path = self.redirect_target(cmd.redirects[0])
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as err:
-            self.error(f"{path}: {os.strerror(err.errno or 2)}")
-            self.state.last_status = self.cs_status = 1
-            return ""
-        self.state.last_status = self.cs_status = 0
-        return data.decode("utf-8", "surrogateescape").rstrip("\n")
-
-    def process_sub(self, part: s.ProcessSub) -> str:
-        r, w = os.pipe()
-        reading = part.direction == "<"
-
-        def child() -> int:
-            if reading:
-                os.close(r)
-                os.dup2(w, 1)
-                os.close(w)
-            else:
-                os.close(w)
-                os.dup2(r, 0)
-                os.close(r)
-            return self.run_list(part.body)
-
-        pid = self.fork(child)
-        self.jobs.append(pid)
-        self.state.last_bg_pid = pid
-        keep, other = (r, w) if reading else (w, r)
-        os.close(other)
-        os.set_inheritable(keep, True)
-        self.procsub_fds.append(keep)
-        return f"/dev/fd/{keep}"
-
-    def close_procsubs(self, mark: int) -> None:
-        while len(self.procsub_fds) > mark:
-            fd = self.procsub_fds.pop()
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    def run_background(self, ao: s.AndOr) -> int:
-        def child() -> int:
-            if not self.state.options["monitor"]:
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.close(devnull)
-            return self.run_andor(ao)
-
-        pid = self.fork(child, background=True)
-        self.jobs.append(pid)
-        self.job_table.append(pid)
-        self.state.last_bg_pid = pid
-        self.state.last_status = 0
-        return 0
-
-    def reap_jobs(self) -> None:
-        for pid in list(self.jobs):
-            try:
-                got, ws = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                continue
-            if got:
-                self.job_status[pid] = self.status_of(ws)
 
     # ------------------------------------------------------------------ commands
 
@@ -584,6 +369,10 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
             body = cmd.body
             pid = self.fork(lambda: self.run_list(body))
             status = self.wait_pid(pid)
+            if status > 128 and status - 128 not in (signal.SIGINT, signal.SIGPIPE):
+                # bash reports a foreground subshell killed by a signal
+                with contextlib.suppress(ValueError, OSError):
+                    self.write(2, (signal.strsignal(status - 128) or "") + "\n")
             self.state.last_status = status
             return status
         if isinstance(cmd, s.If):
@@ -801,319 +590,7 @@ class Interpreter(Expander, ParamExpander, CondEvaluator, Redirector, Builtins, 
         self.state.last_status = status
         return status
 
-    def run_coproc(self, cmd: s.Coproc) -> int:
-        name = cmd.name or "COPROC"
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-
-        def child() -> int:
-            os.close(to_child_w)
-            os.close(from_child_r)
-            os.dup2(to_child_r, 0)
-            os.dup2(from_child_w, 1)
-            return self.run_command(cmd.body)
-
-        pid = self.fork(child, background=True)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        os.set_inheritable(from_child_r, True)
-        os.set_inheritable(to_child_w, True)
-        self.state.set_array(name, [str(from_child_r), str(to_child_w)])
-        self.state.set(f"{name}_PID", str(pid))
-        self.jobs.append(pid)
-        self.state.last_bg_pid = pid
-        return 0
-
     # ------------------------------------------------------------------ simple commands
 
-    def trace(self, text: str) -> None:
-        ps4 = self.state.get("PS4")
-        if ps4 is None:
-            ps4 = "+ "
-        if ps4 and any(c in ps4 for c in "$`\\"):
-            ps4 = self.expand_prompt(ps4)
-        prefix = ps4[:1] * (1 + self.cs_level) + ps4[1:] if ps4 else ""
-        fd = 2
-        xfd = self.state.get("BASH_XTRACEFD")
-        if xfd and xfd.isdigit():
-            fd = int(xfd)
-        with contextlib.suppress(OSError):
-            self.write(fd, prefix + text + "\n")
 
-    def expand_prompt(self, text: str) -> str:
-        """PS4's expansions (as in a here-document), never traced themselves."""
-        from bashflow.errors import ParseError
-        from bashflow.parser import parse
-
-        body = self.prompt_cache.get(text)
-        if body is None:
-            try:
-                script = parse(f"cat <<__BASHFLOW_PS__\n{text}\n__BASHFLOW_PS__\n")
-                cmd = script.body.items[0].command.first.commands[0]
-                doc = cmd.redirects[0].target  # type: ignore[union-attr]
-                assert isinstance(doc, s.HereDoc)
-                body = doc.body
-            except (ParseError, AssertionError, IndexError):
-                return text
-            self.prompt_cache[text] = body
-        xtrace = self.state.options["xtrace"]
-        self.state.options["xtrace"] = False
-        old = self.source
-        self.source = Source(f"cat <<__BASHFLOW_PS__\n{text}\n__BASHFLOW_PS__\n", old.filename)
-        try:
-            return self.expand_str(body)[:-1]
-        except ShellError:
-            return text
-        finally:
-            self.source = old
-            self.state.options["xtrace"] = xtrace
-
-    def run_simple(self, cmd: s.SimpleCommand) -> int:
-        st = self.state
-        st.lineno = self.line_of(cmd)
-        self.current_cmd = cmd
-        if st.traps and not self.running_trap:
-            st.set("BASH_COMMAND", self.source_text(cmd.span))
-            debug = st.traps.get("DEBUG")
-            if debug:
-                self.run_trap_text(debug, st.last_status)
-                st.lineno = self.line_of(cmd)
-        mark = len(self.procsub_fds)
-        try:
-            words = cmd.words
-            if st.aliases and words and st.shopt["expand_aliases"]:
-                first = words[0].parts
-                if len(first) == 1 and type(first[0]) is s.Literal and first[0].text in st.aliases:
-                    rest = self.source.text[words[0].span.end : cmd.span.end]
-                    return self.run_string(st.aliases[first[0].text] + rest + "\n", "alias")
-            if words:
-                first = words[0].parts
-                if len(first) == 1 and type(first[0]) is s.Literal and first[0].text in _DECL:
-                    argv = self.expand_decl_args(words)
-                else:
-                    self.decl_arrays.clear()
-                    argv = self.expand_words(words) if words else []
-            else:
-                argv = []
-            if not argv:
-                return self.run_assignments_only(cmd)
-            return self.dispatch(cmd, argv)
-        finally:
-            if len(self.procsub_fds) > mark:
-                self.close_procsubs(mark)
-
-    def run_assignments_only(self, cmd: s.SimpleCommand) -> int:
-        st = self.state
-        self.cs_status = None
-        for a in cmd.assignments:
-            try:
-                self.assign(a, trace=st.options["xtrace"])
-            except ShellError as err:
-                if isinstance(err, (FatalError, ExpansionError)):
-                    raise
-                self.error(err.message)
-                st.last_status = 1
-                return 1
-        st.last_arg = ""
-        status = self.cs_status if self.cs_status is not None else 0
-        if cmd.redirects:
-            saved: Saved = []
-            try:
-                self.apply_redirects(cmd.redirects, saved)
-            except CommandError as err:
-                self.error(err.message)
-                status = 1
-            finally:
-                self.restore(saved)
-        st.last_status = status
-        return status
-
-    def dispatch(self, cmd: s.SimpleCommand, argv: list[str]) -> int:
-        st = self.state
-        name = argv[0]
-        func = st.functions.get(name)
-        builtin = None if func is not None else self.builtin_for(name)
-        temp: dict[str, Var] = {}
-        if cmd.assignments:
-            if func is None and builtin is None:
-                env_extra = self.temp_env(cmd.assignments)
-            else:
-                env_extra = None
-                temp = self.temp_scope(cmd.assignments)
-        else:
-            env_extra = None
-        if st.options["xtrace"]:
-            self.trace(" ".join(quote_trace(w) for w in argv))
-        st.last_arg = argv[-1]
-        if name == "exec" and len(argv) == 1 and func is None:
-            try:
-                self.apply_redirects(cmd.redirects, None)
-            except CommandError as err:
-                self.error(err.message)
-                st.last_status = 1
-                return 1
-            st.last_status = 0
-            return 0
-        saved: Saved = []
-        pushed = False
-        try:
-            if cmd.redirects:
-                try:
-                    self.apply_redirects(cmd.redirects, saved)
-                except CommandError as err:
-                    self.error(err.message)
-                    st.last_status = 1
-                    return 1
-            if temp:
-                st.scopes.append(temp)
-                pushed = True
-            if func is not None:
-                status = self.call_function(name, func, argv)
-            elif builtin is not None:
-                try:
-                    status = builtin(argv)
-                except CommandError as err:
-                    self.error(err.message)
-                    status = err.status
-                    if st.options["posix"] and name in SPECIAL_BUILTINS:
-                        raise ExitShell(status) from None
-            else:
-                status = self.run_external(argv, env_extra)
-        finally:
-            if pushed:
-                st.scopes.remove(temp)
-            if saved:
-                self.restore(saved)
-        st.last_status = status
-        return status
-
-    def call_function(
-        self, name: str, func: tuple[s.FunctionDef, Source, int], argv: list[str]
-    ) -> int:
-        fdef, source, offset = func
-        st = self.state
-        saved_pos = st.positional
-        st.positional = argv[1:]
-        st.scopes.append({})
-        st.funcnames.insert(0, name)
-        st.call_lines.insert(0, st.lineno)
-        st.sources.insert(0, source.filename)
-        self.update_funcname()
-        old_source, old_offset = self.source, self.line_offset
-        self.source, self.line_offset = source, offset
-        self.func_depth += 1
-        saved_loops, self.loop_depth = self.loop_depth, 0
-        try:
-            try:
-                status = self.run_command(fdef.body)
-            except ReturnFromFunction as r:
-                status = r.status
-            trap = st.traps.get("RETURN")
-            if not st.options["functrace"] and self.return_trap_depth != self.func_depth:
-                trap = None
-            if trap and not self.running_trap:
-                self.run_trap_text(trap, status)
-        finally:
-            self.func_depth -= 1
-            self.loop_depth = saved_loops
-            self.source, self.line_offset = old_source, old_offset
-            st.scopes.pop()
-            st.funcnames.pop(0)
-            st.call_lines.pop(0)
-            st.sources.pop(0)
-            st.positional = saved_pos
-            self.update_funcname()
-        return status
-
-    def update_funcname(self) -> None:
-        st = self.state
-        g = st.scopes[0]
-        if st.funcnames:
-            g["FUNCNAME"] = Var({i: n for i, n in enumerate([*st.funcnames, "main"])}, 1)
-            lines = [*st.call_lines, 0]
-            g["BASH_LINENO"] = Var({i: str(n) for i, n in enumerate(lines)}, 1)
-        else:
-            g.pop("FUNCNAME", None)
-            g["BASH_LINENO"] = Var({}, 1)
-        g["BASH_SOURCE"] = Var(dict(enumerate(st.sources + st.base_sources)), 1)
-
-    def run_external(self, argv: list[str], env_extra: dict[str, str] | None) -> int:
-        st = self.state
-        env = st.exported()
-        if env_extra:
-            env.update(env_extra)
-        path = self.find_command(argv[0])
-        if path is None:
-            if "/" in argv[0]:
-                self.error(f"{argv[0]}: No such file or directory")
-            else:
-                self.error(f"{argv[0]}: command not found")
-            return 127
-        if self.policy is not None:
-            denied = self.policy.judge(argv, path, self)
-            if denied is not None:
-                self.write(2, f"bashflow: denied: {denied} ({self.source.filename}:{st.lineno})\n")
-                return 126
-        env["_"] = path
-        result = self.runner.run(path, argv, env)
-        if isinstance(result, str):
-            self.error(result if result.startswith(argv[0]) else f"{argv[0]}: {result}")
-            return 127 if "No such file" in result or "required file" in result else 126
-        if result is None:
-            # ENOEXEC: a script without #!; bash runs it in a subshell of itself
-            return self.run_file_in_subshell(path, argv)
-        return result
-
-    def run_file_in_subshell(self, path: str, argv: list[str]) -> int:
-        from bashflow.parser import parse
-
-        def child() -> int:
-            with open(path, "rb") as fh:
-                data = fh.read()
-            script = parse(data, argv[0])
-            self.source = Source(data.decode("utf-8", "surrogateescape"), argv[0])
-            self.line_offset = 0
-            self.error_name = argv[0]
-            st = self.state
-            st.arg0 = argv[0]
-            st.positional = argv[1:]
-            st.functions = {}
-            st.scopes = [{k: v.copy() for k, v in st.scopes[0].items() if v.flags & EXPORT}]
-            return self.run_toplevel(script.body)
-
-        pid = self.fork(child)
-        return self.wait_pid(pid)
-
-    def find_command(self, name: str) -> str | None:
-        if "/" in name:
-            return name if os.path.exists(name) else None
-        cached = self.state.hash.get(name) if self.path_override is None else None
-        if cached is not None and os.path.exists(cached):
-            return cached
-        path = self.path_override or self.state.get("PATH")
-        if path is None:
-            path = "/usr/local/bin:/usr/bin:/bin"
-        found_noexec = None
-        for d in path.split(":"):
-            full = os.path.join(d or ".", name)
-            if os.path.isfile(full):
-                if os.access(full, os.X_OK):
-                    self.state.hash[name] = full
-                    return full
-                if found_noexec is None:
-                    found_noexec = full
-        return found_noexec
-
-    def run_pending_traps(self) -> None:
-        pending, self.pending_signals = self.pending_signals, []
-        for signum in pending:
-            name = signal.Signals(signum).name
-            text = self.state.traps.get(name)
-            if text:
-                status = self.state.last_status
-                self.run_trap_text(text, status)
-
-
-_DECL = frozenset(("declare", "typeset", "local", "export", "readonly"))
-
-__all__ = ["Interpreter", "sys"]
+__all__ = ["Interpreter"]

@@ -130,7 +130,8 @@ def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) 
 
             policy = get_profile(o.profile or "workspace")
     except (PolicyError, KeyError, ValueError, OSError) as err:
-        sys.stderr.write(f"bashflow exec: {err}\n")
+        detail = err.args[0] if isinstance(err, KeyError) and err.args else err
+        sys.stderr.write(f"bashflow exec: {detail}\n")
         return 2
     if o.precheck:
         from bashflow.policy.check import check

@@ -14,6 +14,7 @@ from bashflow.execute.builtins.dirs import DirBuiltins
 from bashflow.execute.builtins.flow import FlowBuiltins
 from bashflow.execute.builtins.io import IOBuiltins
 from bashflow.execute.builtins.jobs import JobBuiltins
+from bashflow.execute.builtins.misc import MiscBuiltins
 from bashflow.execute.builtins.printf import PrintfBuiltin
 from bashflow.execute.builtins.vars import VarBuiltins
 
@@ -85,7 +86,9 @@ KEYWORDS = frozenset(
 )
 
 
-class Builtins(DirBuiltins, FlowBuiltins, IOBuiltins, JobBuiltins, PrintfBuiltin, VarBuiltins):
+class Builtins(
+    DirBuiltins, FlowBuiltins, IOBuiltins, JobBuiltins, MiscBuiltins, PrintfBuiltin, VarBuiltins
+):
     """All builtins (a mixin of `Interpreter`)."""
 
     def builtin_for(self: Interpreter, name: str) -> Callable[[list[str]], int] | None:

@@ -1,0 +1,260 @@
+"""execute/builtins/misc - `trap`, `getopts`, `alias`/`unalias`, `ulimit`, `times`, `caller`."""
+
+# A mixin of Interpreter: its methods take `self: Interpreter`, which mypy reports as
+# "erased type of self is not a supertype of its class" (misc); that is the pattern.
+# mypy: disable-error-code="misc"
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import TYPE_CHECKING
+
+from bashflow.execute.builtins.flow import SIGNALS, signal_number, signal_table
+from bashflow.execute.errors import CommandError
+from bashflow.execute.quoting import single_quote
+
+if TYPE_CHECKING:
+    from bashflow.execute.interp import Interpreter
+
+
+class MiscBuiltins:
+    def b_caller(self: Interpreter, argv: list[str]) -> int:
+        st = self.state
+        n = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0
+        if not st.funcnames:
+            if len(argv) == 1:
+                return self.out("0 NULL\n")
+            return 1
+        if n >= len(st.funcnames):
+            return 1
+        line = st.call_lines[n]
+        caller = st.funcnames[n + 1] if n + 1 < len(st.funcnames) else "main"
+        if len(argv) > 1:
+            return self.out(f"{line} {caller} {self.source.filename}\n")
+        return self.out(f"{line} {self.source.filename}\n")
+
+    def b_times(self: Interpreter, argv: list[str]) -> int:
+        t = os.times()
+
+        def fmt(x: float) -> str:
+            return f"{int(x // 60)}m{x % 60:.3f}s"
+
+        return self.out(
+            f"{fmt(t.user)} {fmt(t.system)}\n{fmt(t.children_user)} {fmt(t.children_system)}\n"
+        )
+
+    def b_trap(self: Interpreter, argv: list[str]) -> int:
+        args = argv[1:]
+        st = self.state
+        if args and args[0] == "--":
+            args = args[1:]
+        if not args or args == ["-p"]:
+            lines = [f"trap -- {single_quote(cmd)} {name}\n" for name, cmd in st.traps.items()]
+            return self.out("".join(lines))
+        if args[0] == "-l":
+            return self.out(signal_table())
+        if args[0] == "-p":
+            out = []
+            for spec in args[1:]:
+                name = self.trap_name(spec)
+                if name and name in st.traps:
+                    out.append(f"trap -- {single_quote(st.traps[name])} {name}\n")
+            return self.out("".join(out))
+        action: str | None = args[0]
+        specs = args[1:]
+        if (signal_number(args[0]) is not None and not specs) or args[0] == "-":
+            action = None
+            specs = args[1:] if args[0] == "-" else args
+        status = 0
+        for spec in specs:
+            name = self.trap_name(spec)
+            if name is None:
+                self.error(f"trap: {spec}: invalid signal specification")
+                status = 1
+                continue
+            self.set_trap(name, action)
+        return status
+
+    def trap_name(self: Interpreter, spec: str) -> str | None:
+        upper = spec.upper()
+        if upper.startswith("SIG"):
+            upper = upper[3:]
+        if upper in ("EXIT", "ERR", "DEBUG", "RETURN"):
+            return upper
+        if spec == "0":
+            return "EXIT"
+        num = signal_number(spec)
+        if num is None:
+            return None
+        if num == 0:
+            return "EXIT"
+        try:
+            return signal.Signals(num).name
+        except ValueError:
+            return None
+
+    def set_trap(self: Interpreter, name: str, action: str | None) -> None:
+        st = self.state
+        num = SIGNALS.get(name[3:]) if name.startswith("SIG") else None
+        if action is None:
+            st.traps.pop(name, None)
+            if num is not None and num not in (signal.SIGKILL, signal.SIGSTOP):
+                signal.signal(num, signal.SIG_DFL)
+            return
+        st.traps[name] = action
+        if name == "RETURN":
+            self.return_trap_depth = self.func_depth
+        if num is None or num in (signal.SIGKILL, signal.SIGSTOP):
+            return
+        if action == "":
+            signal.signal(num, signal.SIG_IGN)
+        else:
+            signal.signal(num, self.on_signal)
+
+    def on_signal(self: Interpreter, signum: int, frame: object) -> None:
+        self.pending_signals.append(signum)
+
+    def b_getopts(self: Interpreter, argv: list[str]) -> int:
+        if len(argv) < 3:
+            raise CommandError("\0getopts: usage: getopts optstring name [arg ...]", 2)
+        spec, var = argv[1], argv[2]
+        st = self.state
+        args = argv[3:] if len(argv) > 3 else list(st.positional)
+        silent = spec.startswith(":")
+        if silent:
+            spec = spec[1:]
+        try:
+            optind = int(st.get("OPTIND") or "1")
+        except ValueError:
+            optind = 1
+        if optind < 1:
+            optind = 1
+        sub = getattr(self, "_getopts_sub", 1)
+        if getattr(self, "_getopts_ind", None) != optind:
+            sub = 1
+        st.unset("OPTARG") if st.find("OPTARG") is not None else None
+        if optind > len(args):
+            st.set(var, "?")
+            return 1
+        arg = args[optind - 1]
+        if sub == 1 and (arg == "-" or not arg.startswith("-")):
+            st.set(var, "?")
+            return 1
+        if sub == 1 and arg == "--":
+            st.set("OPTIND", str(optind + 1))
+            st.set(var, "?")
+            return 1
+        ch = arg[sub]
+        sub += 1
+        at_end = sub >= len(arg)
+        idx = spec.find(ch) if ch != ":" else -1
+        if idx < 0:
+            if silent:
+                st.set("OPTARG", ch)
+            else:
+                self.write(2, f"{st.arg0}: illegal option -- {ch}\n")
+            st.set(var, "?")
+        elif idx + 1 < len(spec) and spec[idx + 1] == ":":
+            if not at_end:
+                st.set("OPTARG", arg[sub:])
+                at_end = True
+            elif optind < len(args):
+                st.set("OPTARG", args[optind])
+                optind += 1
+            else:
+                if silent:
+                    st.set("OPTARG", ch)
+                    st.set(var, ":")
+                else:
+                    self.write(2, f"{st.arg0}: option requires an argument -- {ch}\n")
+                    st.set(var, "?")
+                st.set("OPTIND", str(optind + 1))
+                self._getopts_sub = 1
+                self._getopts_ind = optind + 1
+                return 0
+            st.set(var, ch)
+        else:
+            st.set(var, ch)
+        if at_end:
+            optind += 1
+            sub = 1
+        st.set("OPTIND", str(optind))
+        self._getopts_sub = sub
+        self._getopts_ind = optind
+        return 0
+
+    def b_alias(self: Interpreter, argv: list[str]) -> int:
+        status = 0
+        args = [a for a in argv[1:] if a != "-p"]
+        if not args:
+            return self.out(
+                "".join(
+                    f"alias {k}={single_quote(v)}\n" for k, v in sorted(self.state.aliases.items())
+                )
+            )
+        for a in args:
+            if "=" in a:
+                k, _, v = a.partition("=")
+                self.state.aliases[k] = v
+            elif a in self.state.aliases:
+                self.out(f"alias {a}={single_quote(self.state.aliases[a])}\n")
+            else:
+                self.error(f"alias: {a}: not found")
+                status = 1
+        return status
+
+    def b_unalias(self: Interpreter, argv: list[str]) -> int:
+        if "-a" in argv:
+            self.state.aliases.clear()
+            return 0
+        status = 0
+        for a in argv[1:]:
+            if self.state.aliases.pop(a, None) is None:
+                self.error(f"unalias: {a}: not found")
+                status = 1
+        return status
+
+    def b_ulimit(self: Interpreter, argv: list[str]) -> int:
+        import resource
+
+        table = {"n": resource.RLIMIT_NOFILE, "u": resource.RLIMIT_NPROC, "s": resource.RLIMIT_STACK,
+                 "v": resource.RLIMIT_AS, "f": resource.RLIMIT_FSIZE, "c": resource.RLIMIT_CORE,
+                 "t": resource.RLIMIT_CPU, "d": resource.RLIMIT_DATA, "m": resource.RLIMIT_RSS,
+                 "l": resource.RLIMIT_MEMLOCK}  # fmt: skip
+        letter = "f"
+        hard = False
+        rest: list[str] = []
+        for a in argv[1:]:
+            if a.startswith("-") and len(a) > 1:
+                for ch in a[1:]:
+                    if ch == "H":
+                        hard = True
+                    elif ch in table:
+                        letter = ch
+                    elif ch not in "Sa":
+                        raise CommandError(f"ulimit: -{ch}: invalid option", 2)
+            else:
+                rest.append(a)
+        res = table[letter]
+        scale = 1024 if letter in ("f", "c", "s", "v", "d", "m", "l") else 1
+        soft_now, hard_now = resource.getrlimit(res)
+        if rest:
+            if rest[0] == "unlimited":
+                value = resource.RLIM_INFINITY
+            elif rest[0].isdigit():
+                value = int(rest[0]) * scale
+            else:
+                raise CommandError(f"ulimit: {rest[0]}: invalid number")
+            try:
+                if hard:
+                    resource.setrlimit(res, (min(soft_now, value), value))
+                else:
+                    resource.setrlimit(res, (value, hard_now))
+            except (ValueError, OSError) as err:
+                raise CommandError(f"ulimit: {rest[0]}: cannot modify limit: {err}") from None
+            return 0
+        current = hard_now if hard else soft_now
+        if current == resource.RLIM_INFINITY:
+            return self.out("unlimited\n")
+        return self.out(f"{current // scale}\n")
