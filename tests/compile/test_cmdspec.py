@@ -494,6 +494,9 @@ BAD_FILES: list[tuple[str, int, str]] = [
     ('class = "pure"\n[cat]\nclass = "pure"\n', 1, "only comments"),
     ('[_aliases]\nkat = "dog"\n[cat]\nclass = "pure"\n', 0, "no such spec"),
     ('[cat]\nclass = "pure"\noperands = [{ slot = "readwrite*", derive = ["x"] }]\n', 3, "derive"),
+    ('[cat]\nclass = "pure"\n[[dog]]\nclass = "pure"\n', 1, "stray tables"),
+    ('[vcs]\nclass = "pure"\n[vcs.subcommands.x]\n[[dog]]\n', 3, "stray tables"),
+    ('[_aliases]\nx = "cat"\n[[dog]]\n[cat]\nclass = "pure"\n', 1, "stray tables"),
     (
         '[vcs]\nclass = "pure"\n[vcs.subcommands.ok]\n\n[vcs.subcommands.bad]\nstdin = "often"\n',
         6,

@@ -259,7 +259,10 @@ class Library:
                 if name in index or name in self.aliases:
                     raise SpecError(fname, line, f"{name!r} defined twice")
                 if name == "_aliases":
-                    table = _parse_chunk(fname, text, start, end)["_aliases"]
+                    parsed = _parse_chunk(fname, text, start, end)
+                    if set(parsed) != {"_aliases"}:
+                        raise SpecError(fname, line, f"stray tables {sorted(parsed)}")
+                    table = parsed["_aliases"]
                     for alias, target in table.items():
                         if not isinstance(target, str) or alias in self.aliases:
                             raise SpecError(fname, line, f"bad alias {alias!r}")
@@ -290,6 +293,9 @@ class Library:
         text = self.texts[fname]
         own, subs = _split_subcommands(target, text, start, end)
         data = _parse_chunk(fname, *_masked(text, start, own))
+        if set(data) != {target}:  # e.g. `[[x]]`, which the header index does not see
+            line = text.count("\n", 0, start) + 1
+            raise SpecError(fname, line, f"[{target}]: stray tables {sorted(set(data) - {target})}")
         spec = _Builder(fname, text, start).command(target, data[target], (target,))
         if subs:  # `[cmd.subcommands.NAME...]` tables: each parsed when first used
             spec.subcommands = _Subcommands(spec.subcommands or {}, fname, text, start, subs)
@@ -382,6 +388,9 @@ class _Subcommands(dict[str, CommandSpec]):
         text, start, end = _masked(self._text, self._start, blocks)
         data = _parse_chunk(self._fname, text, start, end)
         top = next(iter(data))
+        if len(data) != 1 or set(data[top]) != {"subcommands"}:
+            line = text.count("\n", 0, blocks[0][0]) + 1
+            raise SpecError(self._fname, line, f"[{top}.subcommands.{sub}]: stray tables")
         path = (top, "subcommands", sub)
         spec = _Builder(self._fname, text, start).command(
             f"{top} {sub}", data[top]["subcommands"][sub], path
