@@ -522,6 +522,7 @@ MALFORMED: list[dict[str, Any]] = [
     {"nodes": [None, 3, {"id": "1"}, {"id": True}, {"id": 2, "parent": 2}, {"id": 1, "parent": 9}]},
     {"nodes": [{"id": 1, "parent": 2}, {"id": 2, "parent": 1}], "edges": [{"from": 1, "to": 2}]},
     {"nodes": [{"id": 1}], "edges": [{"from": 1, "to": 7, "kind": "data"}, {"from": "1", "to": 1}]},
+    {"nodes": [{"id": -5}, {"id": 0}, {"id": 1, "parent": -5}], "edges": [{"from": -5, "to": 0, "kind": "data"}]},
     {"nodes": [{"id": 1, "kind": 'x"] --> y', "label": None, "verdict": {"decision": "maybe"}}]},
     {"nodes": [{"id": 1, "kind": "for"}, {"id": 2, "parent": 1}], "edges": [{"from": 1, "to": 2, "kind": '"]'}]},
     {"id": 'x";', "source": {"filename": "\n}\ndigraph"}, "nodes": [{"id": 1, "reads": [{"path": 3}], "writes": "x"}]},

@@ -120,7 +120,8 @@ def _list(value: Any) -> list[Any]:
 
 
 def _is_int(value: object) -> TypeGuard[int]:
-    return type(value) is int
+    """A node id as the contract has them: an int >= 1 (so `n{id}` is a valid DOT/Mermaid id)."""
+    return type(value) is int and value >= 1
 
 
 def verdict_of(node: dict[str, Any]) -> str:
