@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spec_strace import STRACE, trace
-from spec_words import argv, show
 
 from bashflow.compile import cmdspec
 from bashflow.compile.cmdspec import Arg, SpecError, usage
+
+# the helpers beside this file, whether or not tests/compile becomes a package
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spec_strace import STRACE, trace  # noqa: E402
+from spec_words import argv, show  # noqa: E402
 
 DEFAULT: dict[str, Any] = {
     "reads": [],
