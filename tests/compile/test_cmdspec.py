@@ -23,8 +23,8 @@ from bashflow.compile.cmdspec import Arg, SpecError, usage
 
 # the helpers beside this file, whether or not tests/compile becomes a package
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from spec_strace import STRACE, trace  # noqa: E402
-from spec_words import argv, show  # noqa: E402
+from spec_strace import STRACE, trace
+from spec_words import argv, show
 
 DEFAULT: dict[str, Any] = {
     "reads": [],
