@@ -7,6 +7,7 @@ overlap, no control edge joins them). Listing every such pair would be quadratic
 pairs are grouped by the edge that carries them: "node 9 does not conflict with nodes 2, 4 but
 waits for node 7 (reason), which comes after them". Following the reasons of node 7 in turn
 gives the whole path. Each body also gets its depth: how many steps its nodes need at best.
+Pairs are looked for among the 64 nearest earlier siblings of each node.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from bashflow.compile.serialize import Workflow
 
 MAX_LISTED = 12
+WINDOW = 64
+"""How far back (in siblings) held-back pairs are looked for: beyond that the answer is the
+same chain of edges, and a long body would make this quadratic."""
 
 
 def _overlap(a: Res, b: Res) -> bool:
@@ -113,17 +117,17 @@ def _explain_group(
         direct = {index[p.id] for p, _ in preds.get(b.id, []) if p.id in index}
         held: dict[int, list[CNode]] = {}
         bits = anc[i]
-        j = 0
-        while bits:
-            if bits & 1 and j not in direct:
-                a = group[j]
-                if not is_barrier(a) and not conflict(a, b):
-                    via = next((k for k in sorted(direct) if k > j and (anc[k] >> j) & 1), None)
-                    if via is not None:
-                        held.setdefault(via, []).append(a)
-            bits >>= 1
-            j += 1
+        order = sorted(direct, reverse=True)
+        for j in range(i - 1, max(-1, i - 1 - WINDOW), -1):  # the nearest earlier siblings
+            if not (bits >> j) & 1 or j in direct:
+                continue
+            a = group[j]
+            if not is_barrier(a) and not conflict(a, b):
+                via = next((k for k in order if k > j and (anc[k] >> j) & 1), None)
+                if via is not None:
+                    held.setdefault(via, []).append(a)
         for k, nodes in sorted(held.items()):
+            nodes.sort(key=lambda n: n.id)
             p = group[k]
             reason = next(r for q, r in preds[b.id] if q is p)
             out.append(
