@@ -636,3 +636,27 @@ def test_real_mermaid_parses_and_decodes(tmp_path: Path) -> None:
             (f"n{e['from']}", f"n{e['to']}", e["kind"], strokes[EDGE_STYLES[e["kind"]][2]])
             for e in doc["edges"]
         ]
+
+
+json_leaf = st.none() | st.booleans() | st.integers(-3, 12) | st.floats(allow_nan=False) | labels
+node_dicts = st.dictionaries(
+    st.sampled_from(
+        ["id", "kind", "parent", "label", "text", "verdict", "barrier", "background", "reads"]
+    ),
+    json_leaf | st.fixed_dictionaries({"decision": json_leaf}) | st.lists(json_leaf, max_size=3),
+)
+edge_dicts = st.dictionaries(st.sampled_from(["from", "to", "kind", "reason"]), json_leaf)
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
+@given(st.lists(node_dicts, max_size=10), st.lists(edge_dicts, max_size=10), json_leaf)
+def test_any_edited_document_draws(nodes: list[Any], edges: list[Any], title: Any) -> None:
+    """Whatever an edit left in the document, both pictures come out well formed."""
+    doc = {"id": title, "source": {"filename": title}, "nodes": nodes, "edges": edges}
+    check_mermaid(to_mermaid(doc))
+    text = to_dot(doc)
+    assert text.startswith("digraph workflow {\n") and text.endswith("}\n")
+    assert text.count("{") - text.count("}") == sum(
+        line.count("{") - line.count("}") for line in text.split("\n") if "label=" in line
+    )
