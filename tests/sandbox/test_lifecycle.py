@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -48,8 +49,13 @@ def test_stop_continue_and_kill_whole_tree(spawner: Spawner, full: Probe, workdi
     proc, out = _spawn_ready(spawner, workdir,
                              "sleep 1000 & (sleep 1001 &) ; echo ready; wait")  # fmt: skip
     procs = _tree(proc.pid)
-    sleeps = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and
-              p.info["cmdline"][:2] in (["sleep", "1000"], ["sleep", "1001"])]  # fmt: skip
+    deadline = time.monotonic() + 10  # "ready" can come before the background sleeps exec
+    while True:
+        sleeps = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and
+                  p.info["cmdline"][:2] in (["sleep", "1000"], ["sleep", "1001"])]  # fmt: skip
+        if len(sleeps) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert len(sleeps) >= 2
     proc.stop()
     assert proc.poll() is None
