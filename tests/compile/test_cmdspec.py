@@ -732,6 +732,15 @@ TRACED: list[tuple[str, bytes, str]] = [
     ("setsid cat a", b"", ""),
     ("flock l cat a", b"", ""),
     ("env -u HOME cat a", b"", ""),
+    # sed and awk programs the specs do not count as code: they open nothing else
+    ("sed s/alpha/beta/g a", b"", ""),
+    ("sed -e 1d -e /x/p a b", b"", ""),
+    ("sed y/abc/xyz/ a", b"", ""),
+    ("sed -n ':a;N;$!ba;p' a", b"", ""),
+    ("sed 's|a|b|2' a", b"", ""),
+    ("mawk NR==1 a", b"", ""),
+    ("mawk -F: '{n++} END {print(n)}' a b", b"", ""),
+    ("mawk '$1 > 3 {print}' in", b"", ""),
 ]
 
 
