@@ -79,6 +79,7 @@ class Interpreter(
         self.pending_signals: list[int] = []
         self.running_trap: bool = False
         self.cs_level: int = 0
+        self.builtin_name = ""
         self.job_table: list[int] = []
         self.fatal_status = 0  # `bash -c` exits 127 (not 1) on a fatal expansion error
         self.arith_pure: dict[int, tuple[s.Arith, bool]] = {}
@@ -125,7 +126,8 @@ class Interpreter(
         except BrokenPipeError:
             raise
         except OSError as err:
-            self.error(f"write error: {os.strerror(err.errno or 5)}")
+            who = f"{self.builtin_name}: " if self.builtin_name else ""
+            self.error(f"{who}write error: {os.strerror(err.errno or 5)}")
             return 1
         return 0
 

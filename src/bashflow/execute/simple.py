@@ -184,6 +184,7 @@ class SimpleCommands:
                 status = self.call_function(name, func, argv)
             elif builtin is not None:
                 try:
+                    self.builtin_name = name
                     status = builtin(argv)
                 except CommandError as err:
                     self.error(err.message)

@@ -203,7 +203,7 @@ class PrintfBuiltin:
                 raise CommandError(
                     f"printf: `{fmt[j + 1 : j + 2] or '%'}': missing format character"
                     if j + 1 >= n
-                    else f"printf: `{fmt[m.end() - 1 : m.end()]}': invalid format character"
+                    else f"printf: `{fmt[m.end() : m.end() + 1] or fmt[m.end() - 1]}': invalid format character"
                 )
             i = m.end()
             if conv == "%":
