@@ -20,6 +20,7 @@ NETLINK_CONNECTOR = 11
 CN_IDX_PROC = 1
 CN_VAL_PROC = 1
 PROC_CN_MCAST_LISTEN = 1
+PROC_CN_MCAST_IGNORE = 2
 PROC_EVENT_FORK = 0x00000001
 PROC_EVENT_EXIT = 0x80000000
 NLMSG_DONE = 3
@@ -42,26 +43,40 @@ class ProcEvents:
         """serial → the watched signals that killed a process of that tree."""
         self.lost = False
         """Events were dropped (receive buffer overrun): the report may be incomplete."""
+        self.listening = False
 
     @classmethod
     def open(cls) -> ProcEvents | None:
+        """A subscription, or None when this process may not have one. It starts quiet:
+        `listen(True)` while trees run (every fork and exit on the machine is an event)."""
         try:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK
                                  | socket.SOCK_CLOEXEC, NETLINK_CONNECTOR)  # fmt: skip
         except OSError:
             return None
+        events = cls(sock)
         try:
             sock.bind((0, CN_IDX_PROC))
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-            op = struct.pack("=I", PROC_CN_MCAST_LISTEN)
-            cn = _CN_MSG.pack(CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(op), 0) + op
-            sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(cn), NLMSG_DONE, 0, 0, os.getpid())
-                      + cn)  # fmt: skip
+            events.listen(True)
+            events.listen(False)
         except OSError:
             sock.close()
             return None
-        return cls(sock)
+        return events
+
+    def listen(self, on: bool) -> None:
+        """Ask the kernel to send events (it counts listeners) or to stop."""
+        if on == self.listening:
+            return
+        op = struct.pack("=I", PROC_CN_MCAST_LISTEN if on else PROC_CN_MCAST_IGNORE)
+        cn = _CN_MSG.pack(CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(op), 0) + op
+        self.sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(cn), NLMSG_DONE, 0, 0, os.getpid())
+                       + cn)  # fmt: skip
+        self.listening = on
+        if on:
+            self.read()  # whatever queued meanwhile (other listeners' events) is stale
 
     def fileno(self) -> int:
         return self.sock.fileno()

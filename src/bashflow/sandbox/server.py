@@ -264,6 +264,12 @@ class Server:
         if pid and direct:
             job = replace(job, pid=pid, confirm=True)
             fds = [reply.fileno(), *fds]
+        if self.events is not None:  # from now on this tree's forks and exits count
+            if not self.events.listening:
+                self.events.listen(True)
+                self.sel.register(self.events.fileno(), selectors.EVENT_READ, ("events", 0))
+            if pid and pid != launch.pid:
+                self.events.follow(pid, launch.serial)
         with contextlib.suppress(OSError):  # if the child died early, its error is on errr
             socket.send_fds(launch.sock, [pickle.dumps(job)], fds)
         if pid and direct:
@@ -433,6 +439,9 @@ class Server:
         with contextlib.suppress(OSError):
             tree.sock.send(pickle.dumps(("exited", status, tree.limit, tree.value, tree.reports)))
         tree.sock.close()
+        if self.events is not None and not self.trees and self.events.listening:
+            self.unregister(self.events.fileno())
+            self.events.listen(False)  # no tree runs: no need to hear of every fork
         if reaped:
             if tree.cgroup is not None:  # after the reply: the caller need not wait for it
                 tree.cgroup.remove()
@@ -512,6 +521,9 @@ class Server:
                     group.remove()
 
     def shutdown(self) -> None:
+        if self.events is not None:
+            with contextlib.suppress(OSError):
+                self.events.listen(False)
         self.drop_warm()
         for tree in list(self.trees.values()):
             self.kill(tree)
@@ -530,8 +542,6 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.sel.register(self.sock, selectors.EVENT_READ, ("main", 0))
         self.sel.register(wake_r, selectors.EVENT_READ, ("wake", 0))
-        if self.events is not None:
-            self.sel.register(self.events.fileno(), selectors.EVENT_READ, ("events", 0))
         try:
             while True:
                 now = time.monotonic()
