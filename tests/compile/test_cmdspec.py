@@ -164,6 +164,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ('sed "s/a/$b/" f', {"reads": ["f"], "code": ["?"]}),  # unknown script: may have w/r/e
     ("sed '1r other' f", {"reads": ["f"], "code": ["1r other"]}),
     ("sed 's/a/b/w out' f", {"reads": ["f"], "code": ["s/a/b/w out"]}),
+    ("sed '/x/Iw out' f", {"reads": ["f"], "code": ["/x/Iw out"]}),
+    ("sed '\\%x%w out' f", {"reads": ["f"], "code": ["\\%x%w out"]}),
+    ("sed 's|a|b|w out' f", {"reads": ["f"], "code": ["s|a|b|w out"]}),
     ("sed -f prog.sed f", {"reads": ["f", "prog.sed"], "code": ["prog.sed"]}),
     ("awk '{print $1}' f", {"reads": ["f"]}),
     ("awk -F: -v x=1 '$1 == x' /etc/passwd", {"reads": ["/etc/passwd"]}),
