@@ -350,3 +350,26 @@ def test_descendants_follow_their_parent_directly() -> None:
     raw["nodes"][11]["parent"] = 3
     raw["nodes"][11]["role"] = "function_body"
     load_workflow(json.dumps(raw), "c.json")
+
+
+def test_compile_edit_check_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a user does: compile, edit settings, check; edit the script text, check again."""
+    script = ROOT / "fixtures" / "scripts" / "data_pipeline.sh"
+    out = tmp_path / "wf.json"
+    assert main(["compile", str(script), "-o", str(out), "--indent", "2", "--cwd", "/w"]) == 0
+    assert main(["schema", "workflow", "--check", str(out)]) == 0
+    raw = json.loads(out.read_bytes())
+    raw["defaults"]["retry"]["max_attempts"] = 3
+    raw["nodes"][0]["settings"] = {"timeout_seconds": 2.5, "pool": "cpu"}
+    out.write_text(json.dumps(raw, indent=2))
+    assert main(["schema", "workflow", "--check", str(out)]) == 0
+    doc = load_workflow_file(str(out))
+    first = doc.settings_for(1)
+    assert (first.timeout_seconds, first.pool, first.retry.max_attempts) == (2.5, "cpu", 3)
+    raw["source"]["text"] = raw["source"]["text"].replace("seq 1 200", "seq 1 300")
+    out.write_text(json.dumps(raw, indent=2))
+    capsys.readouterr()
+    assert main(["schema", "workflow", "--check", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{out}:")
+    assert "source.sha256: does not match `source.text`" in err
