@@ -36,8 +36,8 @@ with `FILE:LINE:COL: error: MESSAGE` pointing at the offending value, exit code 
    value by its path (`nodes[3].settings.priority: Input should be less than or equal to 10`)
    and says how many more errors there are.
 4. **Consistency**: node ids are 1..n in document order, in pre-order (a node's descendants by
-   `parent` follow it directly); edge ends are existing nodes, no edge joins a node to itself and the edges have no cycle;
-   each node's `span` lies in the source (line and column agree with the byte offset) and its
+   `parent` follow it directly); edge ends are existing nodes, no edge joins a node to itself
+   and the edges have no cycle; each node's `span` lies in the source (line and column agree with the byte offset) and its
    `text` is the source text there.
 5. **The source was not edited**: `source.sha256` is the sha256 of `source.text` (as UTF-8,
    undecodable script bytes restored from their surrogates) and `id` is `"wf-"` + its first 16
@@ -55,7 +55,8 @@ DEFAULTS
 
 The delay before attempt k+1 is `min(initial_delay_seconds * multiplier**(k-1),
 max_delay_seconds)`, spread at random by `jitter` (a fraction of the delay). A failure is retried
-only when `retry_on` matches it: its exit status, the signal that killed it, or a timeout.
+only when `retry_on` matches it: its exit status, the signal that killed it, or a timeout; so
+`max_attempts` alone retries nothing: say which failures too (`"exit_codes": [1]`).
 
 ## Node kinds and roles
 
