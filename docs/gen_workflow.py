@@ -37,8 +37,8 @@ with `FILE:LINE:COL: error: MESSAGE` pointing at the offending value, exit code 
    and says how many more errors there are.
 4. **Consistency**: node ids are 1..n in document order, in pre-order (a node's descendants by
    `parent` follow it directly); edge ends are existing nodes, no edge joins a node to itself
-   and the edges have no cycle; each node's `span` lies in the source (line and column agree with the byte offset) and its
-   `text` is the source text there.
+   and the edges have no cycle; each node's `span` lies in the source (line and column agree
+   with the byte offset) and its `text` is the source text there.
 5. **The source was not edited**: `source.sha256` is the sha256 of `source.text` (as UTF-8,
    undecodable script bytes restored from their surrogates) and `id` is `"wf-"` + its first 16
    hex digits. To change the script, edit the script and compile it again.
