@@ -204,7 +204,7 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
                 landlock.add_path(rs, "/proc", landlock.READ, abi=plan.landlock_abi)
             landlock.restrict_self(rs)
             os.close(rs)
-            _close_except([jobsock, errw, statw])  # the rule fds are done with
+        _close_except([jobsock, errw, statw])  # the rule and namespace fds are done with
         if Layer.SECCOMP in layers:
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
