@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in res.items():
             print(f"{k:>22}: {v}")
     del ballast
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
