@@ -22,6 +22,7 @@ import codecs
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,12 +84,16 @@ class Access:
     path: str
     write: bool
     call: str
+    before: Command | None = None
+    """For an access made between two announcements (a compound's redirection): the command
+    announced before it; the access belongs to a node between the two."""
 
 
 @dataclass
 class Trace:
     accesses: list[Access] = field(default_factory=list)
     returncode: int = 0
+    work: str = ""
 
 
 def _unescape(s: str) -> str:
@@ -121,10 +126,10 @@ def run_traced(
         timeout=120,
     )
     files = {int(p.name.rsplit(".", 1)[1]): p for p in scratch.glob("tr.*")}
-    trace = Trace(returncode=proc.returncode)
+    work = str(workdir.resolve())
+    trace = Trace(returncode=proc.returncode, work=work)
     if not files:
         return trace
-    work = str(workdir.resolve())
     todo: list[tuple[int, Command | None, str, bool]] = [(min(files), None, work, False)]
     while todo:
         pid, cmd, cwd, child = todo.pop()
@@ -177,20 +182,20 @@ class _Process:
         self.fds: dict[int, str] = {}
 
     def announce(self, cmd: Command) -> None:
-        self.cmd = cmd
-        self.flush()
+        before, self.cmd = self.cmd, cmd
+        self.flush(before)
         self.fresh = self.forked = self.done = False
         words = cmd.text.split(" ", 1)
         self.redirects = self.has_redirect(cmd.chain[-1], words[0])
 
-    def flush(self) -> None:
+    def flush(self, before: Command | None = None) -> None:
         for p, write, call in self.pending:
-            self.add(p, write, call)
+            self.add(p, write, call, before)
         self.pending = []
 
-    def add(self, p: str, write: bool, call: str) -> None:
+    def add(self, p: str, write: bool, call: str, before: Command | None = None) -> None:
         if self.cmd is not None:
-            self.trace.accesses.append(Access(self.cmd, p, write, call))
+            self.trace.accesses.append(Access(self.cmd, p, write, call, before))
 
     def run(self) -> None:
         for raw in self.path.read_text(errors="replace").splitlines():
@@ -290,15 +295,27 @@ def observed_by_member(
     ranges = {m["id"]: extent(m) for m in members}
     pspan = extent(by_id[parent]) if parent is not None else None
     out: dict[int, list[Access]] = {m["id"]: [] for m in members}
-    for acc in trace.accesses:
-        pos = None
-        for line in acc.command.chain:
+
+    def place(cmd: Command) -> int | None:
+        for line in cmd.chain:
             if pspan is None or pspan[0] <= line <= pspan[1]:
-                pos = line
-                break
+                return line
+        return None
+
+    for acc in trace.accesses:
+        pos = place(acc.command)
         if pos is None:
             continue
         cands = [m for m in members if ranges[m["id"]][0] <= pos <= ranges[m["id"]][1]]
+        if acc.before is not None:
+            # made between two announcements: a member between them (whose text names the
+            # path, when one does: `done < f` of a loop that never announced anything)
+            lo = place(acc.before)
+            lo = pos if lo is None or lo > pos else lo
+            between = [m for m in members if ranges[m["id"]][1] >= lo and ranges[m["id"]][0] <= pos]
+            rel = acc.path[len(trace.work) + 1 :] if acc.path.startswith(trace.work + "/") else ""
+            naming = [m for m in between if rel and rel in m["text"]]
+            cands = naming or between or cands
         if len(cands) > 1:
             word = acc.command.text.split(" ", 1)[0]
             named = [m for m in cands if word in names(m)]
@@ -326,3 +343,50 @@ def observed_conflict(a: list[Access], b: list[Access]) -> str | None:
                     break
                 p = posixpath.dirname(p)
     return None
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def redirect_lookup(doc: dict[str, Any]) -> Callable[[int, str], bool]:
+    """Whether a command named `name` starting on `line` has redirections (from its text)."""
+    found = {
+        (n["span"]["start"]["line"], n["name"])
+        for n in doc["nodes"]
+        if n["kind"] == "command" and ("<" in n["text"] or ">" in n["text"])
+    }
+    return lambda line, name: (line, name) in found
+
+
+def check_traced(script: Path, tmp_path: Path) -> tuple[list[str], int, int]:
+    """Compile `script` for an empty work directory, run it there under strace, and list the
+    unordered sibling pairs whose observed accesses conflict. Also returns bash's exit status
+    and how many accesses were observed."""
+    from compile_oracle import sibling_groups, unordered_pairs
+
+    from bashflow.compile import compile_script
+
+    work = tmp_path / "work"
+    scratch = tmp_path / "scratch"
+    work.mkdir(parents=True)
+    scratch.mkdir(parents=True)
+    copy = scratch / script.name
+    shutil.copy(script, copy)
+    data = compile_script(
+        copy.read_bytes(), filename=script.name, cwd=str(work.resolve())
+    ).to_json()
+    trace = run_traced(copy, work, scratch, redirect_lookup(data))
+    failures: list[str] = []
+    pairs = {(a["id"], b["id"]) for a, b in unordered_pairs(data)}
+    for parent, members in sibling_groups(data).items():
+        seen = observed_by_member(data, parent, members, trace)
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if (a["id"], b["id"]) not in pairs:
+                    continue
+                why = observed_conflict(seen[a["id"]], seen[b["id"]])
+                if why:
+                    failures.append(
+                        f"nodes {a['id']} `{a['label']}` / {b['id']} `{b['label']}`: {why}"
+                    )
+    return failures, trace.returncode, len(trace.accesses)

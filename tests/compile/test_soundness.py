@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from compile_oracle import problems, sibling_groups, unordered_pairs
-from strace_oracle import STRACE, observed_by_member, observed_conflict, run_traced
+from compile_oracle import problems
+from strace_oracle import STRACE, check_traced
 
 from bashflow.compile import compile_script
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "fixtures" / "scripts").glob("*.sh"))
-
-
-def redirect_lookup(doc: dict[str, Any]) -> Callable[[int, str], bool]:
-    """Whether a command named `name` starting on `line` has redirections (from its text)."""
-    found = {
-        (n["span"]["start"]["line"], n["name"])
-        for n in doc["nodes"]
-        if n["kind"] == "command" and ("<" in n["text"] or ">" in n["text"])
-    }
-    return lambda line, name: (line, name) in found
 
 
 def test_there_are_enough_realistic_fixtures() -> None:
@@ -46,36 +34,13 @@ def test_unordered_siblings_have_compatible_effects(script: Path) -> None:
 
 
 def observed_failures(script: Path, tmp_path: Path) -> list[str]:
-    """Pairs of unordered siblings whose observed accesses conflict, for one script."""
     if not os.access(STRACE, os.X_OK):
         pytest.skip("strace is needed")
-    work = tmp_path / "work"
-    scratch = tmp_path / "scratch"
-    work.mkdir(parents=True)
-    scratch.mkdir(parents=True)
-    copy = scratch / script.name
-    shutil.copy(script, copy)
-    data = compile_script(
-        copy.read_bytes(), filename=script.name, cwd=str(work.resolve())
-    ).to_json()
-    trace = run_traced(copy, work, scratch, redirect_lookup(data))
-    if trace.returncode != 0 and not trace.accesses:
-        pytest.skip(f"strace could not trace here (exit {trace.returncode})")
-    assert trace.returncode == 0
-    assert trace.accesses, "nothing was observed: the oracle itself is broken"
-    failures: list[str] = []
-    pairs = {(a["id"], b["id"]) for a, b in unordered_pairs(data)}
-    for parent, members in sibling_groups(data).items():
-        seen = observed_by_member(data, parent, members, trace)
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                if (a["id"], b["id"]) not in pairs:
-                    continue
-                why = observed_conflict(seen[a["id"]], seen[b["id"]])
-                if why:
-                    failures.append(
-                        f"nodes {a['id']} `{a['label']}` / {b['id']} `{b['label']}`: {why}"
-                    )
+    failures, returncode, observed = check_traced(script, tmp_path)
+    if returncode != 0 and not observed:
+        pytest.skip(f"strace could not trace here (exit {returncode})")
+    assert returncode == 0
+    assert observed, "nothing was observed: the oracle itself is broken"
     return failures
 
 
