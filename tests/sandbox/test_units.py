@@ -95,3 +95,26 @@ def test_terminal_escaper_any_chunking() -> None:
         esc = TerminalEscaper()
         parts = [esc.feed(data[i : i + size]) for i in range(0, len(data), size)]
         assert b"".join(parts) + esc.flush() == want, size
+
+
+def test_runtime_paths_are_where_modules_came_from(tmp_path: Path) -> None:
+    import importlib
+    import os
+    import sys
+
+    from bashflow.sandbox.plan import runtime_paths
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "bf_runtime_probe.py").write_text("X = 1\n")
+    sys.path[:0] = [str(tmp_path), str(tmp_path / "src")]
+    try:
+        assert str(tmp_path) not in runtime_paths(), "nothing imported from there yet"
+        importlib.import_module("bf_runtime_probe")
+        found = runtime_paths()
+        assert str(tmp_path / "src") in found and str(tmp_path) not in found
+        assert os.path.dirname(os.__file__) in found or any(
+            os.path.realpath(os.path.dirname(os.__file__)).startswith(p) for p in found
+        )
+    finally:
+        del sys.path[:2]
+        sys.modules.pop("bf_runtime_probe", None)

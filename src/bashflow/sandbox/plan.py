@@ -205,20 +205,29 @@ def prepare(
 
 
 def runtime_paths() -> tuple[str, ...]:
-    """The directories of this interpreter's import path that it has imported from, and the
-    standard library's (real paths, none inside another). An entry nothing was imported from
-    (the current directory of `python3 -m`, say) is left out, so a work dir does not turn
-    read-only just because it is on `sys.path`; so is one this process cannot read itself
-    (the sandbox could not either: only what it has already imported is available then)."""
+    """The directories of this interpreter's import path that it has imported from (the
+    directory holding each loaded top-level module or package), and the standard library's;
+    real paths, none inside another. An entry nothing was imported from (the current
+    directory of `python3 -m`, say, when the package lives below it in `src/`) is left out,
+    so a work dir does not turn read-only just because it is on `sys.path`; so is one this
+    process cannot read itself (the sandbox could not either: only what it has already
+    imported is available then)."""
     import sys
 
-    files = [os.path.realpath(f) for m in list(sys.modules.values())
-             if isinstance(f := getattr(m, "__file__", None), str)]  # fmt: skip
-    stdlib = os.path.realpath(os.path.dirname(os.__file__))
-    found = [p for p in _realpaths(p for p in sys.path if p and os.path.isdir(p))
-             if (p == stdlib or any(within(f, p) for f in files))
-             and os.access(p, os.R_OK | os.X_OK)]  # fmt: skip
-    return tuple(p for p in found if not any(q != p and within(p, q) for q in found))
+    entries = set(_realpaths(p for p in sys.path if p and os.path.isdir(p)))
+    used = {os.path.realpath(os.path.dirname(os.__file__))}
+    for name, module in list(sys.modules.items()):
+        if "." in name:
+            continue  # a submodule lives in its top-level package
+        places = list(getattr(module, "__path__", None) or [])
+        f = getattr(module, "__file__", None)
+        if not places and isinstance(f, str):
+            places = [f]
+        for place in places:
+            if isinstance(place, str):
+                used.add(os.path.dirname(os.path.realpath(place)))
+    found = [p for p in entries & used if os.access(p, os.R_OK | os.X_OK)]
+    return tuple(sorted(p for p in found if not any(q != p and within(p, q) for q in found)))
 
 
 def within(path: str, tree: str) -> bool:
