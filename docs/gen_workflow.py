@@ -54,9 +54,9 @@ DEFAULTS
 ```
 
 The delay before attempt k+1 is `min(initial_delay_seconds * multiplier**(k-1),
-max_delay_seconds)`, spread at random by `jitter` (a fraction of the delay). A failure is retried
-only when `retry_on` matches it: its exit status, the signal that killed it, or a timeout; so
-`max_attempts` alone retries nothing: say which failures too (`"exit_codes": [1]`).
+max_delay_seconds)`, spread at random by `jitter` (a fraction of the delay). An empty `retry_on` (the default) retries
+every failure: a non-zero exit, a killing signal or a timeout, as workflow engines do; once it
+names anything, only the failures it names are retried (`"exit_codes": [75]` retries only status 75).
 
 ## Node kinds and roles
 

@@ -99,7 +99,8 @@ Label = Annotated[
 
 
 class RetryOn(BaseModel):
-    """Which failures are retried. A failure that matches none of these ends the node."""
+    """Which failures are retried. All empty (the default): every failure (non-zero exit, killing
+    signal, timeout). Otherwise only the failures named here; any other ends the node."""
 
     model_config = _CONFIG
 
