@@ -125,3 +125,15 @@ def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path:
     assert _cgroups_of(server.pid) == []
     assert Path("/proc/self/mountinfo").read_text() == mounts
     assert list(private_tmp.iterdir()) == [], "no temporary files or directories left"
+
+
+def test_a_dead_fork_server_is_a_sandbox_error(full: Probe, workdir: Path) -> None:
+    from bashflow.sandbox.plan import SandboxError
+
+    with Spawner() as spawner:
+        plan = prepare(policy(), workdir)
+        spawner.spawn(plan, ["true"]).wait()
+        os.kill(spawner.server_pid, signal.SIGKILL)
+        psutil.Process(spawner.server_pid).wait(timeout=10)
+        with pytest.raises(SandboxError, match="fork server is gone"):
+            spawner.spawn(plan, ["true"])

@@ -748,7 +748,11 @@ class Spawner:
                 payload = pickle.dumps(("spawn", plan.key, None if known else plan, job))
                 self._sent.add(plan.key)
                 with self._lock:
-                    socket.send_fds(self._sock, [payload], [server.fileno(), *fds])
+                    try:
+                        socket.send_fds(self._sock, [payload], [server.fileno(), *fds])
+                    except (BrokenPipeError, ConnectionResetError):
+                        client.close()
+                        raise SandboxError("the sandbox fork server is gone") from None
             finally:
                 server.close()
         finally:
