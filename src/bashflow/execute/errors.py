@@ -13,9 +13,10 @@ class ControlFlow(Exception):
 
 
 class BreakLoop(ControlFlow):
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, status: int = 0) -> None:
         super().__init__(count)
         self.count = count
+        self.status = status
 
 
 class ContinueLoop(ControlFlow):

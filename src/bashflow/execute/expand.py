@@ -255,7 +255,7 @@ class Expander:
             if type(p) is s.Literal:
                 return p.text
         segs = self.expand_parts(list(parts), True, assign=True)
-        return "".join(t for t, _ in segs)
+        return "".join(t if f < BREAK else " " for t, f in segs)
 
     def expand_pattern(self: Interpreter, word: s.Word) -> str:
         """A word as a pattern: quoted characters escaped, the rest active."""

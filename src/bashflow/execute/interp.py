@@ -79,6 +79,9 @@ class Interpreter(
         self.pending_signals: list[int] = []
         self.running_trap: bool = False
         self.cs_level: int = 0
+        self.exported_functions: set[str] = set()
+        self.local_options: list[dict[str, bool] | None] = []
+        self.shown_traps: dict[str, str] | None = None
         self.builtin_name = ""
         self.job_table: list[int] = []
         self.fatal_status = 0  # `bash -c` exits 127 (not 1) on a fatal expansion error
@@ -429,7 +432,7 @@ class Interpreter(
             if b.count > 1:
                 b.count -= 1
                 raise
-            return 0, True
+            return b.status, True
         except ContinueLoop as c:
             if c.count > 1:
                 c.count -= 1
@@ -502,7 +505,7 @@ class Interpreter(
         self.state.lineno = self.line_of(cmd)
         word = self.expand_str(cmd.word)
         if self.state.options["xtrace"]:
-            self.trace(f"case {word} in")
+            self.trace(f"case {self.source_text(cmd.word.span)} in")
         status = 0
         items = cmd.items
         i = 0

@@ -28,6 +28,9 @@ def init_state(interp: Interpreter, arg0: str, args: list[str]) -> None:
     st = interp.state
     g = st.scopes[0]
     for k, v in os.environ.items():
+        if k.startswith("BASH_FUNC_") and k.endswith("%%"):
+            import_function(interp, k[10:-2], v)
+            continue
         g[k] = Var(v, EXPORT)
     defaults = {
         "IFS": " \t\n", "PS4": "+ ", "PS2": "> ", "OPTIND": "1", "OPTERR": "1",
@@ -59,6 +62,18 @@ def init_state(interp: Interpreter, arg0: str, args: list[str]) -> None:
     g["_"] = Var(arg0)
     st.arg0 = arg0
     st.positional = list(args)
+
+
+def import_function(interp: Interpreter, name: str, text: str) -> None:
+    """A function exported by a parent bash (`BASH_FUNC_name%%=() { ...; }`)."""
+    try:
+        script = parse_source(Source(f"{name} {text}\n", "environment"))
+        item = script.body.items[0].command.first.commands[0]
+    except (ParseError, IndexError):
+        return
+    if isinstance(item, s.FunctionDef):
+        interp.state.functions[name] = (item, Source(f"{name} {text}\n", "environment"), 0)
+        interp.exported_functions.add(name)
 
 
 def run_exec(o: ExecOptions) -> int:

@@ -87,13 +87,12 @@ class ParamExpander:
         else:
             value, star = self.simple_value(name)
         if p.length:
-            if (
-                value is None
-                and self.state.options["nounset"]
-                and name not in ("@", "*")
-                and sub not in ("@", "*")
-            ):
-                raise FatalError(f"{label}: unbound variable")
+            st = self.state
+            if st.options["nounset"] and name not in ("@", "*"):
+                if value is None and sub not in ("@", "*"):
+                    raise FatalError(f"{label}: unbound variable")
+                if sub in ("@", "*") and st.lookup(name) is None:
+                    raise ExpansionError(f"{name}: unbound variable")  # not fatal, as in bash
             if isinstance(value, list):
                 return self.to_segments(str(len(value)), False, quoted, assign)
             return self.to_segments(str(len(value or "")), False, quoted, assign)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 class Processes:
     cs_status: int | None
+    shown_traps: dict[str, str] | None
 
     def run_multi(self: Interpreter, p: s.Pipeline) -> list[int]:
         cmds = p.commands
@@ -95,7 +96,13 @@ class Processes:
             self.jobs.clear()
             self.job_table.clear()
             st = self.state
-            st.traps = {k: v for k, v in st.traps.items() if v == "" and k != "EXIT"}
+            self.shown_traps = dict(st.traps)
+            keep_err = st.options["errtrace"]
+            st.traps = {
+                k: v
+                for k, v in st.traps.items()
+                if (v == "" and k != "EXIT") or (keep_err and k == "ERR")
+            }
             if background:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGQUIT, signal.SIG_IGN)

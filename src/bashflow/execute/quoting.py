@@ -45,7 +45,7 @@ def quote_q(text: str) -> str:
 
 
 _METAS = frozenset(" \t\n'\"\\|&;()<>!{}*[]?^$`")
-_ODD_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ODD_CONTROL = re.compile(r"[\x01\x7f]")  # bash's internal quoting bytes (CTLESC, CTLNUL)
 
 
 def quote_trace(text: str) -> str:

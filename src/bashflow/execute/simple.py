@@ -155,7 +155,7 @@ class SimpleCommands:
                 temp = self.temp_scope(cmd.assignments)
         else:
             env_extra = None
-        if st.options["xtrace"]:
+        if st.options["xtrace"] and not (self.decl_arrays and name in _DECL):
             self.trace(" ".join(quote_trace(w) for w in argv))
         st.last_arg = argv[-1]
         if name == "exec" and len(argv) == 1 and func is None:
@@ -217,6 +217,7 @@ class SimpleCommands:
         self.source, self.line_offset = source, offset
         self.func_depth += 1
         saved_loops, self.loop_depth = self.loop_depth, 0
+        self.local_options.append(None)
         try:
             try:
                 status = self.run_command(fdef.body)
@@ -230,6 +231,9 @@ class SimpleCommands:
         finally:
             self.func_depth -= 1
             self.loop_depth = saved_loops
+            saved_options = self.local_options.pop()
+            if saved_options is not None:
+                st.options.update(saved_options)
             self.source, self.line_offset = old_source, old_offset
             st.scopes.pop()
             st.funcnames.pop(0)
@@ -254,6 +258,11 @@ class SimpleCommands:
     def run_external(self: Interpreter, argv: list[str], env_extra: dict[str, str] | None) -> int:
         st = self.state
         env = st.exported()
+        for fname in self.exported_functions:
+            if fname in st.functions:
+                # bash's encoding of an exported function, which a child bash imports
+                text = self.function_text(fname)
+                env[f"BASH_FUNC_{fname}%%"] = "() " + text.split("\n", 1)[-1]
         if env_extra:
             env.update(env_extra)
         path = self.find_command(argv[0])

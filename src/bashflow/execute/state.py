@@ -239,6 +239,13 @@ class State:
         """A variable's string value (element 0 of an array), None when unset."""
         if name in DYNAMIC:
             return self.dynamic(name)
+        element = self.ref_element(name)
+        if element is not None:
+            base, key = element
+            target = self.lookup(base)
+            if target is None or not isinstance(target.value, dict):
+                return target.value if target is not None and key in ("0", 0) else None  # type: ignore[return-value]
+            return target.value.get(key)
         v = self.lookup(name)
         if v is None:
             return None
@@ -248,6 +255,21 @@ class State:
         if v.flags & ASSOC:
             return value.get("0")
         return value.get(0)
+
+    def ref_element(self, name: str) -> tuple[str, int | str] | None:
+        """When `name` is a nameref to an array element (`declare -n r='a[1]'`): the array
+        and the key (evaluated for indexed arrays)."""
+        v = self.find(name)
+        if v is None or not v.flags & NAMEREF or not isinstance(v.value, str):
+            return None
+        target = v.value
+        if not target.endswith("]") or "[" not in target:
+            return None
+        base, _, sub = target[:-1].partition("[")
+        arr = self.lookup(base)
+        if arr is not None and arr.flags & ASSOC:
+            return base, sub
+        return base, self.arith(sub)
 
     def is_set(self, name: str) -> bool:
         return self.get(name) is not None
@@ -297,6 +319,10 @@ class State:
         elif name == "SECONDS":
             self.seconds_base = int(value) if value.isdigit() else 0
             self.start_time = time.monotonic()
+        element = self.ref_element(name)
+        if element is not None:
+            self.set_elem(element[0], str(element[1]), value, append)
+            return
         v = self.var_for_write(name)
         if v.flags & READONLY:
             raise ReadonlyError(f"{name}: readonly variable")

@@ -19,6 +19,12 @@ def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: 
         "unexpected end of file while looking for", "unexpected EOF while looking for"
     )
     line = err.line
+    if msg == "syntax error: unexpected end of file" and err.expected == "`)'":
+        # an unclosed `$(` / `$((`: bash names the parenthesis, on the line it opened
+        opened = src.text.rfind("$(")
+        if opened >= 0:
+            msg = "unexpected EOF while looking for matching `)'"
+            line = src.line_col(opened)[0]
     if "near unexpected token `('" in msg:
         rest = src.line_text(line)[err.col :]
         if not rest.strip():

@@ -94,7 +94,11 @@ class FlowBuiltins:
             self.error(f"{argv[0]}: {argv[1]}: numeric argument required")
             raise ExitShell(128)
         if n < 1:
-            raise CommandError(f"{argv[0]}: {argv[1]}: loop count out of range")
+            message = f"{argv[0]}: {argv[1]}: loop count out of range"
+            if self.loop_depth:
+                self.error(message)
+                raise BreakLoop(1, 1)
+            raise CommandError(message)
         return n
 
     def b_break(self: Interpreter, argv: list[str]) -> int:
@@ -335,6 +339,9 @@ class FlowBuiltins:
             st.lineno = saved_line
             if len(argv) > 2:
                 st.positional = saved_pos
+        trap = st.traps.get("RETURN")
+        if trap and (st.options["functrace"] or self.return_trap_depth == self.func_depth):
+            self.run_trap_text(trap, status)
         return status
 
     def b_exec(self: Interpreter, argv: list[str]) -> int:

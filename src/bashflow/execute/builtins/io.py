@@ -150,7 +150,7 @@ class IOBuiltins:
                 self.error(f"read: `{name}': not a valid identifier")
                 return 1
         reply = not args and array is None
-        if not _fd_open(fd):
+        if fd != 0 and not _fd_open(fd):
             raise CommandError(f"read: {fd}: invalid file descriptor: Bad file descriptor")
         names = args or ([] if array else ["REPLY"])
         if prompt and os.isatty(fd):
@@ -201,21 +201,46 @@ class IOBuiltins:
     ) -> tuple[str, bool]:
         if exact:
             return self.read_until(fd, None, nchars, timeout)
+        if nchars is not None and not raw:
+            return self.read_counted(fd, delim, nchars, timeout)
         out: list[str] = []
         while True:
             text, eof = self.read_until(fd, delim, nchars, timeout)
             if raw or eof:
                 out.append(text)
                 break
-            # a trailing backslash continues the line (when the delimiter is newline)
-            if (text.endswith("\\") and not text.endswith("\\\\" * 1)) or _odd_backslashes(text):
+            # an odd trailing backslash continues the line
+            if _odd_backslashes(text):
                 out.append(text[:-1])
-                if nchars is not None:
-                    nchars -= len(text) - 1
                 continue
             out.append(text)
             break
         return "".join(out), eof
+
+    def read_counted(
+        self: Interpreter, fd: int, delim: str, nchars: int, timeout: float | None
+    ) -> tuple[str, bool]:
+        """`read -n N` without -r: N characters after backslash escapes (an escaped
+        character counts once, a backslash-newline not at all)."""
+        out: list[str] = []
+        count = 0
+        while count < nchars:
+            ch, eof = self.read_until(fd, None, 1, timeout)
+            if eof and not ch:
+                return "".join(out), True
+            if ch == delim:
+                break
+            if ch == "\\":
+                nxt, eof = self.read_until(fd, None, 1, timeout)
+                if eof and not nxt:
+                    return "".join(out), True
+                if nxt == "\n":
+                    continue
+                out.append("\\" + nxt)
+            else:
+                out.append(ch)
+            count += 1
+        return "".join(out), False
 
 
 def _fd_open(fd: int) -> bool:

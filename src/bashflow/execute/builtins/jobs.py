@@ -150,6 +150,7 @@ class JobBuiltins:
     def b_umask(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         symbolic = "-S" in args
+        as_cmd = "-p" in args
         args = [a for a in args if a not in ("-S", "-p")]
         if not args:
             cur = os.umask(0)
@@ -163,8 +164,8 @@ class JobBuiltins:
                         + "="
                         + "".join(c for c, b in (("r", 4), ("w", 2), ("x", 1)) if bits & b)
                     )
-                return self.out(",".join(parts) + "\n")
-            return self.out(f"{cur:04o}\n")
+                return self.out(("umask -S " if as_cmd else "") + ",".join(parts) + "\n")
+            return self.out(("umask " if as_cmd else "") + f"{cur:04o}\n")
         spec = args[0]
         if spec[:1].isdigit():
             try:

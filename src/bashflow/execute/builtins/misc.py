@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 class MiscBuiltins:
+    shown_traps: dict[str, str] | None
+
     def b_caller(self: Interpreter, argv: list[str]) -> int:
         st = self.state
         n = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0
@@ -49,8 +51,9 @@ class MiscBuiltins:
         st = self.state
         if args and args[0] == "--":
             args = args[1:]
+        shown = st.traps or self.shown_traps or {}
         if not args or args == ["-p"]:
-            lines = [f"trap -- {single_quote(cmd)} {name}\n" for name, cmd in st.traps.items()]
+            lines = [f"trap -- {single_quote(cmd)} {name}\n" for name, cmd in shown.items()]
             return self.out("".join(lines))
         if args[0] == "-l":
             return self.out(signal_table())
@@ -58,8 +61,8 @@ class MiscBuiltins:
             out = []
             for spec in args[1:]:
                 name = self.trap_name(spec)
-                if name and name in st.traps:
-                    out.append(f"trap -- {single_quote(st.traps[name])} {name}\n")
+                if name and name in shown:
+                    out.append(f"trap -- {single_quote(shown[name])} {name}\n")
             return self.out("".join(out))
         action: str | None = args[0]
         specs = args[1:]
@@ -96,6 +99,7 @@ class MiscBuiltins:
 
     def set_trap(self: Interpreter, name: str, action: str | None) -> None:
         st = self.state
+        self.shown_traps = None
         num = SIGNALS.get(name[3:]) if name.startswith("SIG") else None
         if action is None:
             st.traps.pop(name, None)
@@ -103,6 +107,7 @@ class MiscBuiltins:
                 signal.signal(num, signal.SIG_DFL)
             return
         st.traps[name] = action
+        self.shown_traps = None
         if name == "RETURN":
             self.return_trap_depth = self.func_depth
         if num is None or num in (signal.SIGKILL, signal.SIGSTOP):

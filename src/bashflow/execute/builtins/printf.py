@@ -251,9 +251,11 @@ class PrintfBuiltin:
                 elif conv == "q":
                     text = quote_printf(text) if arg is not None else "''"
                 elif conv == "c":
-                    text = (
-                        text[:1] if arg is not None and text else ("\0" if arg is not None else "")
-                    )
+                    # the first byte, as bash's printf (C locale semantics)
+                    first = text.encode("utf-8", "surrogateescape")[:1]
+                    text = first.decode("utf-8", "surrogateescape") if first else ""
+                    if arg is not None and not text:
+                        text = "\0"
             # widths and precisions count bytes, as bash's printf does
             raw = text.encode("utf-8", "surrogateescape")
             if p is not None and conv != "c":

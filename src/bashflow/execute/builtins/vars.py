@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bashflow.execute.errors import CommandError, ShellError
-from bashflow.execute.quoting import ansi_c_quote
+from bashflow.execute.quoting import ansi_c_quote, quote_q, quote_trace
 from bashflow.execute.state import (
     ARRAY,
     ASSOC,
@@ -88,14 +88,21 @@ class VarBuiltins:
             return self.out("".join(lines))
         fake = ["export", "-x" if "n" not in opts else "+x"]
         if self.state.options["xtrace"]:
-            from bashflow.execute.quoting import quote_trace
-
             for a in args:
                 name, eq, value = a.partition("=")
                 if eq:
                     self.trace(f"{name}={quote_trace(value)}")
         if "f" in opts:
-            return 0
+            status = 0
+            for name in args:
+                if name not in self.state.functions:
+                    self.error(f"export: {name}: not a function")
+                    status = 1
+                elif "n" in opts:
+                    self.exported_functions.discard(name)
+                else:
+                    self.exported_functions.add(name)
+            return status
         return self.declare(fake + args, "export", offset=1)
 
     def b_readonly(self: Interpreter, argv: list[str]) -> int:
@@ -124,6 +131,11 @@ class VarBuiltins:
                     return 1
                 self.readonly_functions.add(name)
             return 0
+        if self.state.options["xtrace"]:
+            for a in args:
+                name, eq, value = a.partition("=")
+                if eq and not (value.startswith("(") and value.endswith(")")):
+                    self.trace(f"{name}={quote_trace(value)}")
         extra = "".join(c for c in opts if c in "aA")
         return self.declare(["readonly", "-r" + extra, *args], "readonly", offset=1)
 
@@ -170,12 +182,24 @@ class VarBuiltins:
         ) and not global_
         for j, arg in enumerate(args):
             pos = idx + j + offset
+            if arg == "-" and who == "local":
+                # `local -`: the shell options come back when the function returns
+                if self.local_options and self.local_options[-1] is None:
+                    self.local_options[-1] = dict(self.state.options)
+                continue
             try:
                 if not self.declare_one(arg, pos, on, off, local, who):
                     status = 1
             except ShellError as err:
                 self.error(err.message)
                 status = 1
+        if self.state.options["xtrace"] and self.decl_arrays and not offset:
+            # bash traces an array argument's assignment first, then the command without it
+            shown = [
+                self.decl_arrays[i][0].rstrip("=+") if i in self.decl_arrays else a
+                for i, a in enumerate(argv)
+            ]
+            self.trace(" ".join(quote_trace(a) for a in shown))
         return status
 
     def declare_one(
@@ -230,10 +254,11 @@ class VarBuiltins:
             self.error(f"{who}: {name}: cannot convert indexed to associative array")
             return False
         v.flags = (v.flags | (on & ~READONLY)) & ~off
-        if on & ARRAY and not isinstance(v.value, dict):
-            v.value = {} if v.value is None else {0: v.value}
-        if on & ASSOC and not isinstance(v.value, dict):
-            v.value = {} if v.value is None else {"0": v.value}
+        # `declare -a x` leaves x declared but unset (`declare -p` shows no `=()`)
+        if on & ARRAY and isinstance(v.value, str):
+            v.value = {0: v.value}
+        if on & ASSOC and isinstance(v.value, str):
+            v.value = {"0": v.value}
         if on & (INTEGER) and isinstance(v.value, str) and value is None:
             pass
         if value is not None:
@@ -281,7 +306,10 @@ class VarBuiltins:
     def state_scope_assign_array(
         self: Interpreter, name: str, lit: object, append: bool, assoc: bool, v: Var
     ) -> None:
-        values, _ = self.array_values(name, lit, append, assoc)  # type: ignore[arg-type]
+        values, shown = self.array_values(name, lit, append, assoc)  # type: ignore[arg-type]
+        if self.state.options["xtrace"]:
+            op = "+=" if append else "="
+            self.trace(f"{name}{op}(" + " ".join(quote_q(x) for x in shown) + ")")
         if assoc:
             base = dict(v.value) if append and isinstance(v.value, dict) else {}
             for k, val in values.items():
