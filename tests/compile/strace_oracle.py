@@ -314,7 +314,8 @@ def observed_by_member(
             lo = pos if lo is None or lo > pos else lo
             between = [m for m in members if ranges[m["id"]][1] >= lo and ranges[m["id"]][0] <= pos]
             rel = acc.path[len(trace.work) + 1 :] if acc.path.startswith(trace.work + "/") else ""
-            naming = [m for m in between if rel and rel in m["text"]]
+            redirect = re.compile(r"[<>]\s*[\"']?" + re.escape(rel) + r"(?![\w./-])")
+            naming = [m for m in between if rel and redirect.search(m["text"])]
             cands = naming or between or cands
         if len(cands) > 1:
             word = acc.command.text.split(" ", 1)[0]

@@ -48,12 +48,25 @@ TEMPLATES = [
     "if [ -s {f} ]; then cp {f} {g}; fi",
     "tee {f} < {g} > /dev/null 2>&1",
     "while read -r l; do echo $l >> {g}; done < {f} 2>/dev/null",
+    "v={f}",
+    "cat $v > {g} 2>/dev/null",
+    "touch {w}.tmp",
+    "rm -f *.tmp",
+    "for x in *.txt; do cp $x {d}/ 2>/dev/null; done",
+    "echo {w} | tee {f} > {g} 2>/dev/null",
+    "find {d} -name '*.txt' -exec cat {{}} \\; > {g} 2>/dev/null",
+    "ls {d} 2>/dev/null | xargs -I{{}} echo {{}} >> {g}",
+    "cat > {f} <<EOF 2>/dev/null\nhello $v\nEOF",
+    "y=$(ls {d} 2>/dev/null | wc -l)",
+    'mkdir -p {d} && cd {d} && touch here.txt; cd "$OLD"',
+    "(cd {d} 2>/dev/null && cat *.txt > ../out.txt 2>/dev/null)",
+    "wc -c {f} > {g} 2>/dev/null || true",
 ]
 
 
 def generate(seed: int, length: int = 14) -> str:
     rng = random.Random(seed)
-    lines = ["mkdir -p d", 'append_to() { echo more >> "$1" 2>/dev/null; }']
+    lines = ["mkdir -p d", 'append_to() { echo more >> "$1" 2>/dev/null; }', "OLD=$PWD", "v=a.txt"]
     for _ in range(length):
         t = rng.choice(TEMPLATES)
         f, g = rng.sample(FILES, 2)
