@@ -54,6 +54,7 @@ def test_parsing_a_one_liner_loads_no_grammar() -> None:
     assert "lark" not in mods  # grammars load only for arithmetic and [[ ]]
 
 
+@pytest.mark.slow
 def test_compiling_a_one_liner_stays_light() -> None:
     mods = fresh_modules("import bashflow; bashflow.compile_script('ls -la | wc -l', cwd='/tmp')")
     assert "bashflow.compile.lower" in mods

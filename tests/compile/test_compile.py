@@ -53,6 +53,7 @@ def path_exists(d: dict[str, Any], a: int, b: int) -> bool:
 # --------------------------------------------------------------------------- nodes
 
 
+@pytest.mark.slow  # the first arithmetic loads its grammar
 def test_one_node_per_command_that_could_run() -> None:
     d = doc(
         "x=$(date)\n"
