@@ -161,6 +161,11 @@ def test_variables_functions_and_the_environment() -> None:
     assert path_exists(d, ls["id"] - 1, ls["id"])  # PATH= changes what `ls` runs
 
 
+def test_ifs_orders_word_splitting() -> None:
+    d = doc("IFS=,\necho $list\necho plain\n")
+    assert (1, 2, "variable") in edges(d) and not path_exists(d, 1, 3)
+
+
 def test_cd_orders_the_commands_that_depend_on_the_cwd() -> None:
     d = doc("ls\ncd /tmp\nls\n")
     assert (1, 2, "cwd") in edges(d) and (2, 3, "cwd") in edges(d)

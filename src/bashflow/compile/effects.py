@@ -75,6 +75,7 @@ FILE_TESTS = frozenset(
 ENV_WRAPPERS = frozenset({"env", "command", "builtin", "exec", "nohup", "timeout", "nice"})
 PROXY_VARS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
 MAX_RUNS_DEPTH = 4
+IFS: Res = ("variable", None, "IFS")
 DEVICES_QUIET = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/full")
 
 
@@ -210,8 +211,10 @@ def scan_node(node: CNode, root: object, st: State, lw: Lowerer | None = None) -
         if t in LEAF_TYPES or (t is Word and plain(x)):
             continue
         if t is CommandSub or t is ProcessSub:
+            reads[IFS] = None  # its output is split on IFS
             continue
         if t is ParamExpansion:
+            reads[IFS] = None  # unquoted, the value is split on IFS
             _param(node, x, st, lw)
         elif t is ArithVar:
             reads[("variable", None, x.name)] = None
