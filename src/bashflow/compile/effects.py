@@ -76,6 +76,7 @@ ENV_WRAPPERS = frozenset({"env", "command", "builtin", "exec", "nohup", "timeout
 PROXY_VARS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
 MAX_RUNS_DEPTH = 4
 IFS: Res = ("variable", None, "IFS")
+GLOB_VARIABLES = ("GLOBIGNORE", "LC_ALL", "LC_COLLATE")
 DEVICES_QUIET = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/full")
 
 
@@ -134,6 +135,8 @@ def glob_listing(node: CNode, f: Field, cwd: str | None) -> None:
     """Expanding a glob lists directories: a read of every name it may match."""
     path, _ = resolve(f, cwd)
     node.reads[("glob", path, None)] = None
+    for name in GLOB_VARIABLES:  # which names match, and in which order
+        node.reads[("variable", None, name)] = None
     if not f.text.startswith("/"):
         node.reads[CWD] = None
 
