@@ -285,6 +285,8 @@ class Interpreter(
         return status
 
     def run_pipeline(self, p: s.Pipeline, checked: bool) -> int:
+        if p.timed is not None:
+            return self.run_timed(p, checked)
         cmds = p.commands
         if p.negated:
             self.suppress_errexit += 1
@@ -314,6 +316,31 @@ class Interpreter(
         if status and checked and leaf and not p.negated and self.suppress_errexit == 0:
             self.on_failure(status)
         return status
+
+    def run_timed(self, p: s.Pipeline, checked: bool) -> int:
+        """`time [-p] pipeline`: the pipeline, then real/user/sys on stderr as bash prints."""
+        import time
+
+        start = time.monotonic()
+        before = os.times()
+        try:
+            return self.run_pipeline(
+                s.Pipeline(p.span, p.commands, p.ops, p.negated, None), checked
+            )
+        finally:
+            real = time.monotonic() - start
+            after = os.times()
+            user = after.user + after.children_user - before.user - before.children_user
+            system = after.system + after.children_system - before.system - before.children_system
+            if p.timed == "time -p":
+                text = f"real {real:.2f}\nuser {user:.2f}\nsys {system:.2f}\n"
+            else:
+                text = "".join(
+                    f"{label}\t{int(v // 60)}m{v % 60:.3f}s\n"
+                    for label, v in (("\nreal", real), ("user", user), ("sys", system))
+                )
+            with contextlib.suppress(OSError):
+                self.write(2, text)
 
     def on_failure(self, status: int) -> None:
         trap = self.state.traps.get("ERR")

@@ -150,10 +150,16 @@ class PrintfBuiltin:
         fmt = args[0]
         a = _Args(self, args[1:])
         out: list[str] = []
-        while True:
-            stop = self.printf_once(fmt, a, out)
-            if stop or a.i >= len(a.args) or a.i == 0:
-                break
+        try:
+            while True:
+                stop = self.printf_once(fmt, a, out)
+                if stop or a.i >= len(a.args) or a.i == 0:
+                    break
+        except CommandError:
+            # bash prints what it formatted before the bad conversion, then the error
+            if var is None and out:
+                self.out("".join(out))
+            raise
         text = "".join(out)
         if var is not None:
             if "[" in var and var.endswith("]"):
@@ -207,6 +213,8 @@ class PrintfBuiltin:
                 )
             i = m.end()
             if conv == "%":
+                if flags or width or prec is not None:
+                    raise CommandError("printf: `%': invalid format character")
                 out.append("%")
                 continue
             w = a.integer() if width == "*" else (int(width) if width else None)
