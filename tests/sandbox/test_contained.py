@@ -94,6 +94,8 @@ def test_contained_function_and_its_children(
     assert lines["pipeline"] == "['a', 'b'] 0"
     child = lines["child"]
     assert "TOPSECRET" not in child and "NoNewPrivs: 1" in child and "Seccomp: 2" in child
+    inh, prm, eff, _bnd, amb = lines["caps"].split()
+    assert {inh, prm, eff, amb} == {"0000000000000000"}, "the interpreter holds no capability"
     uid, env = lines["uid"].split(" env ")
     assert int(uid) != 0
     assert ast.literal_eval(env) == ["FOO", "LANG", "PATH"], "only the policy's environment"

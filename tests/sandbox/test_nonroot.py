@@ -169,5 +169,7 @@ def test_ordinary_user_gets_the_same_enforcement(tmp_path: Path) -> None:
         assert code == 0 and lines["read_outside"].startswith("denied"), text
         assert lines["exec_perl"] == "denied 13" and lines["write_work"] == "ok", text
         assert "TOPSECRET" not in lines["child"] and "NoNewPrivs: 1" in lines["child"], text
+        inh, prm, eff, _bnd, amb = lines["caps"].split()
+        assert {inh, prm, eff, amb} == {"0000000000000000"}, "no capability of the user ns"
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -10,6 +10,7 @@ _syscall = libc.syscall
 _syscall.restype = ctypes.c_long
 
 # x86_64 syscall numbers (the only architecture bashflow's sandbox supports for now).
+SYS_CAPSET = 126
 SYS_PIVOT_ROOT = 155
 SYS_OPEN_TREE = 428
 SYS_MOVE_MOUNT = 429

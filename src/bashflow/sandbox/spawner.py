@@ -13,6 +13,7 @@ which can wait, signal, stop/continue and kill the whole process tree.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import gc
 import os
@@ -111,6 +112,16 @@ class Outcome:
         return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else 0
 
 
+def drop_capabilities() -> None:
+    """Empty this process's capability sets (an exec by a non-root uid would, but a callable
+    run by `Spawner.run_contained` never execs)."""
+    from bashflow.sandbox._sys import SYS_CAPSET, check, libc
+
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable}, all empty
+    check(libc.syscall(ctypes.c_long(SYS_CAPSET), header, data), "capset")
+
+
 def mount_steps(plan: Plan, prep: Prepared) -> None:
     """The mount step's work inside a fresh mount namespace (`namespaces.setup_mounts`)."""
     from bashflow.sandbox import namespaces
@@ -191,6 +202,9 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
             os.setgroups([])
             os.setresgid(prep.gid, prep.gid, prep.gid)
             os.setresuid(prep.uid, prep.uid, prep.uid)
+        elif Layer.USER in layers:  # the user namespace's capabilities did their work
+            step = "capabilities"
+            drop_capabilities()
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
