@@ -35,6 +35,8 @@ def exec_error(path: str, err: OSError) -> str:
 class Runner:
     """Starts a program and waits for it."""
 
+    last_pid = 0
+
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int | str | None:
         """The exit status; a message when it could not start; None for ENOEXEC (a
         script without `#!`, which the shell runs itself)."""
@@ -44,6 +46,7 @@ class Runner:
             if err.errno == errno.ENOEXEC:
                 return None
             return exec_error(path, err)
+        self.last_pid = pid
         return wait_status(pid)
 
     def replace(self, path: str, argv: list[str], env: dict[str, str]) -> str | None:

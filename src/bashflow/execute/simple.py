@@ -213,8 +213,10 @@ class SimpleCommands:
         st.call_lines.insert(0, st.lineno)
         st.sources.insert(0, source.filename)
         self.update_funcname()
-        old_source, old_offset = self.source, self.line_offset
+        old_source, old_offset, old_name = self.source, self.line_offset, self.error_name
         self.source, self.line_offset = source, offset
+        if source is not old_source and source.filename != old_source.filename:
+            self.error_name = source.filename  # bash names the file the function came from
         self.func_depth += 1
         saved_loops, self.loop_depth = self.loop_depth, 0
         self.local_options.append(None)
@@ -234,7 +236,7 @@ class SimpleCommands:
             saved_options = self.local_options.pop()
             if saved_options is not None:
                 st.options.update(saved_options)
-            self.source, self.line_offset = old_source, old_offset
+            self.source, self.line_offset, self.error_name = old_source, old_offset, old_name
             st.scopes.pop()
             st.funcnames.pop(0)
             st.call_lines.pop(0)
@@ -285,7 +287,20 @@ class SimpleCommands:
         if result is None:
             # ENOEXEC: a script without #!; bash runs it in a subshell of itself
             return self.run_file_in_subshell(path, argv)
+        if result > 128 and result - 128 not in (signal.SIGINT, signal.SIGPIPE):
+            self.report_signal(result - 128, pid=self.runner.last_pid)
         return result
+
+    def report_signal(self: Interpreter, signum: int, pid: int) -> None:
+        """bash's note on a foreground program killed by a signal:
+        `NAME: line N: PID Killed                  COMMAND`."""
+        try:
+            name = signal.strsignal(signum) or f"Signal {signum}"
+        except ValueError:
+            name = f"Signal {signum}"
+        text = self.source_text(self.current_cmd.span) if self.current_cmd is not None else ""
+        with contextlib.suppress(OSError):
+            self.error(f"{pid:5d} {name:<24}{text}")
 
     def run_file_in_subshell(self: Interpreter, path: str, argv: list[str]) -> int:
         from bashflow.parser import parse
