@@ -301,6 +301,8 @@ class FlowBuiltins:
                 if os.path.isfile(cand):
                     path = cand
                     break
+        if os.path.isdir(path):
+            raise CommandError(f"{argv[0]}: {name}: is a directory")
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
