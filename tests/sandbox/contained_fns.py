@@ -49,6 +49,7 @@ def escapes(outside: str, workdir: str) -> int:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     lines.append("child " + " ".join(child.stdout.split()) + f" rc={child.returncode}")
+    lines.append("fds " + " ".join(sorted(os.listdir("/proc/self/fd"), key=int)))
     status = Path("/proc/self/status").read_text().splitlines()
     lines.append("caps " + " ".join(x.split()[1] for x in status if x.startswith("Cap")))
     lines.append(f"uid {os.getuid()} env {sorted(os.environ)}")

@@ -94,6 +94,7 @@ def test_contained_function_and_its_children(
     assert lines["pipeline"] == "['a', 'b'] 0"
     child = lines["child"]
     assert "TOPSECRET" not in child and "NoNewPrivs: 1" in child and "Seccomp: 2" in child
+    assert lines["fds"] == "0 1 2 3", "its stdio only (3: the listing itself)"
     inh, prm, eff, _bnd, amb = lines["caps"].split()
     assert {inh, prm, eff, amb} == {"0000000000000000"}, "the interpreter holds no capability"
     uid, env = lines["uid"].split(" env ")

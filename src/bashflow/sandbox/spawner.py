@@ -458,8 +458,8 @@ def _close_except(keep: Sequence[int]) -> None:
 
 def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[int]) -> None:
     """dup2 the received fds onto their targets (through high numbers, so they cannot clobber
-    each other), close every other fd except `keep` (close-on-exec), and mark the rest
-    close-on-exec."""
+    each other) and close every other fd except `keep` (close-on-exec fds above the targets):
+    a callable run by `run_contained` never execs, so close-on-exec alone would not do."""
     import fcntl
 
     from bashflow.sandbox._sys import syscall
@@ -471,7 +471,7 @@ def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[i
     for fd in range(top):
         if fd not in targets:
             with contextlib.suppress(OSError):
-                os.set_inheritable(fd, False)
+                os.close(fd)
     lo = top + 1
     for k in sorted({k for k in keep if k > top}):
         if k > lo:
