@@ -464,6 +464,8 @@ class Server:
         lim = tree.plan.limits
         if fds and lim.open_files is not None and tree.limit is None:
             for pid in self.members(tree):
+                if pid == tree.pid and Layer.PID in tree.plan.layers:
+                    continue  # the init: ours, and while it sets up it holds our fds
                 with contextlib.suppress(OSError):  # every number below the limit taken
                     names = os.listdir(f"/proc/{pid}/fd")
                     if sum(int(n) < lim.open_files for n in names) >= lim.open_files:
