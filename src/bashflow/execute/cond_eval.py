@@ -104,25 +104,26 @@ def file_test(op: str, path: str) -> bool:
 class CondEvaluator:
     """`[[ ]]` and `test` (a mixin of `Interpreter`)."""
 
-    def eval_cond(self: Interpreter, node: s.CondNode) -> bool:
+    def eval_cond(self: Interpreter, node: s.CondNode, neg: str = "") -> bool:
+        """`neg` is "! " when a `!` applies to this primitive (set -x shows it with it)."""
         if isinstance(node, s.CondAnd):
             return self.eval_cond(node.left) and self.eval_cond(node.right)
         if isinstance(node, s.CondOr):
             return self.eval_cond(node.left) or self.eval_cond(node.right)
         if isinstance(node, s.CondNot):
-            return not self.eval_cond(node.operand)
+            return not self.eval_cond(node.operand, "! " if not neg else "")
         if isinstance(node, s.CondGroup):
             return self.eval_cond(node.expr)
         trace = self.state.options["xtrace"]
         if isinstance(node, s.CondWord):
             value = self.expand_str(node.word)
             if trace:
-                self.trace(f"[[ {quote_trace(value)} ]]")
+                self.trace(f"[[ {neg}{quote_trace(value)} ]]")
             return value != ""
         if isinstance(node, s.CondUnary):
             value = self.expand_str(node.operand)
             if trace:
-                self.trace(f"[[ {node.op} {quote_trace(value)} ]]")
+                self.trace(f"[[ {neg}{node.op} {quote_trace(value)} ]]")
             return self.unary_test(node.op, value, "[[")
         assert isinstance(node, s.CondBinary)
         op = node.op
@@ -133,7 +134,7 @@ class CondEvaluator:
                 if op in ("==", "=", "!=", "=~")
                 else self.expand_str(node.right)
             )
-            self.trace(f"[[ {quote_trace(left)} {op} {shown} ]]")
+            self.trace(f"[[ {neg}{quote_trace(left)} {op} {shown} ]]")
         if op in ("==", "=", "!="):
             pat = self.expand_pattern(node.right)
             hit = pattern.match(pat, left, extglob=True, nocase=self.state.shopt["nocasematch"])

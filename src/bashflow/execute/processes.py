@@ -22,7 +22,7 @@ from bashflow.execute.errors import (
     ReturnFromFunction,
     ShellError,
 )
-from bashflow.execute.redirect import Saved
+from bashflow.execute.redirect import Saved, is_open
 from bashflow.parser import syntax as s
 
 if TYPE_CHECKING:
@@ -228,9 +228,14 @@ class Processes:
         self.state.last_bg_pid = pid
         keep, other = (r, w) if reading else (w, r)
         os.close(other)
-        os.set_inheritable(keep, True)
-        self.procsub_fds.append(keep)
-        return f"/dev/fd/{keep}"
+        # bash hands out /dev/fd/63, 62, ...: high numbers a script's own fds do not meet
+        high = 63
+        while high > 10 and is_open(high):
+            high -= 1
+        os.dup2(keep, high)
+        os.close(keep)
+        self.procsub_fds.append(high)
+        return f"/dev/fd/{high}"
 
     def close_procsubs(self: Interpreter, mark: int) -> None:
         while len(self.procsub_fds) > mark:

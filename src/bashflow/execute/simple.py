@@ -42,7 +42,7 @@ class SimpleCommands:
     def trace(self: Interpreter, text: str) -> None:
         ps4 = self.state.get("PS4")
         if ps4 is None:
-            ps4 = "+ "
+            ps4 = ""  # unset PS4: traces without a prefix
         if ps4 and any(c in ps4 for c in "$`\\"):
             ps4 = self.expand_prompt(ps4)
         prefix = ps4[:1] * (1 + self.cs_level) + ps4[1:] if ps4 else ""

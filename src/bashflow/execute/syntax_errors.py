@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bashflow.errors import ParseError
 from bashflow.source import Source
 
@@ -26,9 +28,16 @@ def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: 
             msg = "unexpected EOF while looking for matching `)'"
             line = src.line_col(opened)[0]
     if "near unexpected token `('" in msg:
-        rest = src.line_text(line)[err.col :]
-        if not rest.strip():
-            msg = msg.replace("`('", "`newline'")
+        # bash read `word (` as the start of a function definition: the token it complains
+        # about is the one after the parenthesis
+        rest = src.line_text(line)[err.col :].lstrip()
+        if not rest:
+            token = "newline"
+        elif rest[:2] in (";;", "&&", "||", ">>", "<<") or rest[0] in ";&|<>()":
+            token = rest[:2] if rest[:2] in (";;", "&&", "||", ">>", "<<") else rest[0]
+        else:
+            token = re.split(r"[\s;&|<>()]", rest, maxsplit=1)[0]
+        msg = msg.replace("`('", f"`{token}'")
     if what == "eval":
         prefix = f"{name}: eval: line {base_line + line - 1}: "
     elif what == "trap":

@@ -48,9 +48,9 @@ class AssignMixin:
         st = self.state
         op = "+=" if a.append else "="
         if isinstance(a.value, s.ArrayLiteral):
-            shown = self.assign_array(name, a.value, a.append)
-            if trace:
-                self.trace(f"{name}{op}({' '.join(quote_trace(x) for x in shown)})")
+            self.assign_array(name, a.value, a.append)
+            if trace:  # bash shows an array literal as written
+                self.trace(f"{name}{op}{self.source_text(a.value.span)}")
             return
         value = self.expand_str(a.value)
         if a.subscript is not None:

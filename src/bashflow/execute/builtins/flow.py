@@ -545,6 +545,16 @@ class FlowBuiltins:
         if "-r" in args:
             self.state.hash.clear()
             return 0
+        if args and args[0] == "-t":
+            status = 0
+            for name in args[1:]:
+                path = self.state.hash.get(name)
+                if path is None:
+                    self.error(f"hash: {name}: not found")
+                    status = 1
+                else:
+                    self.out(path + "\n")
+            return status
         if not args:
             if not self.state.hash:
                 return self.out("hash: hash table empty\n")

@@ -356,6 +356,8 @@ def mapfile(interp: Interpreter, argv: list[str]) -> int:
         if ch == "d":
             delim = value[:1] if value else "\0"
         elif ch == "n":
+            if not value.lstrip("-").isdigit() or int(value) < 0:
+                raise CommandError(f"{argv[0]}: {value}: invalid line count")
             count = int(value)
         elif ch == "O":
             origin = int(value)

@@ -126,7 +126,11 @@ class JobBuiltins:
         for a in args:
             try:
                 pid = self.job_pid(a) if a.startswith("%") else int(a)
-            except (ValueError, IndexError):
+            except IndexError:
+                self.error(f"kill: {a}: no such job")
+                status = 1
+                continue
+            except ValueError:
                 self.error(f"kill: {a}: arguments must be process or job IDs")
                 status = 1
                 continue

@@ -51,6 +51,11 @@ class MiscBuiltins:
         st = self.state
         if args and args[0] == "--":
             args = args[1:]
+        elif args and args[0].startswith("-") and args[0] not in ("-", "-l", "-p"):
+            raise CommandError(
+                f"trap: {args[0]}: invalid option\ntrap: usage: trap [-lp] [[arg] signal_spec ...]",
+                2,
+            )
         shown = st.traps or self.shown_traps or {}
         if not args or args == ["-p"]:
             lines = [f"trap -- {single_quote(cmd)} {name}\n" for name, cmd in shown.items()]
@@ -157,7 +162,7 @@ class MiscBuiltins:
         if idx < 0:
             if silent:
                 st.set("OPTARG", ch)
-            else:
+            elif st.get("OPTERR") != "0":
                 self.write(2, f"{st.arg0}: illegal option -- {ch}\n")
             st.set(var, "?")
         elif idx + 1 < len(spec) and spec[idx + 1] == ":":
@@ -172,7 +177,8 @@ class MiscBuiltins:
                     st.set("OPTARG", ch)
                     st.set(var, ":")
                 else:
-                    self.write(2, f"{st.arg0}: option requires an argument -- {ch}\n")
+                    if st.get("OPTERR") != "0":
+                        self.write(2, f"{st.arg0}: option requires an argument -- {ch}\n")
                     st.set(var, "?")
                 st.set("OPTIND", str(optind + 1))
                 self._getopts_sub = 1

@@ -74,7 +74,9 @@ class VarBuiltins:
     def b_export(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         opts = ""
+        consumed = 0
         while args and args[0].startswith("-") and len(args[0]) > 1:
+            consumed += 1
             if args[0] == "--":
                 args.pop(0)
                 break
@@ -103,12 +105,15 @@ class VarBuiltins:
                 else:
                     self.exported_functions.add(name)
             return status
-        return self.declare(fake + args, "export", offset=1)
+        # `--` so that names like `-x` are names; offset maps positions back to argv
+        return self.declare([*fake, "--", *args], "export", offset=consumed - 2, wrapped=True)
 
     def b_readonly(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         opts = ""
+        consumed = 0
         while args and args[0].startswith("-") and len(args[0]) > 1:
+            consumed += 1
             if args[0] == "--":
                 args.pop(0)
                 break
@@ -137,9 +142,13 @@ class VarBuiltins:
                 if eq and not (value.startswith("(") and value.endswith(")")):
                     self.trace(f"{name}={quote_trace(value)}")
         extra = "".join(c for c in opts if c in "aA")
-        return self.declare(["readonly", "-r" + extra, *args], "readonly", offset=1)
+        return self.declare(
+            ["readonly", "-r" + extra, "--", *args], "readonly", offset=consumed - 2, wrapped=True
+        )
 
-    def declare(self: Interpreter, argv: list[str], who: str, offset: int = 0) -> int:
+    def declare(
+        self: Interpreter, argv: list[str], who: str, offset: int = 0, wrapped: bool = False
+    ) -> int:
         args = argv[1:]
         on = 0
         off = 0
@@ -193,7 +202,7 @@ class VarBuiltins:
             except ShellError as err:
                 self.error(err.message)
                 status = 1
-        if self.state.options["xtrace"] and self.decl_arrays and not offset:
+        if self.state.options["xtrace"] and self.decl_arrays and not wrapped:
             # bash traces an array argument's assignment first, then the command without it
             shown = [
                 self.decl_arrays[i][0].rstrip("=+") if i in self.decl_arrays else a
