@@ -67,6 +67,18 @@ def test_needs_an_interpreter_plan(spawner: Spawner, full: Probe, workdir: Path)
     plan = prepare(policy(), workdir, interpreter=True)
     with pytest.raises(SandboxError, match="cannot send"):
         spawner.run_contained(plan, lambda: 0)  # a lambda does not pickle
+    import __main__
+
+    def main_fn() -> None:
+        pass
+
+    main_fn.__module__ = "__main__"
+    __main__.main_fn = main_fn  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(SandboxError, match="__main__"):
+            spawner.run_contained(plan, main_fn)
+    finally:
+        del __main__.main_fn  # type: ignore[attr-defined]
 
 
 def test_contained_function_and_its_children(

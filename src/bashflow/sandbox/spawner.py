@@ -715,6 +715,9 @@ class Spawner:
         if not plan.runtime:
             raise SandboxError("run_contained needs a plan prepared with interpreter=True")
         name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+        if getattr(fn, "__module__", None) == "__main__":
+            raise SandboxError(f"run_contained: {name} is defined in __main__, which the sandbox "
+                               "does not have; define it in an importable module")  # fmt: skip
         try:
             call = pickle.dumps((fn, tuple(args)))
         except Exception as e:
