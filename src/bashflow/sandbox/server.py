@@ -418,7 +418,8 @@ class Server:
         lim = tree.plan.limits
         events = tree.cgroup.events() if tree.cgroup is not None else {}
         killed = self.events.forget(tree.serial) if self.events is not None else set()
-        if tree.limit is None:  # the command's own signal, or that of any process of the tree
+        if tree.limit in (None, "open_files"):  # a limit that stopped a process comes first:
+            # the command's own signal, or that of any process of the tree
             if signal.SIGXCPU in (sig, *killed) or (
                 sig == signal.SIGKILL
                 and lim.cpu_seconds is not None
