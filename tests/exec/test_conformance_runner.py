@@ -55,6 +55,7 @@ CATEGORIES = {
     "builtin-misc",
     "errors",
     "idioms",  # real-world patterns that combine several of the above
+    "real-scripts",  # installed scripts (.ci/apt-packages.txt) run for usage and versions
 }
 
 
