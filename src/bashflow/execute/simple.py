@@ -157,7 +157,6 @@ class SimpleCommands:
             env_extra = None
         if st.options["xtrace"] and not (self.decl_arrays and name in _DECL):
             self.trace(" ".join(quote_trace(w) for w in argv))
-        st.last_arg = argv[-1]
         if name == "exec" and len(argv) == 1 and func is None:
             try:
                 self.apply_redirects(cmd.redirects, None)
@@ -198,6 +197,7 @@ class SimpleCommands:
                 st.scopes.remove(temp)
             if saved:
                 self.restore(saved)
+            st.last_arg = argv[-1]  # `$_` changes when the command is done
         st.last_status = status
         return status
 

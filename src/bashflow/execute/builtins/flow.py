@@ -443,7 +443,7 @@ class FlowBuiltins:
     def describe(self: Interpreter, name: str) -> tuple[str, str]:
         from bashflow.execute.builtins import KEYWORDS, TABLE
 
-        if name in self.state.aliases:
+        if name in self.state.aliases and self.state.shopt["expand_aliases"]:
             return "alias", f"alias {name}={single_quote(self.state.aliases[name])}"
         if name in KEYWORDS:
             return "keyword", name

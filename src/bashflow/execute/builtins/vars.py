@@ -8,7 +8,7 @@ their flags, and `declare -p` output in bash's format."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.errors import CommandError, ShellError
 from bashflow.execute.quoting import ansi_c_quote, quote_q, quote_trace
@@ -236,6 +236,13 @@ class VarBuiltins:
         ):
             self.error(f"{who}: `{value}': invalid variable name for name reference")
             return False
+        lit_pre = self.decl_arrays.get(pos) if value is not None else None
+        pre: tuple[dict[Any, str], list[str]] | None = None
+        if lit_pre is not None:
+            # the values are expanded before the variable (maybe a new local) exists
+            known = st.lookup(name)
+            assoc_guess = bool(on & ASSOC) or (known is not None and bool(known.flags & ASSOC))
+            pre = self.array_values(name, lit_pre[1], op == "+=", assoc_guess)
         if local:
             scope = st.scopes[-1]
             v = scope.get(name)
@@ -273,7 +280,9 @@ class VarBuiltins:
         if value is not None:
             lit = self.decl_arrays.get(pos)
             if lit is not None:
-                self.state_scope_assign_array(name, lit[1], op == "+=", bool(v.flags & ASSOC), v)
+                self.state_scope_assign_array(
+                    name, lit[1], op == "+=", bool(v.flags & ASSOC), v, pre
+                )
             elif sub is not None:
                 key = sub
                 if not v.flags & ASSOC:
@@ -313,9 +322,18 @@ class VarBuiltins:
         v.value[k] = st.convert(v, value, old)
 
     def state_scope_assign_array(
-        self: Interpreter, name: str, lit: object, append: bool, assoc: bool, v: Var
+        self: Interpreter,
+        name: str,
+        lit: object,
+        append: bool,
+        assoc: bool,
+        v: Var,
+        pre: tuple[dict[Any, str], list[str]] | None = None,
     ) -> None:
-        values, shown = self.array_values(name, lit, append, assoc)  # type: ignore[arg-type]
+        if pre is not None:
+            values, shown = pre
+        else:
+            values, shown = self.array_values(name, lit, append, assoc)  # type: ignore[arg-type]
         if self.state.options["xtrace"]:
             op = "+=" if append else "="
             self.trace(f"{name}{op}(" + " ".join(quote_q(x) for x in shown) + ")")
@@ -328,7 +346,7 @@ class VarBuiltins:
         else:
             base2: dict[int, str] = dict(v.value) if append and isinstance(v.value, dict) else {}
             for k2, val in values.items():
-                base2[k2] = self.state.convert(v, val)  # type: ignore[index]
+                base2[k2] = self.state.convert(v, val)
             v.value = dict(sorted(base2.items()))
             v.flags |= ARRAY
 
