@@ -308,8 +308,10 @@ def test_explain_names_the_edge_that_holds_a_node_back() -> None:
 def test_after_a_call_or_a_source_what_they_may_change_is_unknown() -> None:
     d = doc("go() { cd sub; }\ngo\ncat rel.txt\n")
     cat = d["nodes"][-1]
-    assert ("file", None) in res(cat, "reads")  # the call may have changed directory
+    assert ("file", "/w/sub/rel.txt") in res(cat, "reads")  # the call was walked: cwd known
     assert path_exists(d, 3, 4)
+    d = doc("go() { cd sub; go; }\ngo\ncat rel.txt\n")  # recursion: the summary
+    assert ("file", None) in res(d["nodes"][-1], "reads")
     d = doc("cd /srv\n. ./env.sh\ncat rel.txt\n")
     assert ("file", None) in res(d["nodes"][-1], "reads")
 
@@ -320,6 +322,20 @@ def test_a_cd_that_may_fail_in_a_list_leaves_the_cwd_unknown() -> None:
     cat_y = next(n for n in d["nodes"] if n["text"] == "cat y")
     assert ("file", None) in res(cat_x, "reads")  # /a/x, or x where we were if cd failed
     assert ("file", "/b/y") in res(cat_y, "reads")  # `|| exit`: after it, we are in /b
+
+
+def test_calls_are_walked_in_the_callers_state() -> None:
+    d = doc(
+        "LOG=/tmp/run.log\n"
+        'log() { echo "$*" >> "$LOG"; }\n'
+        'f() { local d=/x; touch "$d/$1"; }\n'
+        "d=/home\nlog start\nf made\nrm -rf $d/tmp\ncat a > b\n"
+    )
+    by = {n["text"]: n for n in d["nodes"]}
+    assert ("file", "/tmp/run.log") in res(by["log start"], "writes")
+    assert ("file", "/x/made") in res(by["f made"], "writes")
+    assert ("tree", "/home/tmp") in res(by["rm -rf $d/tmp"], "writes")  # `local d` restored
+    assert not path_exists(d, by["log start"]["id"], by["cat a > b"]["id"])
 
 
 def test_random_reads_are_ordered() -> None:

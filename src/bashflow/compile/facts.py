@@ -153,6 +153,33 @@ def assigned_in(
     return names, tainted, cd, calls
 
 
+def locals_in(body: object) -> set[str]:
+    """Names a function body declares `local` (or `declare`/`typeset` without `-g`): bash
+    restores their values when the function returns."""
+    out: set[str] = set()
+    stack: list[Any] = [body]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t in LEAF_TYPES or t is Word or t is CommandSub or t is ProcessSub:
+            continue
+        if t is FunctionDef and n is not body:
+            continue
+        if t is SimpleCommand and n.words:
+            first = literal(n.words[0])
+            if first in ("local", "declare", "typeset"):
+                words = [literal(w) for w in n.words[1:]]
+                if first != "local" and any(w.startswith("-") and "g" in w for w in words):
+                    continue
+                for w in words:
+                    name = w.split("=", 1)[0].rstrip("+").split("[", 1)[0]
+                    if name.isidentifier():
+                        out.add(name)
+            continue
+        stack.extend(kids(n))
+    return out
+
+
 _ASSIGNING = frozenset(
     [
         "read",

@@ -74,6 +74,8 @@ def effective(nodes: list[CNode], summaries: dict[str, Summary]) -> None:
         if node.kind in LOOP_KINDS:
             esc.discard("break")
             esc.discard("continue")
+        if node.inline:
+            esc.discard("return")
         if node.boundary:
             w = {k: None for k in w if k[0] not in SHELL_STATE_KINDS}
             esc.discard("exit")

@@ -21,6 +21,9 @@ from bashflow.compile import builtins as bi
 from bashflow.compile import effects as fx
 from bashflow.compile import facts
 from bashflow.compile.model import (
+    ALL_VARIABLES,
+    CWD,
+    PATH_KINDS,
     POSITIONAL,
     STDIN,
     CNode,
@@ -60,6 +63,10 @@ from bashflow.policy.values import TAINTED, UNKNOWN, Effect, EnvSet, Exec, Field
 from bashflow.source import Source, Span
 
 MAX_PAYLOAD_DEPTH = 12
+MAX_INLINE = 8
+"""Calls of one function walked in the caller's state; later ones use the summary."""
+MAX_INLINE_CHARS = 1500
+"""Larger functions always use their summary (walking them at every call costs too much)."""
 VISIBLE_PAYLOADS = ("`eval`", "`trap`")
 """Payloads whose commands become nodes (children of the command, role `body`); those of
 `alias`, `let`, subscripts and similar fold into the command that runs them."""
@@ -83,6 +90,14 @@ class Lowerer(Walker):
         self.allexport = False
         self.errexit = facts.shebang_errexit(source.text)
         self.pending_code: dict[int, str] = {}
+        self.defining = 0
+        self.worth_inlining: dict[int, bool] = {}
+        self.locals_cache: dict[int, set[str]] = {}
+        """By function definition: whether walking it at a call says more than its summary
+        (its body, lowered where defined, has unknown paths or variables, calls, a `cd`, or
+        assigns names that are not local)."""
+        """Inside a function body lowered where it is defined (a pessimistic state: calls
+        there take summaries; walking them again would say no more)."""
         self.assigned_cache: dict[int, tuple[set[str], set[str], bool, set[str]]] = {}
         self.start = State(cwd=cwd)
 
@@ -149,17 +164,59 @@ class Lowerer(Walker):
             self.cur.barrier(message)
 
     def call_function(self, fdef: FunctionDef, argv: list[Field], st: State, stdin: Field) -> None:
+        """A call: the body is walked again here, hidden under the call node, in the caller's
+        state (its arguments as positional parameters), so the call's effects and the state
+        after it are as precise as the caller's. Recursion, calls past `MAX_INLINE` of one
+        function and functions longer than `MAX_INLINE_CHARS` take the function's summary
+        instead (graph.py) and forget what it may change."""
         node = self.cur
-        if node is not None:
-            fx.call_effects(node, fdef.name)
-        # The body is not walked here (a call carries its effects, graph.py), but what it may
-        # change in the shell is unknown after the call.
-        names, tainted, cd, calls = self.assigned(fdef.body)
-        if calls & set(st.funcs) or calls & set(self.pre.funcs):
-            names |= self.pre.assigned
-            tainted |= self.pre.tainted
-            cd = cd or self.pre.cd
-        st.forget(names, tainted, cwd=cd)
+        if node is None:
+            return
+        name = fdef.name
+        count = self.inlined.get(name, 0)
+        big = fdef.span.end - fdef.span.start > MAX_INLINE_CHARS
+        useful = self.worth_inlining.get(id(fdef), True)
+        if name in self.stack or count >= MAX_INLINE or big or self.defining or not useful:
+            fx.call_effects(node, name)
+            names, tainted, cd, calls = self.assigned(fdef.body)
+            if calls & set(st.funcs) or calls & set(self.pre.funcs):
+                names |= self.pre.assigned
+                tainted |= self.pre.tainted
+                cd = cd or self.pre.cd
+            st.forget(names, tainted, cwd=cd)
+            return
+        self.inlined[name] = count + 1
+        node.reads[("function", None, name)] = None
+        self.flat += 1
+        wrapper = self.new_node("group", node, "body", node.span)
+        wrapper.inline = True
+        wrapper.stdin_redirected = node.stdin_redirected
+        saved_pos = st.positional
+        st.positional = tuple(argv[1:]) if all(not f.split for f in argv[1:]) else None
+        local = self.locals_of(fdef)
+        saved_vars = {v: st.vars.get(v) for v in local}
+        saved_arrays = {v: st.arrays.get(v) for v in local if v in st.arrays}
+        self.stack.append(name)
+        saved_cur, saved_role = self.cur, self.sub_role
+        self.cur = wrapper
+        try:
+            body = fdef.body
+            if isinstance(body, BraceGroup) and not body.redirects:
+                self.lower_list(body.body, st, wrapper, "body")
+            else:
+                self.lower_command(body, st, wrapper, "body")
+        finally:
+            self.cur, self.sub_role = saved_cur, saved_role
+            self.stack.pop()
+            self.flat -= 1
+        st.positional = saved_pos
+        for v, value in saved_vars.items():  # `local` names get their value back at return
+            st.arrays.pop(v, None)
+            if value is None:
+                st.vars.pop(v, None)
+            else:
+                st.vars[v] = value
+        st.arrays.update(saved_arrays)
 
     def assigned(self, body: object) -> tuple[set[str], set[str], bool, set[str]]:
         """`facts.assigned_in`, once per body (a function is called often; loops nest)."""
@@ -167,6 +224,13 @@ class Lowerer(Walker):
         hit = self.assigned_cache.get(key)
         if hit is None:
             hit = self.assigned_cache[key] = facts.assigned_in(body)
+        return hit
+
+    def locals_of(self, fdef: FunctionDef) -> set[str]:
+        key = id(fdef)
+        hit = self.locals_cache.get(key)
+        if hit is None:
+            hit = self.locals_cache[key] = facts.locals_in(fdef.body)
         return hit
 
     def forget_everything(self, st: State) -> None:
@@ -552,11 +616,18 @@ class Lowerer(Walker):
         pess.funcs.update(self.pre.funcs)
         body = n.body
         saved_bg = self.last_bg
-        if isinstance(body, BraceGroup) and not body.redirects:
-            self.lower_list(body.body, pess, node, "function_body")
-        else:
-            self.lower_command(body, pess, node, "function_body")
-        self.last_bg = saved_bg
+        self.defining += 1
+        try:
+            if isinstance(body, BraceGroup) and not body.redirects:
+                self.lower_list(body.body, pess, node, "function_body")
+            else:
+                self.lower_command(body, pess, node, "function_body")
+        finally:
+            self.defining -= 1
+            self.last_bg = saved_bg
+        self.worth_inlining[id(n)] = _imprecise(node) or bool(
+            self.assigned(n.body)[0] - self.locals_of(n)
+        )
 
     def l_Coproc(self, n: Coproc, st: State, node: CNode) -> None:
         fx.var_write(self, node, n.name or "COPROC")
@@ -600,6 +671,23 @@ class Lowerer(Walker):
                 continue
             fx.redirect_effects(node, r.op, fd, fields, st.cwd)
         return stdin
+
+
+def _imprecise(fnode: CNode) -> bool:
+    """Whether a function body, lowered where it is defined, has effects a call site could
+    know better: unknown paths or variables, a change of directory, calls to functions."""
+    stack = list(fnode.children)
+    while stack:
+        n = stack.pop()
+        if n.calls or n.kind == "function":
+            return True
+        if CWD in n.writes:
+            return True
+        for r in (*n.reads, *n.writes):
+            if (r[0] in PATH_KINDS and r[1] is None) or r == ALL_VARIABLES:
+                return True
+        stack.extend(n.children)
+    return False
 
 
 def join(st: State, others: list[State]) -> None:

@@ -75,6 +75,7 @@ class CNode:
         "findings",
         "hidden",
         "id",
+        "inline",
         "kind",
         "name",
         "parent",
@@ -125,6 +126,8 @@ class CNode:
         self.status_dep = False
         """Reads `$?` (or `$_`, `PIPESTATUS`): depends on the sibling before it."""
         self.payload_ok = False
+        self.inline = False
+        """A function body walked again at a call (hidden): it ends `return`."""
         self.eff_reads: ResSet = {}
         self.eff_writes: ResSet = {}
         self.eff_escapes: set[str] = set()
