@@ -87,6 +87,16 @@ def test_script_file_args_and_stdin(tmp_path: Path) -> None:
     assert piped.stdout == "from-stdin\n0\n"
 
 
+def test_script_on_stdin_is_read_a_command_at_a_time() -> None:
+    # bash reads a script from stdin as it runs it: `read` consumes the next script line
+    script = 'read x\nhello\necho "got $x"\ncat <<EOF\n$x\nEOF\nnosuch_zz\nif then\n'
+    ours = run(["--no-sandbox", "-q"], stdin=script)
+    theirs = bash([], stdin=script)
+    assert ours.stdout == theirs.stdout == "got hello\nhello\n"
+    assert ours.returncode == theirs.returncode == 2
+    assert ours.stderr == theirs.stderr.replace("/usr/bin/bash:", "bashflow:")
+
+
 def test_syntax_error_runs_the_lines_before_it(tmp_path: Path) -> None:
     script = tmp_path / "bad.sh"
     script.write_text("echo before\nif then\necho after\n")

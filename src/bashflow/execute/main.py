@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import ParseError
 from bashflow.execute.interp import Interpreter
@@ -96,10 +96,12 @@ def run_exec(o: ExecOptions) -> int:
         arg0 = error_name = filename = o.file
         what = "file"
     else:
-        data = sys.stdin.buffer.read()
-        text = data.decode("utf-8", "surrogateescape")
+        # with a policy the whole script is checked first; without one it is read as bash
+        # reads it, a command at a time, so commands that read stdin see the rest of it
+        whole = o.policy is not None or o.profile is not None
+        text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape") if whole else ""
         arg0 = error_name = filename = "bashflow"
-        what = "stdin"
+        what = "stdin" if whole else "stdin-lines"
     source = Source(text, filename)
     interp = Interpreter(source, name=error_name)
     init_state(interp, arg0, o.args)
@@ -115,8 +117,10 @@ def run_exec(o: ExecOptions) -> int:
     if what == "-c":
         interp.state.extra_flags = "c"
         interp.fatal_status = 127
-    elif what == "stdin":
+    elif what in ("stdin", "stdin-lines"):
         interp.state.extra_flags = "s"
+    if what == "stdin-lines":
+        return run_stdin(interp, filename)
     if o.policy is not None or o.profile is not None:
         status = setup_policy(interp, o, text, filename)
         if status is not None:
@@ -130,6 +134,76 @@ def run_exec(o: ExecOptions) -> int:
     except RecursionError:
         os.write(2, b"bashflow: exec: nesting too deep (recursion limit of the interpreter)\n")
         return 2
+
+
+def _read_line(fd: int) -> str | None:
+    """One line of the script from `fd`, without reading past it (None at end of input)."""
+    data = bytearray()
+    while True:
+        try:
+            b = os.read(fd, 1)
+        except InterruptedError:
+            continue
+        except OSError:
+            b = b""
+        if not b:
+            return data.decode("utf-8", "surrogateescape") if data else None
+        data += b
+        if b == b"\n":
+            return data.decode("utf-8", "surrogateescape")
+
+
+def _incomplete(err: ParseError) -> bool:
+    return "end of file" in err.message or err.found == "end of file"
+
+
+def _open_heredoc(script: s.Script) -> bool:
+    root: Any = script
+    return any(isinstance(n, s.HereDoc) and not n.terminated for n in s.walk(root))
+
+
+def run_stdin(interp: Interpreter, filename: str) -> int:
+    """The script on stdin, read and run a complete command at a time (as bash does)."""
+    from bashflow.execute.errors import ExitShell
+    from bashflow.execute.syntax_errors import bash_message
+
+    lines: list[str] = []
+    first_line = 1
+    try:
+        while True:
+            line = _read_line(0)
+            if line is not None:
+                lines.append(line)
+            text = "".join(lines)
+            if not text.strip() and line is not None:
+                first_line += text.count("\n")
+                lines = []
+                continue
+            if not text:
+                break
+            src = Source(text, filename)
+            try:
+                script = parse_source(src)
+            except ParseError as err:
+                if line is not None and _incomplete(err):
+                    continue
+                for msg in bash_message(err, src, interp.error_name, "stdin", first_line - 1):
+                    os.write(2, (msg + "\n").encode("utf-8", "surrogateescape"))
+                return interp.finish(2)
+            if line is not None and _open_heredoc(script):
+                continue
+            interp.source, interp.line_offset = src, first_line - 1
+            interp.run_toplevel(script.body)
+            first_line += text.count("\n")
+            lines = []
+            if line is None:
+                break
+    except ExitShell as e:
+        return interp.finish(e.status)
+    except RecursionError:
+        os.write(2, b"bashflow: exec: nesting too deep (recursion limit of the interpreter)\n")
+        return 2
+    return interp.finish(interp.state.last_status)
 
 
 def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:
@@ -178,7 +252,7 @@ def run_until_error(interp: Interpreter, err: ParseError, source: Source, what: 
             return done
         break
     name = interp.error_name
-    msgs = bash_message(err, source, name, "file" if what != "-c" else "-c", 0)
+    msgs = bash_message(err, source, name, what if what in ("-c", "stdin") else "file", 0)
     for line in msgs:
         os.write(2, (line + "\n").encode("utf-8", "surrogateescape"))
     return interp.finish(2)

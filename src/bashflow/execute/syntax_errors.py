@@ -42,8 +42,10 @@ def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: 
         prefix = f"{name}: eval: line {base_line + line - 1}: "
     elif what == "trap":
         prefix = f"{name}: line {base_line}: "
+    elif what == "-c":
+        prefix = f"{name}: -c: line {line + base_line}: "
     else:
-        prefix = f"{name}: line {line}: "
+        prefix = f"{name}: line {line + base_line}: "
     out = [prefix + msg]
     if "near unexpected token" in msg:
         out.append(prefix + f"`{src.line_text(line)}'")
