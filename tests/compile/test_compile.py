@@ -338,6 +338,12 @@ def test_calls_are_walked_in_the_callers_state() -> None:
     assert not path_exists(d, by["log start"]["id"], by["cat a > b"]["id"])
 
 
+def test_a_call_of_a_name_defined_twice_carries_both_bodies() -> None:
+    d = doc("if test -n x; then f() { rm a; }; else f() { rm b; }; fi\nf\n")
+    call = d["nodes"][-1]
+    assert {("file", "/w/a"), ("file", "/w/b")} <= res(call, "writes")
+
+
 def test_random_reads_are_ordered() -> None:
     d = doc("RANDOM=7\na=$RANDOM\nb=$RANDOM\n")
     assert path_exists(d, 1, 2) and path_exists(d, 2, 3)

@@ -175,7 +175,8 @@ class Lowerer(Walker):
         name = fdef.name
         count = self.inlined.get(name, 0)
         big = fdef.span.end - fdef.span.start > MAX_INLINE_CHARS
-        useful = self.worth_inlining.get(id(fdef), True)
+        # one definition seen so far, or the call may run another one: the summary unions all
+        useful = self.worth_inlining.get(id(fdef), True) and len(self.func_defs.get(name, ())) == 1
         if name in self.stack or count >= MAX_INLINE or big or self.defining or not useful:
             fx.call_effects(node, name)
             names, tainted, cd, calls = self.assigned(fdef.body)
