@@ -94,8 +94,7 @@ class Lowerer(Walker):
         self.worth_inlining: dict[int, bool] = {}
         self.locals_cache: dict[int, set[str]] = {}
         """By function definition: whether walking it at a call says more than its summary
-        (its body, lowered where defined, has unknown paths or variables, calls, a `cd`, or
-        assigns names that are not local)."""
+        (its body, lowered where defined, has unknown paths or variables, calls, a `cd`)."""
         """Inside a function body lowered where it is defined (a pessimistic state: calls
         there take summaries; walking them again would say no more)."""
         self.assigned_cache: dict[int, tuple[set[str], set[str], bool, set[str]]] = {}
@@ -626,9 +625,7 @@ class Lowerer(Walker):
         finally:
             self.defining -= 1
             self.last_bg = saved_bg
-        self.worth_inlining[id(n)] = _imprecise(node) or bool(
-            self.assigned(n.body)[0] - self.locals_of(n)
-        )
+        self.worth_inlining[id(n)] = _imprecise(node)
 
     def l_Coproc(self, n: Coproc, st: State, node: CNode) -> None:
         fx.var_write(self, node, n.name or "COPROC")
