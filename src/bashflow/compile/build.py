@@ -74,8 +74,8 @@ def _build(
     else:
         raise TypeError(f"cannot compile a {type(script).__name__}; pass the script text")
     tree = parse_source(source)
-    cwd = _norm(cwd if cwd is not None else os.getcwd())
-    home = _norm(home if home is not None else os.path.expanduser("~"))
+    cwd = _norm(os.path.abspath(cwd) if cwd is not None else os.getcwd())
+    home = _norm(os.path.abspath(home) if home is not None else os.path.expanduser("~"))
     try:
         lw = Lowerer(source, tree, home=home, cwd=cwd)
         nodes = lw.lower()
