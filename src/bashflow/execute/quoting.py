@@ -74,8 +74,9 @@ def quote_printf(text: str) -> str:
     return "".join(out)
 
 
-def echo_escapes(text: str) -> tuple[str, bool]:
-    """`echo -e` / `printf %b`: the decoded text and whether `\\c` stopped the output."""
+def echo_escapes(text: str, bare_octal: bool = False) -> tuple[str, bool]:
+    """`echo -e` / `printf %b`: the decoded text and whether `\\c` stopped the output.
+    Octal is `\\0nnn` for echo; `printf %b` also takes `\\nnn` (`bare_octal`)."""
     out: list[str] = []
     i = 0
     n = len(text)
@@ -99,7 +100,7 @@ def echo_escapes(text: str) -> tuple[str, bool]:
                 k += 1
             out.append(_byte(int(text[i + 2 : k] or "0", 8) & 0xFF))
             i = k
-        elif c in "1234567":
+        elif c in "1234567" and bare_octal:
             k = i + 1
             while k < n and k < i + 4 and text[k] in "01234567":
                 k += 1

@@ -259,12 +259,7 @@ class SimpleCommands:
 
     def run_external(self: Interpreter, argv: list[str], env_extra: dict[str, str] | None) -> int:
         st = self.state
-        env = st.exported()
-        for fname in self.exported_functions:
-            if fname in st.functions:
-                # bash's encoding of an exported function, which a child bash imports
-                text = self.function_text(fname)
-                env[f"BASH_FUNC_{fname}%%"] = "() " + text.split("\n", 1)[-1]
+        env = self.child_env()
         if env_extra:
             env.update(env_extra)
         path = self.find_command(argv[0])
@@ -290,6 +285,17 @@ class SimpleCommands:
         if result > 128 and result - 128 not in (signal.SIGINT, signal.SIGPIPE):
             self.report_signal(result - 128, pid=self.runner.last_pid)
         return result
+
+    def child_env(self: Interpreter) -> dict[str, str]:
+        """The environment of a program: exported variables and exported functions (in
+        bash's `BASH_FUNC_name%%=() {...}` form, which a child bash imports)."""
+        st = self.state
+        env = st.exported()
+        for fname in self.exported_functions:
+            if fname in st.functions:
+                text = self.function_text(fname)
+                env[f"BASH_FUNC_{fname}%%"] = "() " + text.split("\n", 1)[-1]
+        return env
 
     def report_signal(self: Interpreter, signum: int, pid: int) -> None:
         """bash's note on a foreground program killed by a signal:

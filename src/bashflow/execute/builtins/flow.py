@@ -372,7 +372,7 @@ class FlowBuiltins:
                 else f"{args[0]}: No such file or directory"
             )
             raise ExitShell(127)
-        env = {} if clear else self.state.exported()
+        env = {} if clear else self.child_env()
         if self.policy is not None:
             denied = self.policy.judge(args, path, self)
             if denied is not None:

@@ -74,6 +74,37 @@ def format_escapes(fmt: str) -> str:
     return "".join(out)
 
 
+def c_integer(conv: str, flags: str, w: int | None, p: int | None, v: int) -> str:
+    """An integer conversion with C's rules (a precision is a minimum digit count, and
+    `%.0d` of 0 is empty)."""
+    base = {"o": "o", "x": "x", "X": "X"}.get(conv, "d")
+    digits = format(abs(v), base)
+    if p is not None:
+        digits = "" if p == 0 and v == 0 else digits.zfill(p)
+    sign = ""
+    if base == "d":
+        if v < 0:
+            sign = "-"
+        elif "+" in flags:
+            sign = "+"
+        elif " " in flags:
+            sign = " "
+    elif "#" in flags and v:
+        if base == "o" and not digits.startswith("0"):
+            digits = "0" + digits
+        elif base in "xX":
+            sign = "0" + base
+    width = w or 0
+    body = sign + digits
+    if len(body) >= width:
+        return body
+    if "-" in flags:
+        return body.ljust(width)
+    if "0" in flags and p is None:
+        return sign + digits.rjust(width - len(sign), "0")
+    return body.rjust(width)
+
+
 class _Args:
     def __init__(self, interp: Interpreter, args: list[str]) -> None:
         self.ip = interp
@@ -182,8 +213,6 @@ class PrintfBuiltin:
                 return False
             if k >= 0 and (j < 0 or k < j):
                 out.append(fmt[i:k])
-                if k + 1 < n and fmt[k + 1] == "c":
-                    return True
                 end = k + 2
                 if k + 1 < n and fmt[k + 1] in "01234567":
                     end = k + 1
@@ -253,7 +282,7 @@ class PrintfBuiltin:
                 arg = a.next()
                 text = arg or ""
                 if conv == "b":
-                    text, stop = echo_escapes(text)
+                    text, stop = echo_escapes(text, bare_octal=True)
                     if stop:
                         a.stop = True  # type: ignore[attr-defined]
                 elif conv == "q":
@@ -278,13 +307,7 @@ class PrintfBuiltin:
                 v &= (1 << 64) - 1
             else:
                 v = wrap(v)
-            if conv == "o" and "#" in flags:
-                digits = "0" + format(v, "o") if v else "0"
-                width = w or 0
-                if "-" in flags:
-                    return digits.ljust(width)
-                return digits.rjust(width, "0" if "0" in flags else " ")
-            return (spec + conv.replace("i", "d").replace("u", "d")) % v
+            return c_integer(conv, flags, w, p, v)
         if conv in "eEfFgGaA":
             x = a.number()
             if conv in "aA":
