@@ -274,6 +274,7 @@ class Expander:
         assign: bool = False,
         pattern_ctx: bool = False,
         split_literals: bool = False,
+        in_dq: bool = False,
     ) -> list[Segment]:
         segs: list[Segment] = []
         lit_flag = SPLIT if split_literals else LIT
@@ -289,7 +290,10 @@ class Expander:
             elif kind is s.SingleQuoted:
                 segs.append((part.text, QUOTED))  # type: ignore[union-attr]
             elif kind is s.Escaped:
-                segs.append((part.char, QUOTED))  # type: ignore[union-attr]
+                char = part.char  # type: ignore[union-attr]
+                if in_dq and char not in '$`"\\\n':
+                    char = "\\" + char  # inside double quotes `\e` keeps its backslash
+                segs.append((char, QUOTED))
             elif kind is s.AnsiCQuoted:
                 segs.append((part.value, QUOTED))  # type: ignore[union-attr]
             elif kind is s.ParamExpansion:

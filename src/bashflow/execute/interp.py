@@ -79,6 +79,7 @@ class Interpreter(
         self.pending_signals: list[int] = []
         self.running_trap: bool = False
         self.cs_level: int = 0
+        self.killed_subshell = 0
         self.exported_functions: set[str] = set()
         self.local_options: list[dict[str, bool] | None] = []
         self.shown_traps: dict[str, str] | None = None
@@ -391,7 +392,17 @@ class Interpreter(
                 return self.run_compound(cmd)
             finally:
                 self.restore(saved)
-        return self.run_compound(cmd)
+                self.report_killed_subshell()
+        status = self.run_compound(cmd)
+        self.report_killed_subshell()
+        return status
+
+    def report_killed_subshell(self) -> None:
+        """bash reports a foreground subshell killed by a signal (`Terminated`, ...)."""
+        if self.killed_subshell:
+            signum, self.killed_subshell = self.killed_subshell, 0
+            with contextlib.suppress(ValueError, OSError):
+                self.write(2, (signal.strsignal(signum) or f"Signal {signum}") + "\n")
 
     def run_compound(self, cmd: s.Command) -> int:
         self.state.lineno = self.line_of(cmd)
@@ -402,9 +413,7 @@ class Interpreter(
             pid = self.fork(lambda: self.run_list(body))
             status = self.wait_pid(pid)
             if status > 128 and status - 128 not in (signal.SIGINT, signal.SIGPIPE):
-                # bash reports a foreground subshell killed by a signal
-                with contextlib.suppress(ValueError, OSError):
-                    self.write(2, (signal.strsignal(status - 128) or "") + "\n")
+                self.killed_subshell = status - 128  # reported once its redirections are undone
             self.state.last_status = status
             return status
         if isinstance(cmd, s.If):

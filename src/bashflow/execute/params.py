@@ -331,7 +331,11 @@ class ParamExpander:
             head = [(self.tilde(user), QUOTED)]
             parts[0] = s.Literal(first.span, slash + rest)
         segs = head + self.expand_parts(
-            parts, quoted, assign=assign, split_literals=not quoted and not assign
+            parts,
+            quoted,
+            assign=assign,
+            split_literals=not quoted and not assign,
+            in_dq=quoted and not assign,
         )
         if quoted and not segs:
             return [("", QUOTED)]

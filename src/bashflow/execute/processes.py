@@ -98,6 +98,10 @@ class Processes:
             st = self.state
             self.shown_traps = dict(st.traps)
             keep_err = st.options["errtrace"]
+            for k, v in st.traps.items():
+                # a trapped signal goes back to its default action in a subshell
+                if v and k.startswith("SIG") and hasattr(signal, k):
+                    signal.signal(getattr(signal, k), signal.SIG_DFL)
             st.traps = {
                 k: v
                 for k, v in st.traps.items()

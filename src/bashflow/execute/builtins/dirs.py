@@ -77,7 +77,7 @@ class DirBuiltins:
                     physical = False
                 else:
                     raise CommandError(
-                        f"cd: {args[0]}: invalid option\ncd: usage: cd [-L|[-P [-e]] [-@]] [dir]", 2
+                        f"cd: -{ch}: invalid option\ncd: usage: cd [-L|[-P [-e]] [-@]] [dir]", 2
                     )
             args.pop(0)
         if len(args) > 1:

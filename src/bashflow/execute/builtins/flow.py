@@ -367,7 +367,7 @@ class FlowBuiltins:
         path = self.find_command(args[0])
         if path is None:
             self.error(
-                f"{args[0]}: not found"
+                f"exec: {args[0]}: not found"
                 if "/" not in args[0]
                 else f"{args[0]}: No such file or directory"
             )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bashflow.execute.errors import CommandError, ShellError
 from bashflow.execute.quoting import single_quote
+from bashflow.execute.state import ASSOC
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -85,6 +86,17 @@ class IOBuiltins:
                 return data.decode("utf-8", "surrogateescape"), False
             data += b
 
+    def assign_name(self: Interpreter, name: str, value: str) -> None:
+        """`name` or `name[key]` (read's targets may be array elements)."""
+        if name.endswith("]") and "[" in name:
+            base, _, key = name[:-1].partition("[")
+            var = self.state.lookup(base)
+            if var is None or not var.flags & ASSOC:
+                key = str(self.arith.evaluate(key))
+            self.state.set_elem(base, key, value)
+        else:
+            self.state.set(name, value)
+
     def read_line(self: Interpreter, fd: int) -> str | None:
         text, eof = self.read_until(fd, "\n", None)
         if eof and not text:
@@ -146,7 +158,7 @@ class IOBuiltins:
                     fd = int(value)
                 break
         for name in args:
-            if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
+            if not re.match(r"[A-Za-z_][A-Za-z0-9_]*(\[.+\])?\Z", name, re.S):
                 self.error(f"read: `{name}': not a valid identifier")
                 return 1
         reply = not args and array is None
@@ -184,7 +196,7 @@ class IOBuiltins:
             else:
                 fields = _split_fields(text, ifs, len(names), raw)
                 for i, name in enumerate(names):
-                    self.state.set(name, fields[i] if i < len(fields) else "")
+                    self.assign_name(name, fields[i] if i < len(fields) else "")
         except ShellError as err:
             self.error(err.message)
             return 1
