@@ -24,6 +24,28 @@ USAGE = (
 )
 
 
+HELP = """
+Run a bash script as bash would, with bashflow's own interpreter.
+
+bashflow options (before the script):
+  --policy P         policy file: static check first, then each command's concrete argv
+  --profile NAME     a built-in policy profile (strict, workspace, permissive)
+  --workdir DIR      run in DIR
+  -j N               accepted (parallel execution comes later)
+  --no-sandbox       run without the kernel sandbox (trusted scripts; warns)
+  -q, --quiet        no warning for --no-sandbox (also BASHFLOW_QUIET=1)
+  --no-precheck      skip the static policy check
+bash options: -e -u -x -v -n -f -a -C -E -T ..., -o NAME, +o NAME, -O SHOPT, +O SHOPT
+
+Without --no-sandbox the run is refused (exit 125) until the sandboxed runner exists.
+Exit status: the script's own; 126 a command denied; 125 no sandbox; 2 bad invocation.
+"""
+
+
+class HelpRequested(Exception):
+    """`bashflow exec --help`."""
+
+
 class ExecOptions:
     def __init__(self) -> None:
         self.policy: str | None = None
@@ -73,6 +95,8 @@ def parse_exec_args(argv: list[str]) -> ExecOptions:
                 o.jobs = int(value)
             i += 1
             continue
+        if a == "--help":
+            raise HelpRequested
         if a == "--no-sandbox":
             o.no_sandbox = True
         elif a in ("--quiet", "-q"):
@@ -136,6 +160,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         o = parse_exec_args(list(args.rest))
+    except HelpRequested:
+        sys.stdout.write(USAGE + "\n" + HELP)
+        return 0
     except ValueError as err:
         sys.stderr.write(f"bashflow exec: {err}\n{USAGE}\n")
         return EXIT_USAGE
