@@ -235,9 +235,11 @@ class Lowerer(Walker):
 
     def forget_everything(self, st: State) -> None:
         """After code the compiler cannot see ran in this shell (`source`, `eval "$x"`):
-        no variable value and no working directory is known any more."""
+        no variable value, function body or working directory is known any more (a name
+        that was a function is then an unknown command: a barrier)."""
         st.vars.clear()
         st.arrays.clear()
+        st.funcs.clear()
         st.cwd = None
         st.positional = None
 
