@@ -1,0 +1,385 @@
+"""execute/contained - `bashflow exec` by default: the whole interpreter inside one sandbox.
+
+The caller (`cli/exec_cmd.py`) resolves the policy and the work dir, runs the static precheck,
+prepares a plan with `interpreter=True` and starts `interpreter_main` with
+`Spawner.run_contained`: the same `run_exec` the `--no-sandbox` path runs, with the per-command
+policy hook on, but inside every layer (cgroup, namespaces, rlimits, uid, NO_NEW_PRIVS,
+Landlock, seccomp), so each program the script starts costs only a fork/exec. The caller
+relays the output (escaped for a terminal unless `--raw-tty`), forwards nothing of its
+terminal, maps the outcome to exec's statuses (124 wall timeout, 128+N a limit or signal, 125
+no sandbox) and kills the tree on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bashflow.errors import EXIT_USAGE
+from bashflow.execute.policy_hook import PolicyHook
+from bashflow.execute.quoting import single_quote
+
+if TYPE_CHECKING:
+    from bashflow.cli.exec_cmd import ExecOptions
+    from bashflow.execute.interp import Interpreter
+    from bashflow.policy import Policy
+    from bashflow.policy.lite import LitePolicy
+    from bashflow.sandbox.plan import Plan
+    from bashflow.sandbox.spawner import Outcome, SandboxProcess, Spawner
+
+EXIT_DENIED = 126
+EXIT_SANDBOX = 125
+EXIT_TIMEOUT = 124
+MIB = 1024 * 1024
+
+
+class SandboxOptions:
+    """bashflow's sandbox-only options of `exec`, taken out of the argv before bash's parsing."""
+
+    def __init__(self) -> None:
+        self.accept_weaker: list[str] = []
+        self.raw_tty = False
+
+
+_VALUED = ("--policy", "--profile", "--workdir", "-j", "-o", "+o", "-O", "+O")
+
+
+def split_sandbox_options(argv: Sequence[str]) -> tuple[list[str], SandboxOptions]:
+    """Remove `--accept-weaker LAYER` (repeatable, also `=LAYER`) and `--raw-tty` from the
+    options before the script; everything from the script (or `--`, or `-c`'s text) on is
+    left alone. Raises ValueError when `--accept-weaker` has no argument."""
+    so = SandboxOptions()
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--raw-tty":
+            so.raw_tty = True
+        elif a == "--accept-weaker":
+            if i + 1 >= len(argv):
+                raise ValueError("--accept-weaker: option requires an argument")
+            so.accept_weaker.append(argv[i + 1])
+            i += 1
+        elif a.startswith("--accept-weaker="):
+            so.accept_weaker.append(a.partition("=")[2])
+        elif a == "--" or a[:1] not in ("-", "+") or a in ("-", "+"):
+            rest.extend(argv[i:])
+            return rest, so
+        elif a in _VALUED:
+            rest.extend(argv[i : i + 2])
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    return rest, so
+
+
+class HomeHook(PolicyHook):
+    """The run-time check with the home directory the policy was resolved with outside: inside,
+    `HOME` is only set when the policy passes it, and the sandbox's uid has no home."""
+
+    def __init__(self, policy: Policy | LitePolicy, home: str) -> None:
+        super().__init__(policy)
+        self.home = home
+
+    def judge(self, argv: list[str], path: str, interp: Interpreter) -> str | None:
+        from bashflow.policy.check import check
+
+        cwd = os.getcwd()
+        key = (cwd, tuple(argv))
+        if key in self.cache:
+            return self.cache[key]
+        script = " ".join(single_quote(a) for a in argv)
+        verdict = check(script, self.policy, cwd=cwd, home=self.home)
+        reason = None
+        if not verdict.allowed:
+            reason = "; ".join(f.message for f in verdict.findings) or "not allowed by the policy"
+        if len(self.cache) > 4096:
+            self.cache.clear()
+        self.cache[key] = reason
+        return reason
+
+
+def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> int:
+    """The sandbox's main function: bash's signal dispositions back (a fresh python3 ignores
+    SIGXFSZ, and programs started with posix_spawn would inherit that), then the ordinary
+    interpreter (`run_exec`, as `--no-sandbox` runs it) with the policy resolved outside (its
+    file need not be readable inside) as the per-command hook."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    from bashflow.execute import main
+    from bashflow.policy.lite import LiteCommands, LiteNetwork, LitePaths, LitePolicy
+
+    # validated by the model outside; the checker reads only these parts (no pydantic here)
+    c, pa = policy_data["commands"], policy_data["paths"]
+    policy = LitePolicy(
+        LiteCommands(list(c["allow"]), list(c["deny"])),
+        LitePaths(list(pa["read"]), list(pa["write"]), list(pa["deny"])),
+        LiteNetwork(bool(policy_data["network"]["allow"])),
+        policy_data,
+    )
+
+    def setup_policy(interp: Interpreter, _o: object, _text: str, _name: str) -> int | None:
+        interp.policy = HomeHook(policy, home)
+        return None
+
+    # run_exec installs its hook through this module-level name; inside this process only,
+    # it takes the policy object handed in rather than loading the file again
+    main.setup_policy = setup_policy  # type: ignore[assignment]
+    if o.policy is None and o.profile is None:
+        o.profile = "workspace"
+    return main.run_exec(o)
+
+
+def resolve_policy(o: ExecOptions) -> Policy:
+    """`--policy FILE` (or a profile name that is not a file), else `--profile NAME`, else
+    `workspace`. Raises PolicyError / KeyError."""
+    from bashflow.policy import Policy
+    from bashflow.policy.profiles import DEFAULT_PROFILE, PROFILE_NAMES, get_profile
+
+    if o.policy is not None:
+        if o.policy in PROFILE_NAMES and not os.path.exists(o.policy):
+            return get_profile(o.policy)
+        return Policy.load(o.policy)
+    return get_profile(o.profile or DEFAULT_PROFILE)
+
+
+def _also_readable(policy: Policy, paths: Sequence[str]) -> Policy:
+    """The policy with `paths` (the script and the policy file the user named) readable, so
+    the interpreter inside can open them as it does outside."""
+    extra = [p for p in paths if p not in policy.paths.read]
+    if not extra:
+        return policy
+    paths_ = policy.paths.model_copy(update={"read": [*policy.paths.read, *extra]})
+    return policy.model_copy(update={"paths": paths_})
+
+
+def _precheck(text: str, policy: Policy, filename: str, workdir: str) -> list[str]:
+    """The rendered definite findings of the static check (empty: the script may run)."""
+    from bashflow.policy.check import check
+    from bashflow.render import diagnostic
+    from bashflow.source import MISSING, Source
+
+    verdict = check(text, policy, cwd=workdir, filename=filename)
+    source = Source(text, filename)
+    out = []
+    for f in verdict.findings:
+        if f.definite:
+            span = f.span if f.line else MISSING
+            out.append(diagnostic(source, span, f"deny[{f.code}]", f.message))
+    return out
+
+
+def _same_file(a: int, b: int) -> bool:
+    try:
+        sa, sb = os.fstat(a), os.fstat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise _Interrupted(signum)
+
+
+def run_sandboxed(o: ExecOptions, so: SandboxOptions) -> int:
+    """Run the script of `o` inside the sandbox of its policy; returns exec's exit status."""
+    from bashflow.errors import PolicyError
+    from bashflow.render import render_error
+    from bashflow.sandbox.plan import SandboxError
+    from bashflow.sandbox.spawner import Spawner
+
+    spawner = Spawner()
+    spawner.start()  # a fresh small interpreter: it starts while the policy loads
+    try:
+        return _run(o, so, spawner)
+    except PolicyError as err:
+        sys.stderr.write(render_error(err) + "\n")
+        return EXIT_USAGE
+    except (KeyError, ValueError) as err:
+        detail = err.args[0] if err.args else err
+        sys.stderr.write(f"bashflow exec: {detail}\n")
+        return EXIT_USAGE
+    except SandboxError as err:
+        sys.stderr.write(f"bashflow: sandbox: {err.message}\n")
+        return EXIT_SANDBOX
+    finally:
+        spawner.close()
+
+
+def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
+    from bashflow.sandbox.plan import prepare
+    from bashflow.sandbox.probe import Layer
+
+    workdir = os.path.realpath(o.workdir if o.workdir is not None else os.getcwd())
+    if not os.path.isdir(workdir):
+        sys.stderr.write(f"bashflow exec: --workdir {o.workdir}: No such directory\n")
+        return EXIT_USAGE
+    weaker = [Layer(name) for name in so.accept_weaker]
+    policy = resolve_policy(o)
+    readable: list[str] = []
+    # the script's text, for the precheck; a FILE is opened inside as `--no-sandbox` opens it
+    # (relative to the work dir), a script on stdin is read here and handed in as stdin
+    stdin_fd: int | None = None if os.isatty(0) else 0
+    script_fd = -1
+    if o.command is not None:
+        text, filename = o.command, o.name if o.name is not None else "bashflow"
+    elif o.file is not None:
+        path = os.path.join(workdir, o.file)
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            text = ""  # the interpreter reports it inside, as bash would
+        else:
+            readable.append(os.path.realpath(path))
+        filename = o.file
+    else:
+        data = b"" if os.isatty(0) else sys.stdin.buffer.read()
+        text, filename = data.decode("utf-8", "surrogateescape"), "bashflow"
+        script_fd = os.memfd_create("bashflow-script", os.MFD_CLOEXEC)
+        os.write(script_fd, data)
+        os.lseek(script_fd, 0, os.SEEK_SET)
+        stdin_fd = script_fd
+    try:
+        if o.precheck:
+            findings = _precheck(text, policy, filename, workdir)
+            if findings:
+                sys.stderr.write("\n".join(findings) + "\n")
+                return EXIT_DENIED
+        o.precheck = False  # done here; the run-time hook stays on inside
+        policy = _also_readable(policy, readable)
+        plan = prepare(policy, workdir, accept_weaker=weaker, interpreter=True)
+        for layer in sorted(plan.accepted_missing, key=lambda la: la.value):
+            sys.stderr.write(f"bashflow: warning: running without the {layer.value} layer\n")
+        call = (o, policy.to_data(), plan.home)
+        return _start_and_relay(call, so, spawner, plan, stdin_fd)
+    finally:
+        if script_fd >= 0:
+            os.close(script_fd)
+
+
+def _start_and_relay(
+    call: tuple[object, ...],
+    so: SandboxOptions,
+    spawner: Spawner,
+    plan: Plan,
+    stdin_fd: int | None,
+) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    merged = _same_file(1, 2)
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    if merged:
+        err_r, err_w = -1, out_w
+    else:
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    proc: SandboxProcess | None = None
+    try:
+        try:
+            proc = spawner.run_contained(plan, interpreter_main, call, stdin=stdin_fd,
+                                         stdout=out_w, stderr=err_w)  # fmt: skip
+        finally:
+            os.close(out_w)
+            if not merged:
+                os.close(err_w)
+        pipes = {out_r: 1} if merged else {out_r: 1, err_r: 2}
+        escape = set() if so.raw_tty else {fd for fd in (1, 2) if os.isatty(fd)}
+        outcome = _relay(proc, pipes, plan.limits.output_mib, escape)
+    except _Interrupted as e:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        for fd in (out_r, err_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return 128 + e.signum
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if outcome.limit:
+        sys.stderr.write(f"bashflow: limit exceeded: {outcome.limit} ({outcome.value})\n")
+        if outcome.limit == "wall_seconds":
+            return EXIT_TIMEOUT
+    return outcome.exit_code
+
+
+def _relay(
+    proc: SandboxProcess, pipes: dict[int, int], limit_mib: int | None, escape: set[int]
+) -> Outcome:
+    """Copy each read end to its destination until EOF, then wait for the tree.
+
+    Like `sandbox.relay.relay` (`output_mib` counted on the bytes the tree wrote, a
+    `TerminalEscaper` per terminal destination), and a destination that is gone (EPIPE: the
+    reader of `bashflow exec ... | head -1` exited) closes its read end, so the script gets
+    SIGPIPE/EPIPE on its next write, as it would writing to that pipe under bash."""
+    from bashflow.sandbox.relay import TerminalEscaper
+
+    escapers = {fd: TerminalEscaper() for fd, dest in pipes.items() if dest in escape}
+    limit = limit_mib * MIB if limit_mib is not None else None
+    total = 0
+    exceeded = False
+    sel = selectors.DefaultSelector()
+    for fd in pipes:
+        sel.register(fd, selectors.EVENT_READ)
+    open_fds = set(pipes)
+
+    def done(fd: int) -> None:
+        sel.unregister(fd)
+        os.close(fd)
+        open_fds.discard(fd)
+
+    try:
+        while open_fds:
+            for key, _ in sel.select():
+                fd = int(key.fd)
+                data = os.read(fd, 65536)
+                if not data:
+                    if fd in escapers:
+                        _write_all(pipes[fd], escapers[fd].flush())
+                    done(fd)
+                    continue
+                if exceeded:
+                    continue
+                if limit is not None and total + len(data) > limit:
+                    data = data[: limit - total]
+                    exceeded = True
+                    proc.kill()
+                total += len(data)
+                if fd in escapers:
+                    data = escapers[fd].feed(data)
+                if not _write_all(pipes[fd], data):
+                    done(fd)
+    finally:
+        sel.close()
+    outcome = proc.wait()
+    assert outcome is not None
+    if exceeded and outcome.limit is None:
+        outcome.limit, outcome.value = "output_mib", str(limit_mib)
+    return outcome
+
+
+def _write_all(fd: int, data: bytes) -> bool:
+    """False when the destination is gone."""
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except BrokenPipeError:
+            return False
+        except InterruptedError:
+            continue
+        view = view[n:]
+    return True
