@@ -158,8 +158,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bashflow.execute.contained import run_sandboxed, split_sandbox_options
+
     try:
-        o = parse_exec_args(list(args.rest))
+        rest, sandbox_options = split_sandbox_options(list(args.rest))
+        o = parse_exec_args(rest)
     except HelpRequested:
         sys.stdout.write(USAGE + "\n" + HELP)
         return 0
@@ -167,11 +170,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"bashflow exec: {err}\n{USAGE}\n")
         return EXIT_USAGE
     if not o.no_sandbox:
-        sys.stderr.write(
-            "bashflow: exec: the sandboxed runner is not available in this build yet; "
-            "refusing to run unsandboxed (use --no-sandbox for a trusted script)\n"
-        )
-        return EXIT_NO_SANDBOX
+        return run_sandboxed(o, sandbox_options)
     if not o.quiet:
         sys.stderr.write("bashflow: warning: --no-sandbox: the script runs without containment\n")
     if o.workdir is not None:
