@@ -326,6 +326,8 @@ class State:
         v = self.var_for_write(name)
         if v.flags & READONLY:
             raise ReadonlyError(f"{name}: readonly variable")
+        if self.options["allexport"]:
+            v.flags |= EXPORT
         cur = v.value
         if isinstance(cur, dict):
             key: int | str = "0" if v.flags & ASSOC else 0

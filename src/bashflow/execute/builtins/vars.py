@@ -298,6 +298,8 @@ class VarBuiltins:
                 self.assign_scalar(v, value, op == "+=")
         if on & READONLY:
             v.flags |= READONLY
+        if value is not None and st.options["allexport"]:
+            v.flags |= EXPORT
         return True
 
     def assign_scalar(self: Interpreter, v: Var, value: str, append: bool) -> None:
@@ -435,8 +437,8 @@ class VarBuiltins:
                     self.error(f"unset: {base}: cannot unset: readonly variable")
                     status = 1
                     continue
-                if sub in ("@", "*"):
-                    st.unset(base)
+                if sub in ("@", "*") and not v.flags & ASSOC:
+                    st.unset(base)  # (for an associative array `@` is just a key)
                     continue
                 if isinstance(v.value, dict):
                     if v.flags & ASSOC:
