@@ -260,6 +260,8 @@ class _Process:
                 self.pending.append((p, write, call))
             else:
                 self.add(p, write, call)
+        if is_open and not wait and ret.startswith("-"):
+            self.done = True  # a failed redirection: bash skips the command, nothing follows
 
 
 # --------------------------------------------------------------------------- attribution
