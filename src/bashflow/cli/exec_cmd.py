@@ -4,8 +4,8 @@ Invocation follows bash: `exec FILE [ARGS...]`, `exec -c CMD [NAME [ARGS...]]`, 
 stdin (or `-s [ARGS...]`), and bash's options (`-e -u -x -o pipefail -O extglob ...`);
 bashflow's own options come first: `--policy P` / `--profile NAME`, `--workdir DIR`,
 `-j N`, `--no-sandbox` (warns on stderr unless `--quiet`/`-q` or BASHFLOW_QUIET=1),
-`--no-precheck`. Without `--no-sandbox` the run is refused with exit 125 until the
-sandboxed runner exists: a script is never run unsandboxed silently.
+`--no-precheck`. Without `--no-sandbox` the whole interpreter runs inside one sandbox
+(`execute/contained.py`), or the run fails with 125: never unsandboxed silently.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ bashflow options (before the script):
   --no-precheck      skip the static policy check
 bash options: -e -u -x -v -n -f -a -C -E -T ..., -o NAME, +o NAME, -O SHOPT, +O SHOPT
 
-Without --no-sandbox the run is refused (exit 125) until the sandboxed runner exists.
+Without --no-sandbox the interpreter runs inside the sandbox (125 if none can be set up).
 Exit status: the script's own; 126 a command denied; 125 no sandbox; 2 bad invocation.
 """
 
