@@ -142,9 +142,7 @@ class JobBuiltins:
             except PermissionError:
                 self.error(f"kill: ({pid}) - Operation not permitted")
                 status = 1
-        if self.pending_signals:
-            self.run_pending_traps()
-        return status
+        return status  # a trap for a signal sent to ourselves runs once kill is done
 
     def b_jobs(self: Interpreter, argv: list[str]) -> int:
         if "-p" in argv:
