@@ -381,6 +381,19 @@ def test_exit_status_of_a_signal(wd: Path) -> None:
     assert (r.stdout, r.returncode) == (b"143\n", 137)
 
 
+def test_conformance_category_sandboxed() -> None:
+    """One category of the conformance suite through the sandboxed exec (a policy under which
+    the cases can run: benchmarks/exec_sandboxed.py): no failure beyond the known ones."""
+    from benchmarks import conformance as conf
+    from benchmarks.exec_sandboxed import run_conformance
+
+    results = run_conformance("pipeline/")
+    assert len(results) >= 20
+    known = set(conf.read_known_failures())
+    failed = {r.case.id: r.problems for r in results if not r.passed and r.case.id not in known}
+    assert failed == {}
+
+
 def test_bad_options(wd: Path) -> None:
     r = bf(["--accept-weaker", "nosuchlayer", "-c", "true"], wd)
     assert r.returncode == 2 and b"nosuchlayer" in r.stderr
