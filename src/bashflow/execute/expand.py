@@ -246,16 +246,16 @@ class Expander:
             elif not shopt["nullglob"]:
                 out.append(text)
 
-    def expand_str(self: Interpreter, word: s.Word) -> str:
+    def expand_str(self: Interpreter, word: s.Word, sep: str = " ") -> str:
         """Expansion without splitting or globbing (assignments, redirections, here-docs,
-        `case` words, `[[ ]]` operands)."""
+        `case` words, `[[ ]]` operands); `sep` joins the fields of a quoted "$@"."""
         parts = word.parts
         if len(parts) == 1:
             p = parts[0]
             if type(p) is s.Literal:
                 return p.text
         segs = self.expand_parts(list(parts), True, assign=True)
-        return "".join(t if f < BREAK else " " for t, f in segs)
+        return "".join(t if f < BREAK else (sep if f == BREAK else " ") for t, f in segs)
 
     def expand_pattern(self: Interpreter, word: s.Word) -> str:
         """A word as a pattern: quoted characters escaped, the rest active."""

@@ -539,7 +539,7 @@ class Interpreter(
         from bashflow.execute import pattern
 
         self.state.lineno = self.line_of(cmd)
-        word = self.expand_str(cmd.word)
+        word = self.expand_str(cmd.word, sep="")  # bash joins a quoted "$@" with nothing here
         if self.state.options["xtrace"]:
             self.trace(f"case {self.source_text(cmd.word.span)} in")
         status = 0
