@@ -242,13 +242,14 @@ def external(
         inner = st
         if payload.chdir is not None:
             inner = st.fork()
-            inner.cwd = resolve_dir(payload.chdir, st, w.home)
+            inner.set_cwds((resolve_dir(payload.chdir, st, w.home),))
         if payload.code is not None:
             w.sub_check(payload.code, span, inner.fork(), f"`{name} -S`")
             return
         external(w, list(payload.argv), inner, span, stdin, via=name)
         return
-    w.emit(Exec(tuple(argv), w.span(span), st.cwd, via))
+    for cwd in st.cwds():
+        w.emit(Exec(tuple(argv), w.span(span), cwd, via))
     if "/" in first.text and resolve_file(first, st) in w.written:
         w.flag("BF103", f"`{first.text}` runs a file this script wrote", span)
     if name in INTERPRETERS and len(argv) > 1 and resolve_file(argv[-1], st) in w.written:
@@ -301,7 +302,7 @@ def resolve_file(f: Field, st: State) -> str | None:
         return None
     if f.text.startswith("/"):
         return posixpath.normpath(f.text)
-    if st.cwd is None:
+    if st.cwd is None or st.alt_cwds:
         return None
     return posixpath.normpath(posixpath.join(st.cwd, f.text))
 
@@ -312,7 +313,7 @@ def resolve_dir(f: Field, st: State, home: str) -> str | None:
     text = f.text
     if text.startswith("/"):
         return posixpath.normpath(text)
-    if st.cwd is None:
+    if st.cwd is None or st.alt_cwds:
         return None
     return posixpath.normpath(posixpath.join(st.cwd, text))
 
@@ -321,15 +322,26 @@ def resolve_dir(f: Field, st: State, home: str) -> str | None:
 
 
 def _cd(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:
+    # A `cd` may fail (the directory is missing): then the shell stays where it was. The
+    # list walker keeps that path where it continues (`cd d; x`, `cd d || x`).
+    before = st.cwds()
     ops, _ = operands(argv)
     if not ops:
-        st.cwd = w.home
-        return
-    target = ops[0]
-    if target.exact and target.text == "-":
-        st.cwd = None
-        return
-    st.cwd = resolve_dir(target, st, w.home)  # entering a directory reads nothing
+        st.set_cwds((w.home,))
+    elif ops[0].exact and ops[0].text == "-":
+        st.set_cwds((None,))
+    else:
+        target = ops[0]  # entering a directory reads nothing
+        st.set_cwds(tuple(_enter(target, cwd) for cwd in before))
+    st.cd_failed = before
+
+
+def _enter(target: Field, cwd: str | None) -> str | None:
+    if not target.exact:
+        return None
+    if target.text.startswith("/"):
+        return posixpath.normpath(target.text)
+    return None if cwd is None else posixpath.normpath(posixpath.join(cwd, target.text))
 
 
 def _pushd(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:
@@ -337,11 +349,11 @@ def _pushd(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) ->
     if ops and ops[0].exact and not ops[0].text.startswith(("+", "-")):
         _cd(w, argv, st, span, stdin)
     else:
-        st.cwd = None
+        st.set_cwds((None,))
 
 
 def _popd(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:
-    st.cwd = None
+    st.set_cwds((None,))
 
 
 def _eval(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) -> None:

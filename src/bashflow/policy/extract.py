@@ -59,6 +59,7 @@ from bashflow.policy.values import (
     EnvSet,
     Field,
     Flag,
+    Saved,
     State,
     join_fields,
 )
@@ -178,6 +179,9 @@ class Walker:
         self.depth = 0
         self.steps = 0
         self.stack: list[str] = []
+        # one frame per inlined call: the values `local` names had before the call declared
+        # them, restored at return (bash's dynamic scoping)
+        self.local_frames: list[dict[str, Saved]] = []
         self.inlined: dict[str, int] = {}
         self.written: set[str] = set()
         self.func_assigned: set[str] = set()
@@ -258,23 +262,29 @@ class Walker:
     def run_item(self, item: ListItem, st: State) -> None:
         ao = item.command
         target = st.fork() if item.background else st
+        target.cd_failed = None
         self.run_pipeline(ao.first, target)
         # `a && b && c`: c sees b's effects; where the chain may stop, states join. A stage
-        # that is `exit`/`return` ends its path (so `cd d || exit 1` keeps cwd = d).
+        # that is `exit`/`return` ends its path (so `cd d || exit 1` keeps cwd = d). A `cd`
+        # that fails leaves the shell where it was: that path stops at `&&`, goes on at `||`
+        # and after the list.
         exits: list[State] = []
-        for _op, p in ao.rest:
+        for op, p in ao.rest:
+            failed, target.cd_failed = target.cd_failed, None
             exits.append(target.fork())
+            if failed is not None:
+                (exits[-1] if op == "&&" else target).set_cwds(failed)
             if terminates(p):
                 self.run_pipeline(p, target.fork())
-                target.vars, target.arrays, target.cwd = (
-                    exits[-1].vars,
-                    exits[-1].arrays,
-                    exits[-1].cwd,
-                )
-                target.positional, target.namerefs = exits[-1].positional, exits[-1].namerefs
-                exits.pop()
+                stop = exits.pop()
+                target.vars, target.arrays = stop.vars, stop.arrays
+                target.cwd, target.alt_cwds = stop.cwd, stop.alt_cwds
+                target.positional, target.namerefs = stop.positional, stop.namerefs
             else:
                 self.run_pipeline(p, target)
+        failed, target.cd_failed = target.cd_failed, None
+        if failed is not None:
+            target.set_cwds(target.cwds() + failed)
         target.absorb(exits)
 
     def run_pipeline(self, p: Pipeline, st: State) -> None:
@@ -443,11 +453,20 @@ class Walker:
         saved = st.positional
         st.positional = tuple(argv[1:]) if all(not f.split for f in argv[1:]) else None
         self.stack.append(name)
+        self.local_frames.append({})
         try:
             self.run_command(fdef.body, st, stdin)
         finally:
             self.stack.pop()
             st.positional = saved
+            for local, before in self.local_frames.pop().items():
+                before.restore(local, st)
+
+    def declare_local(self, name: str, st: State) -> None:
+        """`local NAME` (or `declare` without -g) inside an inlined call: remember what NAME
+        was, so the return restores it."""
+        if self.local_frames and name not in self.local_frames[-1]:
+            self.local_frames[-1][name] = Saved.of(name, st)
 
     # ------------------------------------------------------------------ simple commands
 
@@ -560,10 +579,11 @@ class Walker:
     ) -> None:
         if f.exact and f.text.startswith(SAFE_DEVICES):
             return
-        self.emit(Access(f, mode, self.span(span), st.cwd, recursive, what, self.dotglob))
-        if mode == "write" and f.exact:
-            path = f.text if f.text.startswith("/") else posixpath.join(st.cwd or "/", f.text)
-            self.written.add(posixpath.normpath(path))
+        for cwd in st.cwds() if not f.text.startswith("/") else (st.cwd,):
+            self.emit(Access(f, mode, self.span(span), cwd, recursive, what, self.dotglob))
+            if mode == "write" and f.exact:
+                path = f.text if f.text.startswith("/") else posixpath.join(cwd or "/", f.text)
+                self.written.add(posixpath.normpath(path))
 
     # ------------------------------------------------------------------ words
 

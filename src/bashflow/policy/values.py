@@ -9,7 +9,7 @@ variable is set), and `Flag` (a finding the walker itself can decide).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from bashflow.parser.syntax import FunctionDef
 from bashflow.policy.records import field, record
@@ -53,6 +53,7 @@ class Field(NamedTuple):
 EMPTY = Field("")
 UNKNOWN = Field("", exact=False)
 TAINTED = Field("", exact=False, tainted=True)
+MAX_CWDS = 4
 
 
 @record(frozen=False)
@@ -66,6 +67,13 @@ class State:
     aliases: dict[str, str] = field(default_factory=dict)
     positional: tuple[Field, ...] | None = None
     namerefs: dict[str, str | None] = field(default_factory=dict)
+    # Other directories the shell may be in (a `cd` that may have failed, branches that cd'd
+    # to different places): paths are checked against `cwd` and each of these. At most
+    # MAX_CWDS in all, else the cwd is unknown.
+    alt_cwds: tuple[str, ...] = ()
+    # Set by `cd`/`pushd`: the directories the shell stays in if that command fails; the
+    # list walker decides (from `&&`, `||`, `exit`) whether that path continues.
+    cd_failed: tuple[str | None, ...] | None = None
 
     def fork(self) -> State:
         return State(
@@ -76,7 +84,20 @@ class State:
             dict(self.aliases),
             self.positional,
             dict(self.namerefs),
+            self.alt_cwds,
+            self.cd_failed,
         )
+
+    def cwds(self) -> tuple[str | None, ...]:
+        """Every directory the shell may be in here (None: unknown)."""
+        return (self.cwd, *self.alt_cwds)
+
+    def set_cwds(self, candidates: tuple[str | None, ...]) -> None:
+        unique = tuple(dict.fromkeys(candidates))
+        if None in unique or not unique or len(unique) > MAX_CWDS:
+            self.cwd, self.alt_cwds = None, ()
+        else:
+            self.cwd, self.alt_cwds = unique[0], cast(tuple[str, ...], unique[1:])
 
     def absorb(self, others: list[State]) -> None:
         """Make this state the join of itself and `others` (control flow merging): values that
@@ -90,8 +111,8 @@ class State:
             for name in set(self.arrays) | set(o.arrays):
                 if self.arrays.get(name, ()) != o.arrays.get(name, ()):
                     self.arrays[name] = None
-            if self.cwd != o.cwd:
-                self.cwd = None
+            if self.cwds() != o.cwds():
+                self.set_cwds(self.cwds() + o.cwds())
             if self.positional != o.positional:
                 self.positional = None
             self.funcs.update(o.funcs)
@@ -110,7 +131,41 @@ class State:
             if name in self.arrays:
                 self.arrays[name] = None
         if cwd:
-            self.cwd = None
+            self.set_cwds((None,))
+
+
+class Saved(NamedTuple):
+    """What a name was (scalar, array, nameref; None = absent) before `local` shadowed it."""
+
+    var: Field | None
+    array: tuple[Field, ...] | None
+    has_array: bool
+    nameref: str | None
+    has_nameref: bool
+
+    @classmethod
+    def of(cls, name: str, st: State) -> Saved:
+        return cls(
+            st.vars.get(name),
+            st.arrays.get(name),
+            name in st.arrays,
+            st.namerefs.get(name),
+            name in st.namerefs,
+        )
+
+    def restore(self, name: str, st: State) -> None:
+        if self.var is None:
+            st.vars.pop(name, None)
+        else:
+            st.vars[name] = self.var
+        if self.has_array:
+            st.arrays[name] = self.array
+        else:
+            st.arrays.pop(name, None)
+        if self.has_nameref:
+            st.namerefs[name] = self.nameref
+        else:
+            st.namerefs.pop(name, None)
 
 
 class Exec(NamedTuple):

@@ -111,8 +111,11 @@ def _declare(w: Walker, argv: list[Field], st: State, span: Span, stdin: Field) 
     flags = "".join(o[1:] for o in opts if o.startswith("-"))
     if "f" in flags or "F" in flags or ("p" in flags and not ops):
         return
+    scoped = via == "local" or (via in ("declare", "typeset") and "g" not in flags)
     for f in ops:
         text = f.text
+        if scoped and f.exact:
+            w.declare_local(text.split("=", 1)[0].rstrip("+").split("[", 1)[0], st)
         if "=" not in text:
             if not f.exact:
                 w.flag("BF113", f"`{via}` with a name that is not known statically", span)
