@@ -381,6 +381,24 @@ def test_exit_status_of_a_signal(wd: Path) -> None:
     assert (r.stdout, r.returncode) == (b"143\n", 137)
 
 
+def test_a_closed_stdout_reader_gives_sigpipe_inside(wd: Path) -> None:
+    script = 'yes; echo "yes=$?" >&2'
+    results = []
+    for argv in ([BASH, "-c", script], [*EXEC, *WEAKER, "-c", script]):
+        head = subprocess.Popen(["head", "-n", "2"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)  # fmt: skip
+        assert head.stdin is not None
+        proc = subprocess.run(argv, cwd=wd, stdout=head.stdin, stderr=subprocess.PIPE,
+                              timeout=60)  # fmt: skip
+        head.stdin.close()
+        assert head.stdout is not None
+        out = head.stdout.read()
+        head.wait(60)
+        results.append((out, proc.stderr, proc.returncode))
+    assert results[0] == (b"y\ny\n", b"yes=141\n", 0)  # bash: yes dies of SIGPIPE
+    assert results[1] == results[0]
+
+
 def test_conformance_category_sandboxed() -> None:
     """One category of the conformance suite through the sandboxed exec (a policy under which
     the cases can run: benchmarks/exec_sandboxed.py): no failure beyond the known ones."""
