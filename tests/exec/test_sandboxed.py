@@ -412,6 +412,19 @@ def test_conformance_category_sandboxed() -> None:
     assert failed == {}
 
 
+def test_an_unreachable_work_dir_is_named(outside: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only as root does the sandbox run as another uid")
+    closed = outside / "closed"
+    (closed / "work").mkdir(parents=True)
+    closed.chmod(0o700)
+    r = bf(["-c", "echo ran"], closed / "work")
+    assert r.returncode == 125 and r.stdout == b""
+    assert f"{closed} is mode 0700".encode() in r.stderr
+    closed.chmod(0o711)  # positive control: searchable, it runs
+    assert bf(["-c", "echo ran"], closed / "work").stdout == b"ran\n"
+
+
 def test_bad_options(wd: Path) -> None:
     r = bf(["--accept-weaker", "nosuchlayer", "-c", "true"], wd)
     assert r.returncode == 2 and b"nosuchlayer" in r.stderr

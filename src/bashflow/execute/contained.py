@@ -175,6 +175,23 @@ def _precheck(text: str, policy: Policy, filename: str, workdir: str) -> list[st
     return out
 
 
+def _unsearchable_ancestor(workdir: str) -> str | None:
+    """As root the sandbox runs as another uid, which must pass through every ancestor of the
+    work dir (the work dir itself is idmapped): the first one others cannot search, if any."""
+    import stat
+
+    parts = workdir.split("/")[1:-1]
+    path = ""
+    for part in parts:
+        path += "/" + part
+        try:
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                return path
+        except OSError:
+            return path
+    return None
+
+
 def _same_file(a: int, b: int) -> bool:
     try:
         sa, sb = os.fstat(a), os.fstat(b)
@@ -261,6 +278,14 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
         o.precheck = False  # done here; the run-time hook stays on inside
         policy = _also_readable(policy, readable)
         plan = prepare(policy, workdir, accept_weaker=weaker, interpreter=True)
+        blocked = _unsearchable_ancestor(workdir) if plan.root else None
+        if blocked is not None:
+            sys.stderr.write(
+                f"bashflow: sandbox: the work dir {workdir} is out of reach of the sandbox's "
+                f"unprivileged uid: {blocked} is mode {os.stat(blocked).st_mode & 0o7777:04o} "
+                "(its ancestors need o+x)\n"
+            )
+            return EXIT_SANDBOX
         for layer in sorted(plan.accepted_missing, key=lambda la: la.value):
             sys.stderr.write(f"bashflow: warning: running without the {layer.value} layer\n")
         call = (o, policy.to_data(), plan.home)
