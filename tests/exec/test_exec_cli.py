@@ -126,3 +126,33 @@ def test_policy_denies_a_concrete_argv_and_the_script_goes_on(tmp_path: Path) ->
     assert proc.stdout == "status 126\nkept\n"
     assert proc.stderr.startswith("bashflow: denied: ")
     assert proc.stderr.rstrip().endswith("(bashflow:1)")
+
+
+@pytest.mark.parametrize("payload", ["a b (", "a (", "x; a (", "a ( b"])
+def test_eval_syntax_errors_name_bashs_token(payload: str) -> None:
+    # `word (` starts a function definition for bash (the complaint is about what follows);
+    # `a b (` is an error at the parenthesis itself
+    args = ["-c", f'eval "{payload}"; echo "status $?"']
+    ours = run(["--no-sandbox", "-q", *args])
+    theirs = bash(args)
+    assert (ours.stdout, ours.stderr.replace("bashflow:", "/usr/bin/bash:"), ours.returncode) == (
+        theirs.stdout,
+        theirs.stderr,
+        theirs.returncode,
+    )
+
+
+def test_precheck_lets_shell_only_variables_and_eval_errors_through(tmp_path: Path) -> None:
+    # the interpreter handles these itself (and checks every argv at run time): a run is not
+    # stopped for them; a variable that steers programs still stops it before anything runs
+    policy = REPO / "fixtures" / "policies" / "build.toml"
+    script = 'IFS=:; x=a:b; echo $x; PS4="> "; eval "a b ("; echo done\n'
+    proc = run(["--no-sandbox", "-q", "--policy", str(policy), "-c", script], cwd=tmp_path)
+    assert proc.stdout == "a b\ndone\n", proc.stderr
+    stopped = run(
+        ["--no-sandbox", "-q", "--policy", str(policy), "-c", "echo ran; GIT_PAGER=x git log"],
+        cwd=tmp_path,
+    )
+    assert stopped.returncode == 126
+    assert stopped.stdout == ""
+    assert "BF109" in stopped.stderr

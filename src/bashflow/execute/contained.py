@@ -161,6 +161,7 @@ def _also_readable(policy: Policy, paths: Sequence[str]) -> Policy:
 
 def _precheck(text: str, policy: Policy, filename: str, workdir: str) -> list[str]:
     """The rendered definite findings of the static check (empty: the script may run)."""
+    from bashflow.execute.policy_hook import blocking
     from bashflow.policy.check import check
     from bashflow.render import diagnostic
     from bashflow.source import MISSING, Source
@@ -168,10 +169,9 @@ def _precheck(text: str, policy: Policy, filename: str, workdir: str) -> list[st
     verdict = check(text, policy, cwd=workdir, filename=filename)
     source = Source(text, filename)
     out = []
-    for f in verdict.findings:
-        if f.definite:
-            span = f.span if f.line else MISSING
-            out.append(diagnostic(source, span, f"deny[{f.code}]", f.message))
+    for f in blocking(verdict.findings):
+        span = f.span if f.line else MISSING
+        out.append(diagnostic(source, span, f"deny[{f.code}]", f.message))
     return out
 
 

@@ -223,10 +223,11 @@ def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) 
         sys.stderr.write(f"bashflow exec: {detail}\n")
         return 2
     if o.precheck:
+        from bashflow.execute.policy_hook import blocking
         from bashflow.policy.check import check
 
         verdict = check(text, policy, filename=filename)
-        definite = [f for f in verdict.findings if f.definite]
+        definite = blocking(verdict.findings)
         if definite:
             for f in definite:
                 sys.stderr.write(f"{filename}:{f.line}:{f.col}: {f.code}: {f.message}\n")

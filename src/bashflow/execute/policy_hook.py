@@ -9,12 +9,39 @@ as they will at run time) and given to `bashflow.policy.check`; verdicts are cac
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.quoting import single_quote
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
+    from bashflow.policy.findings import Finding
+
+
+# Static findings that do not stop `exec`: the interpreter evaluates these itself, as bash
+# would, and checks every argv they lead to at run time (inside the sandbox). A syntax error
+# (also in an `eval` payload) is reported by the interpreter as bash reports it, after the
+# commands before it have run; these variables only steer the shell itself.
+RUNTIME_CODES = frozenset(["BF100"])
+SHELL_ONLY_VARIABLES = frozenset(
+    ["IFS", "PS0", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "PWD", "OLDPWD", "CDPATH",
+     "GLOBIGNORE", "SHELLOPTS", "BASHOPTS", "BASH_XTRACEFD", "HISTFILE"]
+)  # fmt: skip
+
+
+def blocking(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings of the static precheck that stop a run before anything starts: the
+    definite ones, except those the run-time check covers (see above)."""
+    out = []
+    for f in findings:
+        if not f.definite or f.code in RUNTIME_CODES:
+            continue
+        quoted = f.message.split("`")  # BF109's message starts with the variable: `IFS` set by ...
+        if f.code == "BF109" and len(quoted) > 2 and quoted[1] in SHELL_ONLY_VARIABLES:
+            continue
+        out.append(f)
+    return out
 
 
 class PolicyHook:

@@ -27,9 +27,10 @@ def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: 
         if opened >= 0:
             msg = "unexpected EOF while looking for matching `)'"
             line = src.line_col(opened)[0]
-    if "near unexpected token `('" in msg:
+    before = re.split(r"[;&|]", src.line_text(line)[: max(err.col - 1, 0)])[-1].split()
+    if "near unexpected token `('" in msg and len(before) == 1:
         # bash read `word (` as the start of a function definition: the token it complains
-        # about is the one after the parenthesis
+        # about is the one after the parenthesis (`a b (` is an error at the parenthesis)
         rest = src.line_text(line)[err.col :].lstrip()
         if not rest:
             token = "newline"
