@@ -128,6 +128,36 @@ def test_policy_denies_a_concrete_argv_and_the_script_goes_on(tmp_path: Path) ->
     assert proc.stderr.rstrip().endswith("(bashflow:1)")
 
 
+HANDED_IN = """
+import sys
+from bashflow.cli.exec_cmd import parse_exec_args
+from bashflow.execute.main import run_exec
+from bashflow.execute.policy_hook import PolicyHook
+from bashflow.policy.lite import load_lite
+
+o = parse_exec_args(sys.argv[2:])
+sys.exit(run_exec(o, policy=PolicyHook(load_lite(sys.argv[1]))))
+"""
+
+
+def test_run_exec_uses_the_policy_its_caller_hands_in(tmp_path: Path) -> None:
+    # the sandboxed runner resolves the policy (and prechecks) outside and hands the hook in:
+    # run_exec then loads nothing and prechecks nothing (the precheck would stop this script
+    # before `seq` runs), and judges every argv with the hook it was given
+    policy = REPO / "fixtures" / "policies" / "readonly.toml"
+    (tmp_path / "victim").write_text("x")
+    script = 'seq 2; rm victim; echo "status $?"; [ -e victim ] && echo kept\n'
+    for args in (["-c", script], ["-s"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", HANDED_IN, str(policy), *args],
+            input=script if args == ["-s"] else "",
+            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert proc.stdout == "1\n2\nstatus 126\nkept\n", proc.stderr
+        assert proc.stderr.startswith("bashflow: denied: ")
+        assert proc.returncode == 0
+
+
 @pytest.mark.parametrize("payload", ["a b (", "a (", "x; a (", "a ( b"])
 def test_eval_syntax_errors_name_bashs_token(payload: str) -> None:
     # `word (` starts a function definition for bash (the complaint is about what follows);

@@ -112,7 +112,7 @@ def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> 
     file need not be readable inside) as the per-command hook."""
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    from bashflow.execute import main
+    from bashflow.execute.main import run_exec
     from bashflow.policy.lite import LiteCommands, LiteNetwork, LitePaths, LitePolicy
 
     # validated by the model outside; the checker reads only these parts (no pydantic here)
@@ -124,16 +124,7 @@ def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> 
         policy_data,
     )
 
-    def setup_policy(interp: Interpreter, _o: object, _text: str, _name: str) -> int | None:
-        interp.policy = HomeHook(policy, home)
-        return None
-
-    # run_exec installs its hook through this module-level name; inside this process only,
-    # it takes the policy object handed in rather than loading the file again
-    main.setup_policy = setup_policy  # type: ignore[assignment]
-    if o.policy is None and o.profile is None:
-        o.profile = "workspace"
-    return main.run_exec(o)
+    return run_exec(o, policy=HomeHook(policy, home))
 
 
 def resolve_policy(o: ExecOptions) -> Policy:

@@ -19,6 +19,7 @@ from bashflow.source import Source
 
 if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
+    from bashflow.execute.policy_hook import PolicyHook
 
 BASH_VERSION = "5.2.15(1)-release"
 BASH_VERSINFO = ["5", "2", "15", "1", "release", "x86_64-pc-linux-gnu"]
@@ -76,7 +77,13 @@ def import_function(interp: Interpreter, name: str, text: str) -> None:
         interp.exported_functions.add(name)
 
 
-def run_exec(o: ExecOptions) -> int:
+def run_exec(o: ExecOptions, *, policy: PolicyHook | None = None) -> int:
+    """Run the script of `o` as bash would; returns its exit status.
+
+    `policy` is the run-time check of each external command, resolved by the caller (the
+    sandboxed runner loads the policy and runs the static precheck outside the sandbox and
+    hands the hook in). Without it, `o.policy` / `o.profile` (if any) are loaded here and the
+    precheck runs here when `o.precheck`, as `--no-sandbox` does."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     if o.command is not None:
@@ -98,7 +105,7 @@ def run_exec(o: ExecOptions) -> int:
     else:
         # with a policy the whole script is checked first; without one it is read as bash
         # reads it, a command at a time, so commands that read stdin see the rest of it
-        whole = o.policy is not None or o.profile is not None
+        whole = policy is not None or o.policy is not None or o.profile is not None
         text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape") if whole else ""
         arg0 = error_name = filename = "bashflow"
         what = "stdin" if whole else "stdin-lines"
@@ -121,7 +128,9 @@ def run_exec(o: ExecOptions) -> int:
         interp.state.extra_flags = "s"
     if what == "stdin-lines":
         return run_stdin(interp, filename)
-    if o.policy is not None or o.profile is not None:
+    if policy is not None:
+        interp.policy = policy
+    elif o.policy is not None or o.profile is not None:
         status = setup_policy(interp, o, text, filename)
         if status is not None:
             return status
