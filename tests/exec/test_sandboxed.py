@@ -199,6 +199,25 @@ def test_reading_outside_the_policy_fails_inside(wd: Path, outside: Path) -> Non
     assert b"bashflow: denied: " in r.stderr and b"(s.sh:5)" in r.stderr
 
 
+def test_run_time_check_reads_tilde_as_the_callers_home(wd: Path, outside: Path) -> None:
+    # inside, HOME is not passed (and the sandbox's uid has no home): the run-time check must
+    # still read the policy's `~` as the home the sandbox was prepared with outside
+    home = outside / "home"
+    (home / "notes").mkdir(parents=True)
+    (home / "notes" / "a.txt").write_text("note\n")
+    (home / "other.txt").write_text("other\n")
+    policy = write_policy(
+        wd,
+        '[commands]\nallow = ["@coreutils", "@shell"]\n'
+        '[paths]\nread = ["@system", ".", "~/notes"]\nwrite = [".", "@devnull"]\n',
+    )
+    script = f'cat {home}/notes/a.txt; echo "a=$?"; cat {home}/other.txt; echo "b=$?"\n'
+    env = {**os.environ, "HOME": str(home)}
+    r = bf(["--no-precheck", "--policy", policy, "-c", script], wd, env=env)
+    assert r.stdout == b"note\na=0\nb=126\n", r.stderr
+    assert b"bashflow: denied: " in r.stderr
+
+
 def test_children_inherit_landlock_and_mounts(wd: Path, outside: Path) -> None:
     need(Layer.LANDLOCK, Layer.MOUNT)
     policy = write_policy(wd, PYTHON_POLICY)

@@ -21,14 +21,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import EXIT_USAGE
-from bashflow.execute.policy_hook import PolicyHook
-from bashflow.execute.quoting import single_quote
 
 if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
-    from bashflow.execute.interp import Interpreter
     from bashflow.policy import Policy
-    from bashflow.policy.lite import LitePolicy
     from bashflow.sandbox.plan import Plan
     from bashflow.sandbox.spawner import Outcome, SandboxProcess, Spawner
 
@@ -79,32 +75,6 @@ def split_sandbox_options(argv: Sequence[str]) -> tuple[list[str], SandboxOption
     return rest, so
 
 
-class HomeHook(PolicyHook):
-    """The run-time check with the home directory the policy was resolved with outside: inside,
-    `HOME` is only set when the policy passes it, and the sandbox's uid has no home."""
-
-    def __init__(self, policy: Policy | LitePolicy, home: str) -> None:
-        super().__init__(policy)
-        self.home = home
-
-    def judge(self, argv: list[str], path: str, interp: Interpreter) -> str | None:
-        from bashflow.policy.check import check
-
-        cwd = os.getcwd()
-        key = (cwd, tuple(argv))
-        if key in self.cache:
-            return self.cache[key]
-        script = " ".join(single_quote(a) for a in argv)
-        verdict = check(script, self.policy, cwd=cwd, home=self.home)
-        reason = None
-        if not verdict.allowed:
-            reason = "; ".join(f.message for f in verdict.findings) or "not allowed by the policy"
-        if len(self.cache) > 4096:
-            self.cache.clear()
-        self.cache[key] = reason
-        return reason
-
-
 def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> int:
     """The sandbox's main function: bash's signal dispositions back (a fresh python3 ignores
     SIGXFSZ, and programs started with posix_spawn would inherit that), then the ordinary
@@ -113,6 +83,7 @@ def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> 
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     from bashflow.execute.main import run_exec
+    from bashflow.execute.policy_hook import PolicyHook
     from bashflow.policy.lite import LiteCommands, LiteNetwork, LitePaths, LitePolicy
 
     # validated by the model outside; the checker reads only these parts (no pydantic here)
@@ -124,7 +95,7 @@ def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> 
         policy_data,
     )
 
-    return run_exec(o, policy=HomeHook(policy, home))
+    return run_exec(o, policy=PolicyHook(policy, home=home))
 
 
 def resolve_policy(o: ExecOptions) -> Policy:

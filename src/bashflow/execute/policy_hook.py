@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bashflow.execute.quoting import single_quote
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
     from bashflow.policy.findings import Finding
+    from bashflow.policy.lite import LitePolicy
+    from bashflow.policy.model import Policy
 
 
 # Static findings that do not stop `exec`: the interpreter evaluates these itself, as bash
@@ -45,8 +47,13 @@ def blocking(findings: Iterable[Finding]) -> list[Finding]:
 
 
 class PolicyHook:
-    def __init__(self, policy: Any) -> None:
+    """The run-time check. `home` is the home directory `~` means to the checker (default:
+    this process's `$HOME`); the sandboxed runner passes the one the policy was resolved with
+    outside, since inside `HOME` is only set when the policy passes it."""
+
+    def __init__(self, policy: Policy | LitePolicy, *, home: str | None = None) -> None:
         self.policy = policy
+        self.home = home
         self.cache: dict[tuple[str, tuple[str, ...]], str | None] = {}
 
     def judge(self, argv: list[str], path: str, interp: Interpreter) -> str | None:
@@ -58,7 +65,7 @@ class PolicyHook:
         if key in self.cache:
             return self.cache[key]
         script = " ".join(single_quote(a) for a in argv)
-        verdict = check(script, self.policy, cwd=cwd)
+        verdict = check(script, self.policy, cwd=cwd, home=self.home)
         reason = None
         if not verdict.allowed:
             reason = "; ".join(f.message for f in verdict.findings) or "not allowed by the policy"
