@@ -4,6 +4,7 @@ doing the allowed thing) succeeds where the sandboxed run must fail."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import shutil
@@ -15,9 +16,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bashflow.policy.profiles import lite_profile
 from bashflow.sandbox.probe import Layer, probe
 
 pytestmark = pytest.mark.slow
@@ -442,6 +445,57 @@ def test_an_unreachable_work_dir_is_named(outside: Path) -> None:
     assert f"{closed} is mode 0700".encode() in r.stderr
     closed.chmod(0o711)  # positive control: searchable, it runs
     assert bf(["-c", "echo ran"], closed / "work").stdout == b"ran\n"
+
+
+# ------------------------------------------------------------- start-up without pydantic
+
+PYDANTIC_AFTER = """
+import sys
+from bashflow.cli import main
+rc = main(sys.argv[1:])
+sys.stdout.flush()
+print("rc", rc, "pydantic", "pydantic" in sys.modules)
+"""
+
+
+def _pydantic_after(args: list[str], wd: Path) -> tuple[bytes, bytes]:
+    proc = subprocess.run([sys.executable, "-c", PYDANTIC_AFTER, "exec", *WEAKER, *args],
+                          cwd=wd, capture_output=True, timeout=120)  # fmt: skip
+    return proc.stdout, proc.stderr
+
+
+def test_a_profile_or_plain_policy_runs_without_pydantic(wd: Path) -> None:
+    # start-up cost: the default profile, a named one and a plainly valid policy file are read
+    # without pydantic (policy/lite.py), sandboxed and not
+    plain = write_policy(wd, PYTHON_POLICY)
+    for args in (
+        ["-c", "echo ran"],
+        ["--profile", "strict", "-c", "echo ran"],
+        ["--policy", plain, "-c", "echo ran"],
+        ["--no-sandbox", "-q", "--profile", "strict", "-c", "echo ran"],
+    ):
+        out, err = _pydantic_after(args, wd)
+        assert out == b"ran\nrc 0 pydantic False\n", (args, err)
+    # positive control: a file only the model can validate (a null limit) loads pydantic
+    full = wd.parent / f"{wd.name}.policy.json"
+    full.write_text(json.dumps({**lite_profile("workspace").to_data(),
+                                "limits": {"memory_mib": None, "wall_seconds": 60}}))  # fmt: skip
+    out, err = _pydantic_after(["--policy", str(full), "-c", "echo ran"], wd)
+    assert out == b"ran\nrc 0 pydantic True\n", err
+
+
+@pytest.mark.parametrize("name", ["strict", "workspace", "permissive"])
+def test_the_lite_profile_prepares_the_same_sandbox(name: str, wd: Path) -> None:
+    # `exec` hands prepare a LitePolicy: the plan must be the one the model gives
+    from bashflow.policy.profiles import get_profile
+    from bashflow.sandbox.plan import prepare
+
+    weaker = PROBED.missing()
+    duck: Any = lite_profile(name)  # prepare is annotated with the model's Policy
+    lite = prepare(duck, wd, accept_weaker=weaker, probed=PROBED, interpreter=True)
+    model = prepare(get_profile(name), wd, accept_weaker=weaker, probed=PROBED, interpreter=True)
+    assert lite == model
+    assert lite.limits == model.limits and lite.env_set == model.env_set
 
 
 def test_bad_options(wd: Path) -> None:

@@ -18,13 +18,14 @@ import selectors
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from bashflow.errors import EXIT_USAGE
 
 if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
-    from bashflow.policy import Policy
+    from bashflow.policy.lite import LitePolicy
+    from bashflow.policy.model import Policy
     from bashflow.sandbox.plan import Plan
     from bashflow.sandbox.spawner import Outcome, SandboxProcess, Spawner
 
@@ -75,53 +76,37 @@ def split_sandbox_options(argv: Sequence[str]) -> tuple[list[str], SandboxOption
     return rest, so
 
 
-def interpreter_main(o: ExecOptions, policy_data: dict[str, Any], home: str) -> int:
+def interpreter_main(o: ExecOptions, policy: LitePolicy, home: str) -> int:
     """The sandbox's main function: bash's signal dispositions back (a fresh python3 ignores
     SIGXFSZ, and programs started with posix_spawn would inherit that), then the ordinary
     interpreter (`run_exec`, as `--no-sandbox` runs it) with the policy resolved outside (its
-    file need not be readable inside) as the per-command hook."""
+    file need not be readable inside; a `LitePolicy`, so pydantic is not imported here) as the
+    per-command hook."""
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     from bashflow.execute.main import run_exec
     from bashflow.execute.policy_hook import PolicyHook
-    from bashflow.policy.lite import LiteCommands, LiteNetwork, LitePaths, LitePolicy
-
-    # validated by the model outside; the checker reads only these parts (no pydantic here)
-    c, pa = policy_data["commands"], policy_data["paths"]
-    policy = LitePolicy(
-        LiteCommands(list(c["allow"]), list(c["deny"])),
-        LitePaths(list(pa["read"]), list(pa["write"]), list(pa["deny"])),
-        LiteNetwork(bool(policy_data["network"]["allow"])),
-        policy_data,
-    )
 
     return run_exec(o, policy=PolicyHook(policy, home=home))
 
 
-def resolve_policy(o: ExecOptions) -> Policy:
+def resolve_policy(o: ExecOptions) -> LitePolicy:
     """`--policy FILE` (or a profile name that is not a file), else `--profile NAME`, else
-    `workspace`. Raises PolicyError / KeyError."""
-    from bashflow.policy import Policy
-    from bashflow.policy.profiles import DEFAULT_PROFILE, PROFILE_NAMES, get_profile
+    `workspace`, as a `LitePolicy`: pydantic is imported only for a policy file that is not
+    plainly valid (`policy.lite`), which the model then validates (or reports). Raises
+    PolicyError / KeyError."""
+    from bashflow.policy.lite import LitePolicy, lite_from_model, load_lite
+    from bashflow.policy.profiles import DEFAULT_PROFILE, PROFILE_NAMES, lite_profile
 
     if o.policy is not None:
         if o.policy in PROFILE_NAMES and not os.path.exists(o.policy):
-            return get_profile(o.policy)
-        return Policy.load(o.policy)
-    return get_profile(o.profile or DEFAULT_PROFILE)
+            return lite_profile(o.policy)
+        policy = load_lite(o.policy)
+        return policy if isinstance(policy, LitePolicy) else lite_from_model(policy)
+    return lite_profile(o.profile or DEFAULT_PROFILE)
 
 
-def _also_readable(policy: Policy, paths: Sequence[str]) -> Policy:
-    """The policy with `paths` (the script and the policy file the user named) readable, so
-    the interpreter inside can open them as it does outside."""
-    extra = [p for p in paths if p not in policy.paths.read]
-    if not extra:
-        return policy
-    paths_ = policy.paths.model_copy(update={"read": [*policy.paths.read, *extra]})
-    return policy.model_copy(update={"paths": paths_})
-
-
-def _precheck(text: str, policy: Policy, filename: str, workdir: str) -> list[str]:
+def _precheck(text: str, policy: LitePolicy, filename: str, workdir: str) -> list[str]:
     """The rendered definite findings of the static check (empty: the script may run)."""
     from bashflow.execute.policy_hook import blocking
     from bashflow.policy.check import check
@@ -238,8 +223,10 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
                 sys.stderr.write("\n".join(findings) + "\n")
                 return EXIT_DENIED
         o.precheck = False  # done here; the run-time hook stays on inside
-        policy = _also_readable(policy, readable)
-        plan = prepare(policy, workdir, accept_weaker=weaker, interpreter=True)
+        # the script opened inside as outside
+        policy = policy.with_readable(readable)
+        # prepare reads a LitePolicy as it reads a Policy (the same sections and names)
+        plan = prepare(cast("Policy", policy), workdir, accept_weaker=weaker, interpreter=True)
         blocked = _unsearchable_ancestor(workdir) if plan.root else None
         if blocked is not None:
             sys.stderr.write(
@@ -250,7 +237,7 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
             return EXIT_SANDBOX
         for layer in sorted(plan.accepted_missing, key=lambda la: la.value):
             sys.stderr.write(f"bashflow: warning: running without the {layer.value} layer\n")
-        call = (o, policy.to_data(), plan.home)
+        call = (o, policy, plan.home)
         return _start_and_relay(call, so, spawner, plan, stdin_fd)
     finally:
         if script_fd >= 0:

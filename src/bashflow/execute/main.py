@@ -20,6 +20,8 @@ from bashflow.source import Source
 if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
     from bashflow.execute.policy_hook import PolicyHook
+    from bashflow.policy.lite import LitePolicy
+    from bashflow.policy.model import Policy
 
 BASH_VERSION = "5.2.15(1)-release"
 BASH_VERSINFO = ["5", "2", "15", "1", "release", "x86_64-pc-linux-gnu"]
@@ -218,15 +220,16 @@ def run_stdin(interp: Interpreter, filename: str) -> int:
 def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:
     from bashflow.errors import PolicyError
     from bashflow.execute.policy_hook import PolicyHook
-    from bashflow.policy import Policy
+    from bashflow.policy.lite import load_lite
+    from bashflow.policy.profiles import lite_profile
 
+    # pydantic only for a policy file that is not plainly valid (see policy/lite.py)
     try:
+        policy: Policy | LitePolicy
         if o.policy is not None:
-            policy: Policy = Policy.load(o.policy)
+            policy = load_lite(o.policy)
         else:
-            from bashflow.policy.profiles import get_profile
-
-            policy = get_profile(o.profile or "workspace")
+            policy = lite_profile(o.profile or "workspace")
     except (PolicyError, KeyError, ValueError, OSError) as err:
         detail = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"bashflow exec: {detail}\n")

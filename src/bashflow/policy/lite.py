@@ -1,11 +1,13 @@
-"""policy/lite.py - load a policy file without pydantic, for a fast cold `bashflow check`.
+"""policy/lite.py - a policy without pydantic, for a fast cold `bashflow check` and `exec`.
 
 Importing pydantic and building the `Policy` model costs a fresh process more than the whole
 check. `load_lite(path)` reads the TOML/JSON with the standard library and accepts it only
 when it is *plainly* valid under the one schema (`model.py`): known keys, exact types,
 non-empty entries, positive limits. Anything else — and every error — goes through
 `Policy.load`, so the errors, their `P:line:col` and the accepted language stay the model's.
-A test checks that whatever the lite path accepts, the model accepts with equal data.
+`LitePolicy` has every section of `Policy` with the model's defaults, under the same names
+(duck-typed: the checker and `sandbox.prepare` read either), and `to_data()` equals the
+model's. Tests check that whatever the lite path accepts, the model accepts with equal data.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from bashflow.policy.records import field, record
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from bashflow.policy.model import Policy
 
 
 @record
@@ -37,14 +41,87 @@ class LiteNetwork:
     allow: bool = False
 
 
+@record
+class LiteEnv:
+    pass_: list[str] = field(default_factory=list)
+    set: dict[str, str] = field(default_factory=dict)
+
+
+@record
+class LiteLimits:
+    """`model.LimitsSection`'s fields and defaults (`None`: no limit)."""
+
+    cpu_seconds: int | None = 60
+    wall_seconds: float | None = 600.0
+    memory_mib: int | None = 1024
+    file_size_mib: int | None = 256
+    processes: int | None = 256
+    open_files: int | None = 1024
+    disk_mib: int | None = 1024
+    inodes: int | None = 100_000
+    output_mib: int | None = 64
+
+
+LIMIT_NAMES = (
+    "cpu_seconds", "wall_seconds", "memory_mib", "file_size_mib", "processes", "open_files",
+    "disk_mib", "inodes", "output_mib",
+)  # fmt: skip
+
+
 @record(weakref_slot=True)
 class LitePolicy:
-    """The parts of a policy the checker reads, shaped like `Policy` (duck-typed)."""
+    """A policy shaped like `Policy` (duck-typed), built without pydantic."""
 
-    commands: LiteCommands
-    paths: LitePaths
-    network: LiteNetwork
-    data: dict[str, Any]
+    commands: LiteCommands = field(default_factory=LiteCommands)
+    paths: LitePaths = field(default_factory=LitePaths)
+    network: LiteNetwork = field(default_factory=LiteNetwork)
+    env: LiteEnv = field(default_factory=LiteEnv)
+    limits: LiteLimits = field(default_factory=LiteLimits)
+
+    def to_data(self) -> dict[str, Any]:
+        """The policy as plain data, equal to `Policy.to_data()` of the same policy."""
+        c, pa, lim = self.commands, self.paths, self.limits
+        limits: dict[str, Any] = {name: getattr(lim, name) for name in LIMIT_NAMES}
+        if limits["wall_seconds"] is not None:
+            limits["wall_seconds"] = float(limits["wall_seconds"])
+        return {
+            "commands": {"allow": list(c.allow), "deny": list(c.deny)},
+            "paths": {"read": list(pa.read), "write": list(pa.write), "deny": list(pa.deny)},
+            "network": {"allow": self.network.allow},
+            "env": {"pass": list(self.env.pass_), "set": dict(self.env.set)},
+            "limits": limits,
+        }
+
+    def with_readable(self, paths: list[str]) -> LitePolicy:
+        """This policy with `paths` added to `paths.read` (those not there already)."""
+        extra = [p for p in paths if p not in self.paths.read]
+        if not extra:
+            return self
+        pa = LitePaths([*self.paths.read, *extra], list(self.paths.write), list(self.paths.deny))
+        return LitePolicy(self.commands, pa, self.network, self.env, self.limits)
+
+
+def lite_from_data(data: dict[str, Any]) -> LitePolicy:
+    """A `LitePolicy` from data already known to be valid: plainly valid (see below) or
+    dumped by the model (`Policy.to_data()`). Missing sections and keys take the defaults."""
+    c, pa, n = data.get("commands", {}), data.get("paths", {}), data.get("network", {})
+    env, lim = data.get("env", {}), data.get("limits", {})
+    wall = lim.get("wall_seconds", 600.0)
+    return LitePolicy(
+        LiteCommands(list(c.get("allow", [])), list(c.get("deny", []))),
+        LitePaths(list(pa.get("read", [])), list(pa.get("write", [])), list(pa.get("deny", []))),
+        LiteNetwork(bool(n.get("allow", False))),
+        LiteEnv(list(env.get("pass", [])), dict(env.get("set", {}))),
+        LiteLimits(
+            **{name: lim[name] for name in LIMIT_NAMES if name in lim and name != "wall_seconds"},
+            wall_seconds=float(wall) if wall is not None else None,
+        ),
+    )
+
+
+def lite_from_model(policy: Policy) -> LitePolicy:
+    """The same policy as a `LitePolicy` (to hand to a process that does not load pydantic)."""
+    return lite_from_data(policy.to_data())
 
 
 _SECTIONS: dict[str, dict[str, str]] = {
@@ -126,15 +203,7 @@ def load_lite(path: str | Path) -> Any:
     except (OSError, ValueError):
         data = None
     if data is not None and plainly_valid(data):
-        c, pa, n = data.get("commands", {}), data.get("paths", {}), data.get("network", {})
-        return LitePolicy(
-            LiteCommands(list(c.get("allow", [])), list(c.get("deny", []))),
-            LitePaths(
-                list(pa.get("read", [])), list(pa.get("write", [])), list(pa.get("deny", []))
-            ),
-            LiteNetwork(bool(n.get("allow", False))),
-            data,
-        )
+        return lite_from_data(data)
     from bashflow.policy.model import Policy
 
     return Policy.load(path)

@@ -1,12 +1,19 @@
 """policy/profiles.py - built-in profiles: `strict`, `workspace` (the default for exec), `permissive`.
 
-Each is an ordinary `Policy`; `bashflow policy show workspace` prints it and docs/policy.md lists
-it. They only use groups from `policy.groups`, so they stay readable.
+Each is an ordinary `Policy` (`get_profile`); `bashflow policy show workspace` prints it and
+docs/policy.md lists it. They only use groups from `policy.groups`, so they stay readable.
+The data here is plainly valid (`lite.plainly_valid`, checked by a test), so `lite_profile`
+gives the same policy as a `LitePolicy` without importing pydantic: `bashflow exec` with a
+profile starts without it.
 """
 
 from __future__ import annotations
 
-from bashflow.policy.model import Policy
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bashflow.policy.lite import LitePolicy
+    from bashflow.policy.model import Policy
 
 _PROFILES: dict[str, dict[str, object]] = {
     "strict": {
@@ -101,10 +108,23 @@ PROFILE_NAMES: tuple[str, ...] = tuple(_PROFILES)
 DEFAULT_PROFILE = "workspace"
 
 
-def get_profile(name: str) -> Policy:
-    """The built-in profile `name`; raises `KeyError` naming the known ones."""
+def _data(name: str) -> dict[str, object]:
     try:
-        data = _PROFILES[name]
+        return _PROFILES[name]
     except KeyError:
         raise KeyError(f"unknown profile {name!r} (known: {', '.join(PROFILE_NAMES)})") from None
-    return Policy.model_validate(data)
+
+
+def get_profile(name: str) -> Policy:
+    """The built-in profile `name`; raises `KeyError` naming the known ones."""
+    from bashflow.policy.model import Policy
+
+    return Policy.model_validate(_data(name))
+
+
+def lite_profile(name: str) -> LitePolicy:
+    """The built-in profile `name` as a `LitePolicy` (no pydantic); raises `KeyError` as
+    `get_profile` does."""
+    from bashflow.policy.lite import lite_from_data
+
+    return lite_from_data(_data(name))
