@@ -544,8 +544,9 @@ def test_import_is_lazy() -> None:
     code = (
         "import sys\n"
         "import bashflow.compile.cmdspec as c\n"
+        "import bashflow.compile.specload as s\n"
         "assert 'tomllib' not in sys.modules, 'tomllib imported'\n"
-        "assert c._library is None\n"
+        "assert s._library is None\n"
         "c.lookup('cat')\n"
         "lib = c.library()\n"
         "assert set(lib.loaded) == {'cat'}, lib.loaded\n"
