@@ -12,9 +12,7 @@ no sandbox) and kills the tree on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import selectors
 import signal
 import sys
 from collections.abc import Sequence
@@ -27,12 +25,11 @@ if TYPE_CHECKING:
     from bashflow.policy.lite import LitePolicy
     from bashflow.policy.model import Policy
     from bashflow.sandbox.plan import Plan
-    from bashflow.sandbox.spawner import Outcome, SandboxProcess, Spawner
+    from bashflow.sandbox.spawner import SandboxProcess, Spawner
 
 EXIT_DENIED = 126
 EXIT_SANDBOX = 125
 EXIT_TIMEOUT = 124
-MIB = 1024 * 1024
 
 
 class SandboxOptions:
@@ -251,6 +248,8 @@ def _start_and_relay(
     plan: Plan,
     stdin_fd: int | None,
 ) -> int:
+    from bashflow.sandbox.relay import relay
+
     sys.stdout.flush()
     sys.stderr.flush()
     merged = _same_file(1, 2)
@@ -261,6 +260,8 @@ def _start_and_relay(
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
     old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     proc: SandboxProcess | None = None
+    pipes = {out_r: 1} if merged else {out_r: 1, err_r: 2}
+    relaying = False
     try:
         try:
             proc = spawner.run_contained(plan, interpreter_main, call, stdin=stdin_fd,
@@ -269,18 +270,20 @@ def _start_and_relay(
             os.close(out_w)
             if not merged:
                 os.close(err_w)
-        pipes = {out_r: 1} if merged else {out_r: 1, err_r: 2}
-        escape = set() if so.raw_tty else {fd for fd in (1, 2) if os.isatty(fd)}
-        outcome = _relay(proc, pipes, plan.limits.output_mib, escape)
+        escape = () if so.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
+        relaying = True  # from here on relay() closes the read ends
+        # a reader of ours that is gone gives the script SIGPIPE, as under bash
+        outcome, _ = relay(proc, pipes, limit_mib=plan.limits.output_mib, escape=escape,
+                           close_gone=True)  # fmt: skip
     except _Interrupted as e:
         if proc is not None:
             proc.kill()
             proc.wait()
-        for fd in (out_r, err_r):
-            with contextlib.suppress(OSError):
-                os.close(fd)
         return 128 + e.signum
     finally:
+        if not relaying:
+            for fd in pipes:
+                os.close(fd)
         for sig, handler in old.items():
             signal.signal(sig, handler)
     if outcome.limit:
@@ -288,72 +291,3 @@ def _start_and_relay(
         if outcome.limit == "wall_seconds":
             return EXIT_TIMEOUT
     return outcome.exit_code
-
-
-def _relay(
-    proc: SandboxProcess, pipes: dict[int, int], limit_mib: int | None, escape: set[int]
-) -> Outcome:
-    """Copy each read end to its destination until EOF, then wait for the tree.
-
-    Like `sandbox.relay.relay` (`output_mib` counted on the bytes the tree wrote, a
-    `TerminalEscaper` per terminal destination), and a destination that is gone (EPIPE: the
-    reader of `bashflow exec ... | head -1` exited) closes its read end, so the script gets
-    SIGPIPE/EPIPE on its next write, as it would writing to that pipe under bash."""
-    from bashflow.sandbox.relay import TerminalEscaper
-
-    escapers = {fd: TerminalEscaper() for fd, dest in pipes.items() if dest in escape}
-    limit = limit_mib * MIB if limit_mib is not None else None
-    total = 0
-    exceeded = False
-    sel = selectors.DefaultSelector()
-    for fd in pipes:
-        sel.register(fd, selectors.EVENT_READ)
-    open_fds = set(pipes)
-
-    def done(fd: int) -> None:
-        sel.unregister(fd)
-        os.close(fd)
-        open_fds.discard(fd)
-
-    try:
-        while open_fds:
-            for key, _ in sel.select():
-                fd = int(key.fd)
-                data = os.read(fd, 65536)
-                if not data:
-                    if fd in escapers:
-                        _write_all(pipes[fd], escapers[fd].flush())
-                    done(fd)
-                    continue
-                if exceeded:
-                    continue
-                if limit is not None and total + len(data) > limit:
-                    data = data[: limit - total]
-                    exceeded = True
-                    proc.kill()
-                total += len(data)
-                if fd in escapers:
-                    data = escapers[fd].feed(data)
-                if not _write_all(pipes[fd], data):
-                    done(fd)
-    finally:
-        sel.close()
-    outcome = proc.wait()
-    assert outcome is not None
-    if exceeded and outcome.limit is None:
-        outcome.limit, outcome.value = "output_mib", str(limit_mib)
-    return outcome
-
-
-def _write_all(fd: int, data: bytes) -> bool:
-    """False when the destination is gone."""
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BrokenPipeError:
-            return False
-        except InterruptedError:
-            continue
-        view = view[n:]
-    return True

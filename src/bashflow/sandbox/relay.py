@@ -60,12 +60,18 @@ def relay(
     *,
     limit_mib: int | None,
     escape: Collection[int] = (),
+    close_gone: bool = False,
 ) -> tuple[Outcome, int]:
     """Copy each read end in `pipes` (read fd → destination fd) until EOF, then wait. Output
     for a destination in `escape` goes through a `TerminalEscaper`.
 
+    A destination that is gone (EPIPE: the reader of `bashflow ... | head -1` exited) raises
+    `BrokenPipeError`, unless `close_gone`: then its read end is closed, so the tree gets
+    SIGPIPE (or EPIPE) on its next write, as it would writing to that pipe itself, and the
+    other pipes go on.
+
     Returns the outcome and the number of bytes copied (as the tree wrote them); closes the
-    read ends.
+    read ends, also when interrupted (an exception from a signal handler).
     """
     escapers = {fd: TerminalEscaper() for fd, dest in pipes.items() if dest in escape}
     limit = limit_mib * MIB if limit_mib is not None else None
@@ -75,28 +81,37 @@ def relay(
     for fd in pipes:
         sel.register(fd, selectors.EVENT_READ)
     open_fds = set(pipes)
-    while open_fds:
-        for key, _ in sel.select():
-            fd = int(key.fd)
-            data = os.read(fd, 65536)
-            if not data:
-                sel.unregister(fd)
-                os.close(fd)
-                open_fds.discard(fd)
+
+    def done(fd: int) -> None:
+        sel.unregister(fd)
+        os.close(fd)
+        open_fds.discard(fd)
+
+    try:
+        while open_fds:
+            for key, _ in sel.select():
+                fd = int(key.fd)
+                data = os.read(fd, 65536)
+                if not data:
+                    if fd in escapers:
+                        _write_all(pipes[fd], escapers[fd].flush(), close_gone)
+                    done(fd)
+                    continue
+                if exceeded:
+                    continue
+                if limit is not None and total + len(data) > limit:
+                    data = data[: limit - total]
+                    exceeded = True
+                    proc.kill()
+                total += len(data)
                 if fd in escapers:
-                    _write_all(pipes[fd], escapers[fd].flush())
-                continue
-            if exceeded:
-                continue
-            if limit is not None and total + len(data) > limit:
-                data = data[: limit - total]
-                exceeded = True
-                proc.kill()
-            total += len(data)
-            if fd in escapers:
-                data = escapers[fd].feed(data)
-            _write_all(pipes[fd], data)
-    sel.close()
+                    data = escapers[fd].feed(data)
+                if not _write_all(pipes[fd], data, close_gone):
+                    done(fd)
+    finally:
+        for fd in open_fds:
+            os.close(fd)
+        sel.close()
     outcome = proc.wait()
     assert outcome is not None
     if exceeded and outcome.limit is None:
@@ -104,8 +119,15 @@ def relay(
     return outcome, total
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, close_gone: bool) -> bool:
+    """False when the destination is gone (EPIPE) and `close_gone`."""
     view = memoryview(data)
     while view:
-        n = os.write(fd, view)
+        try:
+            n = os.write(fd, view)
+        except BrokenPipeError:
+            if close_gone:
+                return False
+            raise
         view = view[n:]
+    return True
