@@ -75,6 +75,18 @@ def test_invocation_forms_match_bash(args: list[str]) -> None:
     )
 
 
+def test_help_names_every_bashflow_option() -> None:
+    proc = run(["--help"])
+    assert proc.returncode == 0
+    usage, _, rest = proc.stdout.partition("\n")
+    for option in ("--policy", "--profile", "--workdir", "-j", "--no-sandbox", "-q",
+                   "--no-precheck", "--accept-weaker", "--raw-tty"):  # fmt: skip
+        assert f"[{option}" in usage or f"| {option}" in usage, option
+        assert f"  {option}" in rest, option
+    for status in ("126", "125", "124", "128+N", "2"):
+        assert status in rest
+
+
 def test_dollar_zero_without_a_name_is_bashflow() -> None:
     # DESIGN.md: `$0` is NAME, FILE, or `bashflow` (bash would give its own path)
     proc = run(["--no-sandbox", "-q", "-c", 'echo "$0|$#"; nope_zz'])

@@ -2,10 +2,13 @@
 
 Invocation follows bash: `exec FILE [ARGS...]`, `exec -c CMD [NAME [ARGS...]]`, the script on
 stdin (or `-s [ARGS...]`), and bash's options (`-e -u -x -o pipefail -O extglob ...`);
-bashflow's own options come first: `--policy P` / `--profile NAME`, `--workdir DIR`,
-`-j N`, `--no-sandbox` (warns on stderr unless `--quiet`/`-q` or BASHFLOW_QUIET=1),
-`--no-precheck`. Without `--no-sandbox` the whole interpreter runs inside one sandbox
-(`execute/contained.py`), or the run fails with 125: never unsandboxed silently.
+bashflow's own options come first: `--policy P` / `--profile NAME` (default: the `workspace`
+profile), `--workdir DIR`, `-j N`, `--no-precheck`, and for the sandbox `--accept-weaker
+LAYER` and `--raw-tty` (`execute/contained.split_sandbox_options`). By default the whole
+interpreter runs inside one sandbox of the policy (`execute/contained.py`); where this machine
+cannot set one up the run fails with 125, never runs uncontained. `--no-sandbox` runs the
+interpreter here, with only the per-command policy check (a warning on stderr unless
+`--quiet`/`-q` or BASHFLOW_QUIET=1).
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ import sys
 
 from bashflow.errors import EXIT_USAGE
 
-EXIT_DENIED = 126
-EXIT_NO_SANDBOX = 125
 USAGE = (
     "usage: bashflow exec [--policy P | --profile NAME] [--workdir DIR] [-j N] [--no-sandbox]"
-    " [-q] [--no-precheck] [bash options] (-c CMD [NAME [ARGS...]] | FILE [ARGS...] | -s [ARGS...])"
+    " [-q] [--no-precheck] [--accept-weaker LAYER] [--raw-tty] [bash options]"
+    " (-c CMD [NAME [ARGS...]] | FILE [ARGS...] | -s [ARGS...])"
 )
 
 
@@ -28,17 +30,23 @@ HELP = """
 Run a bash script as bash would, with bashflow's own interpreter.
 
 bashflow options (before the script):
-  --policy P         policy file: static check first, then each command's concrete argv
-  --profile NAME     a built-in policy profile (strict, workspace, permissive)
-  --workdir DIR      run in DIR
+  --policy P         policy file (or profile name): static check first, then each
+                     command's concrete argv
+  --profile NAME     a built-in policy profile (strict, workspace, permissive);
+                     the default is workspace
+  --workdir DIR      run in DIR (what the script writes there stays)
   -j N               accepted (parallel execution comes later)
   --no-sandbox       run without the kernel sandbox (trusted scripts; warns)
   -q, --quiet        no warning for --no-sandbox (also BASHFLOW_QUIET=1)
   --no-precheck      skip the static policy check
+  --accept-weaker LAYER
+                     run although this machine lacks sandbox LAYER (repeatable)
+  --raw-tty          pass control sequences to a terminal unescaped
 bash options: -e -u -x -v -n -f -a -C -E -T ..., -o NAME, +o NAME, -O SHOPT, +O SHOPT
 
 Without --no-sandbox the interpreter runs inside the sandbox (125 if none can be set up).
-Exit status: the script's own; 126 a command denied; 125 no sandbox; 2 bad invocation.
+Exit status: the script's own; 126 a command denied; 124 wall timeout; 128+N a limit or
+signal; 125 no sandbox; 2 bad invocation or syntax error.
 """
 
 
