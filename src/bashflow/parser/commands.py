@@ -37,6 +37,12 @@ for _op in _OPERATORS:
 HEREDOC_MAX = 16
 """bash refuses more here-documents than this pending on one line."""
 REDIRECT_OPS = frozenset(("<", ">", ">>", ">|", "<>", "&>", "&>>", ">&", "<&", "<<", "<<-", "<<<"))
+RESERVED_WORDS = frozenset(
+    ("!", "[[", "]]", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for",
+     "function", "if", "in", "select", "then", "time", "until", "while", "{", "}")
+)  # fmt: skip
+"""bash's reserved words (`compgen -k`): special only where a command may start (and `in`,
+`do` after `for`/`case`/`select` words); the one list the checker and `type` use."""
 _LIST_END_WORDS = frozenset(("then", "else", "elif", "fi", "do", "done", "esac", "}"))
 _LIST_END_OPS = frozenset((")", ";;", ";&", ";;&"))
 _COMPOUND_WORDS = frozenset(

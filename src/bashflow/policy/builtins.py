@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bashflow.parser.commands import RESERVED_WORDS
 from bashflow.policy.commands import basename
 from bashflow.policy.fileargs import path_uses
 from bashflow.policy.programs import (
@@ -37,32 +38,7 @@ from bashflow.source import Span
 if TYPE_CHECKING:
     from bashflow.policy.extract import Walker
 
-KEYWORDS = frozenset(
-    [
-        "if",
-        "then",
-        "else",
-        "elif",
-        "fi",
-        "case",
-        "esac",
-        "for",
-        "select",
-        "while",
-        "until",
-        "do",
-        "done",
-        "in",
-        "function",
-        "time",
-        "coproc",
-        "{",
-        "}",
-        "!",
-        "[[",
-        "]]",
-    ]
-)
+KEYWORDS = RESERVED_WORDS  # the parser's list of bash's reserved words
 BUILTINS = frozenset(
     [
         ".",

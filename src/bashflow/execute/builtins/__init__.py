@@ -17,6 +17,7 @@ from bashflow.execute.builtins.jobs import JobBuiltins
 from bashflow.execute.builtins.misc import MiscBuiltins
 from bashflow.execute.builtins.printf import PrintfBuiltin
 from bashflow.execute.builtins.vars import VarBuiltins
+from bashflow.parser.commands import RESERVED_WORDS
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -58,32 +59,8 @@ SPECIAL = frozenset(
         "source",
     ]
 )
-KEYWORDS = frozenset(
-    [
-        "if",
-        "then",
-        "else",
-        "elif",
-        "fi",
-        "case",
-        "esac",
-        "for",
-        "select",
-        "while",
-        "until",
-        "do",
-        "done",
-        "in",
-        "function",
-        "time",
-        "{",
-        "}",
-        "!",
-        "[[",
-        "]]",
-        "coproc",
-    ]
-)
+KEYWORDS = RESERVED_WORDS
+"""bash's reserved words (`type` says `keyword`): the parser's list."""
 
 
 class Builtins(
