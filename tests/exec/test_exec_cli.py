@@ -140,6 +140,18 @@ def test_policy_denies_a_concrete_argv_and_the_script_goes_on(tmp_path: Path) ->
     assert proc.stderr.rstrip().endswith("(bashflow:1)")
 
 
+def test_policy_may_name_a_profile_without_the_sandbox_too(tmp_path: Path) -> None:
+    # `--policy NAME` reads a built-in profile when no file NAME exists, as the sandboxed
+    # runner does: strict does not allow git, workspace does
+    args = ["--no-sandbox", "-q", "--no-precheck", "-c", "git --version >/dev/null; echo $?"]
+    strict = run([*args[:3], "--policy", "strict", *args[3:]], cwd=tmp_path)
+    assert strict.stdout == "126\n" and "bashflow: denied: " in strict.stderr
+    workspace = run([*args[:3], "--policy", "workspace", *args[3:]], cwd=tmp_path)
+    assert (workspace.stdout, workspace.stderr) == ("0\n", "")
+    missing = run([*args[:3], "--policy", "nosuch", *args[3:]], cwd=tmp_path)
+    assert missing.returncode == 2 and "nosuch" in missing.stderr and missing.stdout == ""
+
+
 HANDED_IN = """
 import sys
 from bashflow.cli.exec_cmd import parse_exec_args

@@ -1,13 +1,15 @@
 """execute/contained - `bashflow exec` by default: the whole interpreter inside one sandbox.
 
-The caller (`cli/exec_cmd.py`) resolves the policy and the work dir, runs the static precheck,
+`run_sandboxed` (called by `cli/exec_cmd.py`) resolves the policy (a `LitePolicy`: no
+pydantic for a profile or a plainly valid file) and the work dir, runs the static precheck,
 prepares a plan with `interpreter=True` and starts `interpreter_main` with
-`Spawner.run_contained`: the same `run_exec` the `--no-sandbox` path runs, with the per-command
-policy hook on, but inside every layer (cgroup, namespaces, rlimits, uid, NO_NEW_PRIVS,
-Landlock, seccomp), so each program the script starts costs only a fork/exec. The caller
-relays the output (escaped for a terminal unless `--raw-tty`), forwards nothing of its
-terminal, maps the outcome to exec's statuses (124 wall timeout, 128+N a limit or signal, 125
-no sandbox) and kills the tree on SIGINT/SIGTERM.
+`Spawner.run_contained`: the same `run_exec` the `--no-sandbox` path runs, with the policy
+handed in as the per-command hook, but inside every layer (cgroup, namespaces, rlimits, uid,
+NO_NEW_PRIVS, Landlock, seccomp), so each program the script starts costs only a fork/exec.
+Outside, it relays the output (`sandbox.relay`, escaped for a terminal unless `--raw-tty`; a
+reader that is gone gives the script SIGPIPE), forwards nothing of its terminal, maps the
+outcome to exec's statuses (124 wall timeout, 128+N a limit or signal, 125 no sandbox) and
+kills the tree on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -87,22 +89,6 @@ def interpreter_main(o: ExecOptions, policy: LitePolicy, home: str) -> int:
     return run_exec(o, policy=PolicyHook(policy, home=home))
 
 
-def resolve_policy(o: ExecOptions) -> LitePolicy:
-    """`--policy FILE` (or a profile name that is not a file), else `--profile NAME`, else
-    `workspace`, as a `LitePolicy`: pydantic is imported only for a policy file that is not
-    plainly valid (`policy.lite`), which the model then validates (or reports). Raises
-    PolicyError / KeyError."""
-    from bashflow.policy.lite import LitePolicy, lite_from_model, load_lite
-    from bashflow.policy.profiles import DEFAULT_PROFILE, PROFILE_NAMES, lite_profile
-
-    if o.policy is not None:
-        if o.policy in PROFILE_NAMES and not os.path.exists(o.policy):
-            return lite_profile(o.policy)
-        policy = load_lite(o.policy)
-        return policy if isinstance(policy, LitePolicy) else lite_from_model(policy)
-    return lite_profile(o.profile or DEFAULT_PROFILE)
-
-
 def _precheck(text: str, policy: LitePolicy, filename: str, workdir: str) -> list[str]:
     """The rendered definite findings of the static check (empty: the script may run)."""
     from bashflow.execute.policy_hook import blocking
@@ -180,6 +166,7 @@ def run_sandboxed(o: ExecOptions, so: SandboxOptions) -> int:
 
 
 def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
+    from bashflow.execute.policy_hook import resolve_policy
     from bashflow.sandbox.plan import prepare
     from bashflow.sandbox.probe import Layer
 

@@ -20,8 +20,6 @@ from bashflow.source import Source
 if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
     from bashflow.execute.policy_hook import PolicyHook
-    from bashflow.policy.lite import LitePolicy
-    from bashflow.policy.model import Policy
 
 BASH_VERSION = "5.2.15(1)-release"
 BASH_VERSINFO = ["5", "2", "15", "1", "release", "x86_64-pc-linux-gnu"]
@@ -219,17 +217,10 @@ def run_stdin(interp: Interpreter, filename: str) -> int:
 
 def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:
     from bashflow.errors import PolicyError
-    from bashflow.execute.policy_hook import PolicyHook
-    from bashflow.policy.lite import load_lite
-    from bashflow.policy.profiles import lite_profile
+    from bashflow.execute.policy_hook import PolicyHook, resolve_policy
 
-    # pydantic only for a policy file that is not plainly valid (see policy/lite.py)
     try:
-        policy: Policy | LitePolicy
-        if o.policy is not None:
-            policy = load_lite(o.policy)
-        else:
-            policy = lite_profile(o.profile or "workspace")
+        policy = resolve_policy(o)
     except (PolicyError, KeyError, ValueError, OSError) as err:
         detail = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"bashflow exec: {detail}\n")

@@ -3,7 +3,8 @@
 The policy package has no function that judges one argv, so the argv is quoted into a
 one-line script (`cd` into the shell's current directory first, so relative paths resolve
 as they will at run time) and given to `bashflow.policy.check`; verdicts are cached per
-(directory, argv).
+(directory, argv). `blocking` filters the static precheck's findings and `resolve_policy`
+reads exec's `--policy`/`--profile` (for both runners, without pydantic when it can).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from bashflow.execute.quoting import single_quote
 
 if TYPE_CHECKING:
+    from bashflow.cli.exec_cmd import ExecOptions
     from bashflow.execute.interp import Interpreter
     from bashflow.policy.findings import Finding
     from bashflow.policy.lite import LitePolicy
@@ -73,3 +75,19 @@ class PolicyHook:
             self.cache.clear()
         self.cache[key] = reason
         return reason
+
+
+def resolve_policy(o: ExecOptions) -> LitePolicy:
+    """`--policy FILE` (or a profile name that is not a file), else `--profile NAME`, else
+    `workspace`, as a `LitePolicy`: pydantic is imported only for a policy file that is not
+    plainly valid (`policy.lite`), which the model then validates (or reports). Raises
+    PolicyError / KeyError."""
+    from bashflow.policy.lite import LitePolicy, lite_from_model, load_lite
+    from bashflow.policy.profiles import DEFAULT_PROFILE, PROFILE_NAMES, lite_profile
+
+    if o.policy is not None:
+        if o.policy in PROFILE_NAMES and not os.path.exists(o.policy):
+            return lite_profile(o.policy)
+        policy = load_lite(o.policy)
+        return policy if isinstance(policy, LitePolicy) else lite_from_model(policy)
+    return lite_profile(o.profile or DEFAULT_PROFILE)
