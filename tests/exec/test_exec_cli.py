@@ -152,6 +152,29 @@ def test_policy_may_name_a_profile_without_the_sandbox_too(tmp_path: Path) -> No
     assert missing.returncode == 2 and "nosuch" in missing.stderr and missing.stdout == ""
 
 
+def test_both_runners_report_a_bad_policy_and_a_precheck_denial_alike(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[commands]\nallow = ["ls"]\n\n[limits]\nmemory_mib = -5\n')
+    script = "echo hi; curl http://x\n"
+    outs = []
+    from bashflow.sandbox.probe import probe
+
+    weaker = [a for m in probe().missing() for a in ("--accept-weaker", m.value)]
+    for runner in (["--no-sandbox", "-q"], weaker):
+        bad_run = run([*runner, "--policy", str(bad), "-c", "true"], cwd=tmp_path)
+        denied = run([*runner, "--profile", "workspace", "-c", script], cwd=tmp_path)
+        if denied.returncode == 125:
+            continue  # no sandbox on this machine: the sandboxed half cannot run
+        outs.append((bad_run.returncode, bad_run.stderr, denied.returncode, denied.stdout,
+                     denied.stderr))  # fmt: skip
+    assert outs[0][:2] == (2, f"{bad}:5:1: error: limits.memory_mib: Input should be greater "
+                              "than 0\nmemory_mib = -5\n^\n")  # fmt: skip
+    assert outs[0][2:4] == (126, "")
+    assert "bashflow:1:10: deny[BF102]: `curl` is denied" in outs[0][4]
+    assert "echo hi; curl http://x\n         ^~~~" in outs[0][4]
+    assert all(o == outs[0] for o in outs)
+
+
 HANDED_IN = """
 import sys
 from bashflow.cli.exec_cmd import parse_exec_args

@@ -89,22 +89,6 @@ def interpreter_main(o: ExecOptions, policy: LitePolicy, home: str) -> int:
     return run_exec(o, policy=PolicyHook(policy, home=home))
 
 
-def _precheck(text: str, policy: LitePolicy, filename: str, workdir: str) -> list[str]:
-    """The rendered definite findings of the static check (empty: the script may run)."""
-    from bashflow.execute.policy_hook import blocking
-    from bashflow.policy.check import check
-    from bashflow.render import diagnostic
-    from bashflow.source import MISSING, Source
-
-    verdict = check(text, policy, cwd=workdir, filename=filename)
-    source = Source(text, filename)
-    out = []
-    for f in blocking(verdict.findings):
-        span = f.span if f.line else MISSING
-        out.append(diagnostic(source, span, f"deny[{f.code}]", f.message))
-    return out
-
-
 def _unsearchable_ancestor(workdir: str) -> str | None:
     """As root the sandbox runs as another uid, which must pass through every ancestor of the
     work dir (the work dir itself is idmapped): the first one others cannot search, if any."""
@@ -166,7 +150,7 @@ def run_sandboxed(o: ExecOptions, so: SandboxOptions) -> int:
 
 
 def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
-    from bashflow.execute.policy_hook import resolve_policy
+    from bashflow.execute.policy_hook import precheck, resolve_policy
     from bashflow.sandbox.plan import prepare
     from bashflow.sandbox.probe import Layer
 
@@ -202,7 +186,7 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
         stdin_fd = script_fd
     try:
         if o.precheck:
-            findings = _precheck(text, policy, filename, workdir)
+            findings = precheck(text, policy, filename, workdir)
             if findings:
                 sys.stderr.write("\n".join(findings) + "\n")
                 return EXIT_DENIED

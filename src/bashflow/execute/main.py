@@ -216,24 +216,25 @@ def run_stdin(interp: Interpreter, filename: str) -> int:
 
 
 def setup_policy(interp: Interpreter, o: ExecOptions, text: str, filename: str) -> int | None:
+    """`--no-sandbox` with a policy: load it, run the static precheck (unless
+    `--no-precheck`) and install the run-time check; a status to exit with, or None."""
     from bashflow.errors import PolicyError
-    from bashflow.execute.policy_hook import PolicyHook, resolve_policy
+    from bashflow.execute.policy_hook import PolicyHook, precheck, resolve_policy
+    from bashflow.render import render_error
 
     try:
         policy = resolve_policy(o)
-    except (PolicyError, KeyError, ValueError, OSError) as err:
+    except PolicyError as err:
+        sys.stderr.write(render_error(err) + "\n")
+        return 2
+    except (KeyError, ValueError, OSError) as err:
         detail = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"bashflow exec: {detail}\n")
         return 2
     if o.precheck:
-        from bashflow.execute.policy_hook import blocking
-        from bashflow.policy.check import check
-
-        verdict = check(text, policy, filename=filename)
-        definite = blocking(verdict.findings)
-        if definite:
-            for f in definite:
-                sys.stderr.write(f"{filename}:{f.line}:{f.col}: {f.code}: {f.message}\n")
+        findings = precheck(text, policy, filename, os.getcwd())
+        if findings:
+            sys.stderr.write("\n".join(findings) + "\n")
             return 126
     interp.policy = PolicyHook(policy)
     return None

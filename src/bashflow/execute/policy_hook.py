@@ -3,8 +3,9 @@
 The policy package has no function that judges one argv, so the argv is quoted into a
 one-line script (`cd` into the shell's current directory first, so relative paths resolve
 as they will at run time) and given to `bashflow.policy.check`; verdicts are cached per
-(directory, argv). `blocking` filters the static precheck's findings and `resolve_policy`
-reads exec's `--policy`/`--profile` (for both runners, without pydantic when it can).
+(directory, argv). For both runners (`--no-sandbox` and `contained`): `resolve_policy` reads
+exec's `--policy`/`--profile` (without pydantic when it can), and `precheck` runs the static
+check first and renders the findings that stop a run (`blocking`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,22 @@ def blocking(findings: Iterable[Finding]) -> list[Finding]:
         if f.code == "BF109" and len(quoted) > 2 and quoted[1] in SHELL_ONLY_VARIABLES:
             continue
         out.append(f)
+    return out
+
+
+def precheck(text: str, policy: LitePolicy, filename: str, workdir: str) -> list[str]:
+    """The static precheck: the blocking findings (see `blocking`), each rendered with its
+    source line (empty: the script may run). Both runners print these and exit 126."""
+    from bashflow.policy.check import check
+    from bashflow.render import diagnostic
+    from bashflow.source import MISSING, Source
+
+    verdict = check(text, policy, cwd=workdir, filename=filename)
+    source = Source(text, filename)
+    out = []
+    for f in blocking(verdict.findings):
+        span = f.span if f.line else MISSING
+        out.append(diagnostic(source, span, f"deny[{f.code}]", f.message))
     return out
 
 
