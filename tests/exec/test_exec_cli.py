@@ -205,7 +205,9 @@ def test_run_exec_uses_the_policy_its_caller_hands_in(tmp_path: Path) -> None:
         assert proc.returncode == 0
 
 
-@pytest.mark.parametrize("payload", ["a b (", "a (", "x; a (", "a ( b"])
+@pytest.mark.parametrize(
+    "payload", ["a b (", "a (", "x; a (", "a ( b", "f() { echo ( ; }", "while x; do a ( ; done"]
+)
 def test_eval_syntax_errors_name_bashs_token(payload: str) -> None:
     # `word (` starts a function definition for bash (the complaint is about what follows);
     # `a b (` is an error at the parenthesis itself

@@ -8,6 +8,9 @@ import re
 from bashflow.errors import ParseError
 from bashflow.source import Source
 
+# reserved words after which a new command starts on the same line
+_OPENERS = frozenset(["{", "}", "!", "if", "then", "else", "elif", "while", "until", "do", "time"])
+
 
 def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: int) -> list[str]:
     msg = err.message
@@ -27,7 +30,9 @@ def bash_message(err: ParseError, src: Source, name: str, what: str, base_line: 
         if opened >= 0:
             msg = "unexpected EOF while looking for matching `)'"
             line = src.line_col(opened)[0]
-    before = re.split(r"[;&|]", src.line_text(line)[: max(err.col - 1, 0)])[-1].split()
+    before = re.split(r"[;&|()]", src.line_text(line)[: max(err.col - 1, 0)])[-1].split()
+    while before and before[0] in _OPENERS:
+        del before[0]
     if "near unexpected token `('" in msg and len(before) == 1:
         # bash read `word (` as the start of a function definition: the token it complains
         # about is the one after the parenthesis (`a b (` is an error at the parenthesis)
