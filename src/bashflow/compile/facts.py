@@ -32,6 +32,7 @@ from bashflow.parser.syntax import (
     SingleQuoted,
     Word,
 )
+from bashflow.policy.shapes import ASSIGNING_BUILTINS
 
 LEAVES = (Literal, SingleQuoted, AnsiCQuoted, Escaped, Glob, ArithNumber)
 LEAF_TYPES = frozenset(LEAVES)
@@ -143,7 +144,7 @@ def assigned_in(
             calls.add(first)
             if first in ("cd", "pushd", "popd", "eval", "source", ".") or not first:
                 cd = True
-            if first in _ASSIGNING or first in ("eval", "source", "."):
+            if first in ASSIGNING_BUILTINS or first in ("eval", "source", "."):
                 for w in n.words[1:]:
                     text = literal(w).split("=", 1)[0].split("[", 1)[0]
                     if text.isidentifier():
@@ -178,24 +179,6 @@ def locals_in(body: object) -> set[str]:
             continue
         stack.extend(kids(n))
     return out
-
-
-_ASSIGNING = frozenset(
-    [
-        "read",
-        "mapfile",
-        "readarray",
-        "declare",
-        "local",
-        "export",
-        "typeset",
-        "readonly",
-        "printf",
-        "getopts",
-        "let",
-        "unset",
-    ]
-)
 
 
 def _from_data(root: object) -> bool:

@@ -59,7 +59,7 @@ def word_literal(w: Word) -> str:
     return "".join(out)
 
 
-_ASSIGNING_BUILTINS = frozenset(
+ASSIGNING_BUILTINS = frozenset(
     {
         "read",
         "mapfile",
@@ -100,7 +100,7 @@ def assigned_names(root: object, calls: set[str] | None = None) -> tuple[set[str
                 calls.add(first)
             if first in ("cd", "pushd", "popd"):
                 cd = True
-            if first in _ASSIGNING_BUILTINS or first in ("eval", "source", "."):
+            if first in ASSIGNING_BUILTINS or first in ("eval", "source", "."):
                 for w in n.words[1:]:
                     text = word_literal(w).split("=", 1)[0].split("[", 1)[0]
                     if text.isidentifier():
