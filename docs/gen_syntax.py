@@ -62,7 +62,9 @@ def render() -> str:
             listed = ", ".join(f"`{f}`" for f in fields) if fields else "(span only)"
             out += [f"Fields: {listed}", ""]
     every = {
-        k for k, v in vars(s).items() if isinstance(v, type) and issubclass(v, s.Node) and v is not s.Node
+        k
+        for k, v in vars(s).items()
+        if isinstance(v, type) and issubclass(v, s.Node) and v is not s.Node
     }
     missing = every - documented
     if missing:
