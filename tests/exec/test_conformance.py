@@ -47,7 +47,7 @@ def conformance_results(request: pytest.FixtureRequest) -> dict[str, conf.Result
     return {r.case.id: r for r in conf.run_all(selected, IMPL)}
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", list(_params()))
 def test_conformance(case: conf.Case, conformance_results: dict[str, conf.Result]) -> None:
     result = conformance_results[case.id]
     assert result.passed, f"{case.location}: {case.id}\n" + "\n".join(result.problems)
