@@ -19,6 +19,7 @@ from bashflow.parser.syntax import (
     Node,
     ParamExpansion,
     Pipeline,
+    Redirect,
     Select,
     SimpleCommand,
     SingleQuoted,
@@ -94,6 +95,11 @@ def assigned_names(root: object, calls: set[str] | None = None) -> tuple[set[str
                 tainted.add(n.name)
         elif isinstance(n, ArithVar):
             names.add(n.name)
+        elif isinstance(n, ParamExpansion) and n.op in (":=", "="):
+            names.add(n.name)  # `${x:=v}` assigns x when it is unset (or empty)
+            tainted.add(n.name)
+        elif isinstance(n, Redirect) and n.fd_var is not None:
+            names.add(n.fd_var)  # `{fd}>file` assigns the descriptor's number
         elif isinstance(n, SimpleCommand) and n.words:
             first = word_literal(n.words[0])
             if calls is not None:
