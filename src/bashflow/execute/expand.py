@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bashflow.execute import pattern
+from bashflow.execute import casemap, pattern
 from bashflow.execute.errors import ExpansionError
 from bashflow.parser import syntax as s
 
@@ -324,9 +324,9 @@ class Expander:
                 if m is not None:  # `${x~}` / `${x~~}`: the parser leaves case toggling to us
                     toggled = self.state.get(m.group(1)) or ""
                     if m.group(2) == "~":
-                        toggled = toggled[:1].swapcase() + toggled[1:]
+                        toggled = casemap.swapcase(toggled[:1]) + toggled[1:]
                     else:
-                        toggled = toggled.swapcase()
+                        toggled = casemap.swapcase(toggled)
                     segs.append((toggled, QUOTED if quoted else SPLIT))
                     continue
                 raise ExpansionError(f"{text}: {part.error}")  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Union
 
-from bashflow.execute import pattern
+from bashflow.execute import casemap, pattern
 from bashflow.execute.errors import ExpansionError, FatalError
 from bashflow.execute.expand import BREAK, LIT, QUOTED, SPLIT, Segment, glob_escape
 from bashflow.execute.quoting import ansi_c_decode, quote_q
@@ -445,11 +445,11 @@ class ParamExpander:
         if letter == "P":
             return self.map_value(value, star, quoted, assign, self.prompt_escapes)
         if letter == "U":
-            return self.map_value(value, star, quoted, assign, str.upper)
+            return self.map_value(value, star, quoted, assign, casemap.upper)
         if letter == "L":
-            return self.map_value(value, star, quoted, assign, str.lower)
+            return self.map_value(value, star, quoted, assign, casemap.lower)
         if letter == "u":
-            return self.map_value(value, star, quoted, assign, lambda v: v[:1].upper() + v[1:])
+            return self.map_value(value, star, quoted, assign, casemap.capitalize_first)
         name = _INDIRECT.match(label)
         base = name.group(1) if name else label
         var = self.state.lookup(base)
@@ -514,9 +514,9 @@ def _case(v: str, op: str, pat: str) -> str:
     for i, ch in enumerate(chars):
         if rx.fullmatch(ch):
             if op[0] == "~":
-                chars[i] = ch.lower() if ch.isupper() else ch.upper()
+                chars[i] = casemap.swap_char(ch)
             else:
-                chars[i] = ch.upper() if op[0] == "^" else ch.lower()
+                chars[i] = casemap.upper_char(ch) if op[0] == "^" else casemap.lower_char(ch)
             if len(op) == 1:
                 break
         elif len(op) == 1:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bashflow.parser.syntax import FunctionDef
     from bashflow.source import Source
 
+from bashflow.execute import casemap
 from bashflow.execute.errors import ExpansionError, ReadonlyError, ShellError
 
 ARRAY = 1
@@ -305,11 +306,11 @@ class State:
         if old is not None:
             value = old + value
         if v.flags & LOWER:
-            value = value.lower()
+            value = casemap.lower(value)
         elif v.flags & UPPER:
-            value = value.upper()
+            value = casemap.upper(value)
         elif v.flags & CAPITALIZE:
-            value = value[:1].upper() + value[1:].lower()
+            value = casemap.capitalize_first(casemap.lower(value))
         return value
 
     def set(self, name: str, value: str, append: bool = False) -> None:
