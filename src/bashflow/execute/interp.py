@@ -344,9 +344,7 @@ class Interpreter(
                 self.write(2, text)
 
     def on_failure(self, status: int) -> None:
-        trap = self.state.traps.get("ERR")
-        if self.func_depth and not self.state.options["errtrace"]:
-            trap = None
+        trap = self.state.traps.get("ERR")  # call_function hides it from functions (no -E)
         if trap and not self.running_trap:
             self.run_trap_text(trap, status)
             self.state.last_status = status

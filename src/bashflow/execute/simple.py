@@ -220,6 +220,9 @@ class SimpleCommands:
         self.func_depth += 1
         saved_loops, self.loop_depth = self.loop_depth, 0
         self.local_options.append(None)
+        # without errtrace a function does not inherit the ERR trap: bash clears it for the
+        # call and puts it back afterwards unless the function set one of its own
+        saved_err = None if st.options["errtrace"] else st.traps.pop("ERR", None)
         try:
             try:
                 status = self.run_command(fdef.body)
@@ -231,6 +234,8 @@ class SimpleCommands:
             if trap and not self.running_trap:
                 self.run_trap_text(trap, status)
         finally:
+            if saved_err is not None:
+                st.traps.setdefault("ERR", saved_err)
             self.func_depth -= 1
             self.loop_depth = saved_loops
             saved_options = self.local_options.pop()
