@@ -63,8 +63,9 @@ def error_message(text: str, err: ArithError, context: str) -> str:
     """`EXPR: MESSAGE (error token is "TOKEN")`, as bash words arithmetic errors."""
     expr = text.lstrip(" \t\n")
     token = text[max(err.pos, len(text) - len(expr)) :]
-    if err.number is not None:
-        expr = token = err.number
+    if err.number is not None:  # bash cuts the expression after the bad constant
+        expr = text[: err.pos + len(err.number)].lstrip(" \t\n")
+        token = err.number
     prefix = f"{context}: " if context else ""
     return f'{prefix}{expr}: {err.message} (error token is "{token}")'
 
@@ -327,6 +328,7 @@ class Evaluator:
         self.cache: dict[str, Thunk | ArithError] = {}
         self.depth = 0
         self.current = ""
+        self.context = ""  # evaluate()'s prefix, which bash keeps for a variable's bad value
 
     def evaluate(self, text: str, context: str = "") -> int:
         """Evaluate `text`; errors raise `ExpansionError` worded as bash words them
@@ -334,10 +336,13 @@ class Evaluator:
         m = _DEC.match(text)
         if m is not None:
             return wrap(int(text))
+        outer, self.context = self.context, context
         try:
             return self._eval(text)
         except ArithError as err:
             raise ExpansionError(error_message(text, err, context)) from None
+        finally:
+            self.context = outer
 
     def _eval(self, text: str) -> int:
         f = self.cache.get(text)
@@ -363,10 +368,12 @@ class Evaluator:
         if not text:
             return 0
         if text.isdigit():
-            return wrap(int(text)) if text[0] != "0" or text == "0" else self.sub_eval(text)
-        return self.sub_eval(text)
+            if text[0] != "0" or text == "0":
+                return wrap(int(text))
+            return self.sub_eval(text, self.context)
+        return self.sub_eval(text, self.context)
 
-    def sub_eval(self, text: str) -> int:
+    def sub_eval(self, text: str, context: str = "") -> int:
         self.depth += 1
         try:
             if self.depth > 1024:
@@ -374,7 +381,7 @@ class Evaluator:
             try:
                 return self._eval(text)
             except ArithError as err:
-                raise ExpansionError(error_message(text, err, "")) from None
+                raise ExpansionError(error_message(text, err, context)) from None
         finally:
             self.depth -= 1
 
@@ -384,7 +391,13 @@ class Evaluator:
         v = self.state.lookup(name)
         if v is not None and v.flags & ASSOC:
             return sub
-        return str(self.sub_eval(sub) if sub.strip() else self.bad_subscript(name, sub))
+        if not sub.strip():
+            return str(self.bad_subscript(name, sub))
+        outer, self.context = self.context, ""  # bash names no command inside a subscript
+        try:
+            return str(self.sub_eval(sub))
+        finally:
+            self.context = outer
 
     def bad_subscript(self, name: str, sub: str) -> int:
         raise ExpansionError(f"{name}[{sub}]: bad array subscript")

@@ -143,8 +143,12 @@ class CondEvaluator:
             return self.regex_match(left, node.right)
         right = self.expand_str(node.right)
         if op in ("-eq", "-ne", "-lt", "-le", "-gt", "-ge"):
-            a = self.arith.evaluate(left)
-            b = self.arith.evaluate(right)
+            try:
+                a = self.arith.evaluate(left, "[[")
+                b = self.arith.evaluate(right, "[[")
+            except ExpansionError as err:  # bash reports it and the test is false (status 1)
+                self.error(err.message)
+                return False
             return _compare(op, a, b)
         return self.binary_test(op, left, right, "[[")
 
