@@ -379,11 +379,12 @@ class ParamExpander:
         if (p.arg is None or not p.arg.parts) and p.arg2 is None:
             raise ExpansionError(f"{self.source_text(p.span)}: bad substitution")
         off_text = self.expand_str(p.arg) if p.arg is not None else ""
-        offset = self.arith.evaluate(off_text)
+        shown = f"!{p.name}" if p.indirect else label  # bash names the parameter in errors
+        offset = self.arith.evaluate(off_text, shown)
         length: int | None = None
         if p.arg2 is not None:
             len_text = self.expand_str(p.arg2)
-            length = self.arith.evaluate(len_text)
+            length = self.arith.evaluate(len_text, shown)
         if isinstance(value, list):
             items = value
             if label in ("@", "*") or (p.name in ("@", "*") and p.subscript is None):
