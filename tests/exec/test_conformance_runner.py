@@ -56,6 +56,7 @@ CATEGORIES = {
     "errors",
     "idioms",  # real-world patterns that combine several of the above
     "real-scripts",  # installed scripts (.ci/apt-packages.txt) run for usage and versions
+    "unseen",  # mixed-feature cases written after the interpreter, to measure first-run passes
 }
 
 
