@@ -62,10 +62,7 @@ class LiteLimits:
     output_mib: int | None = 64
 
 
-LIMIT_NAMES = (
-    "cpu_seconds", "wall_seconds", "memory_mib", "file_size_mib", "processes", "open_files",
-    "disk_mib", "inodes", "output_mib",
-)  # fmt: skip
+LIMIT_NAMES: tuple[str, ...] = LiteLimits.__match_args__  # the fields, in order
 
 
 @record(weakref_slot=True)
@@ -129,17 +126,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
     "paths": {"read": "entries", "write": "entries", "deny": "entries"},
     "network": {"allow": "bool"},
     "env": {"pass": "patterns", "set": "table"},
-    "limits": {
-        "cpu_seconds": "int",
-        "wall_seconds": "number",
-        "memory_mib": "int",
-        "file_size_mib": "int",
-        "processes": "int",
-        "open_files": "int",
-        "disk_mib": "int",
-        "inodes": "int",
-        "output_mib": "int",
-    },
+    "limits": {name: "number" if name == "wall_seconds" else "int" for name in LIMIT_NAMES},
 }
 
 
