@@ -1,7 +1,7 @@
 """cli/compile_cmd - `bashflow compile FILE|-`: the script as a workflow graph.
 
-Exit 0 compiled; 2 syntax error (`file:line:col: message`), unreadable file, bad policy or a
-format that is not available. `--explain` writes the explanation to standard output (the
+Exit 0 compiled; 2 syntax error (`file:line:col: message`), unreadable file, bad policy or an
+unknown format. `--explain` writes the explanation to standard output (the
 document then goes only to `-o OUT`, when given).
 """
 
@@ -62,27 +62,20 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"bashflow: {args.file}: {err.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    render = None
-    if args.format != "json":
-        try:
-            from bashflow.compile import render as render_mod
-
-            render = getattr(render_mod, "to_dot" if args.format == "dot" else "to_mermaid")
-        except (ImportError, AttributeError):
-            print(f"bashflow: compile: format {args.format} not available", file=sys.stderr)
-            return EXIT_USAGE
     try:
         wf = compile_script(data, filename=name, policy=args.policy, cwd=args.cwd, home=args.home)
     except (ParseError, PolicyError) as err:
         print(render_error(err), file=sys.stderr)
         return err.exit_code if isinstance(err, ParseError) else EXIT_USAGE
     doc = wf.to_json()
-    if render is not None:
-        out = render(doc)
-    else:
+    if args.format == "json":
         import json
 
         out = json.dumps(doc, indent=args.indent, ensure_ascii=False)
+    else:
+        from bashflow.compile.render import to_dot, to_mermaid
+
+        out = to_dot(doc) if args.format == "dot" else to_mermaid(doc)
     if not out.endswith("\n"):
         out += "\n"
     if args.explain:
