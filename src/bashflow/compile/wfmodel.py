@@ -12,7 +12,7 @@ compiling a script must not pay for it.
 from __future__ import annotations
 
 import signal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -24,21 +24,6 @@ _CONFIG = ConfigDict(
     extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
 )
 
-NODE_KINDS = (
-    "command", "pipeline", "subshell", "group", "if", "case", "for", "arith_for", "while",
-    "until", "select", "function", "arith", "cond", "coproc",
-)  # fmt: skip
-ROLES = (
-    "element", "body", "condition", "then", "elif", "else", "case_item", "substitution",
-    "heredoc", "redirect", "assignment", "argument", "function_body",
-)  # fmt: skip
-"""The roles the contract names (`Node.role` is a free string so a new role is not an error)."""
-RESOURCE_KINDS = (
-    "file", "tree", "glob", "stream", "variable", "function", "cwd", "network", "process", "any",
-)  # fmt: skip
-EDGE_KINDS = ("data", "variable", "cwd", "control", "order")
-VERDICTS = ("allow", "deny", "unknown")
-
 NodeKind = Literal[
     "command", "pipeline", "subshell", "group", "if", "case", "for", "arith_for", "while",
     "until", "select", "function", "arith", "cond", "coproc",
@@ -48,6 +33,17 @@ ResourceKind = Literal[
     "file", "tree", "glob", "stream", "variable", "function", "cwd", "network", "process", "any"
 ]  # fmt: skip
 EdgeKind = Literal["data", "variable", "cwd", "control", "order"]
+Decision = Literal["allow", "deny", "unknown"]
+
+# the same values as tuples, for the docs (docs/gen_workflow.py)
+NODE_KINDS: tuple[str, ...] = get_args(NodeKind)
+RESOURCE_KINDS: tuple[str, ...] = get_args(ResourceKind)
+EDGE_KINDS: tuple[str, ...] = get_args(EdgeKind)
+ROLES = (
+    "element", "body", "condition", "then", "elif", "else", "case_item", "substitution",
+    "heredoc", "redirect", "assignment", "argument", "function_body",
+)  # fmt: skip
+"""The roles the contract names (`Node.role` is a free string so a new role is not an error)."""
 
 NodeId = Annotated[int, Field(ge=1)]
 ExitCode = Annotated[int, Field(ge=1, le=255)]
@@ -256,9 +252,7 @@ class Verdict(BaseModel):
 
     model_config = _CONFIG
 
-    decision: Literal["allow", "deny", "unknown"] = Field(
-        description="allow, deny, or unknown (decided at run time)"
-    )
+    decision: Decision = Field(description="allow, deny, or unknown (decided at run time)")
     findings: list[Finding] = Field(description="the reasons, in source order")
 
 
@@ -314,14 +308,7 @@ class Edge(BaseModel):
 class WorkflowDoc(BaseModel):
     """A bash script compiled into a workflow graph (`bashflow compile --format json`)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        strict=True,
-        allow_inf_nan=False,
-        populate_by_name=True,
-        title="bashflow workflow",
-    )
+    model_config = ConfigDict(**_CONFIG, title="bashflow workflow")
 
     schema_: Literal["bashflow.workflow"] = Field(alias="schema", description="document type")
     version: Literal[1] = Field(description="schema version")
