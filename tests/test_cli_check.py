@@ -117,6 +117,20 @@ def test_cli_check_runs_without_pydantic() -> None:
     assert out.stdout.split() == ["0", "False"]
 
 
+@pytest.mark.parametrize("extra", [[], ["--policy", "strict"]])
+def test_cli_check_with_a_profile_runs_without_pydantic(extra: list[str], tmp_path: Path) -> None:
+    # the default (`workspace`) and a named profile are read as lite policies too
+    code = (
+        "import sys; from bashflow.cli import main\n"
+        f"rc = main(['check', '-c', 'cat /etc/shadow', *{extra!r}])\n"
+        "print(rc, 'pydantic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.split()[-2:] == ["1", "False"]
+
+
 def test_lite_policy_agrees_with_the_model(tmp_path: Path) -> None:
     from bashflow import Policy
     from bashflow.policy.lite import LitePolicy, load_lite

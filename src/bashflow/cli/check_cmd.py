@@ -35,22 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-PROFILES = ("strict", "workspace", "permissive")
-
-
 def load_policy_arg(spec: str, *, lite: bool = False) -> Policy | LitePolicy:
     """A policy file, or a built-in profile name when no such file exists. With `lite`, a
-    plainly valid file is read without pydantic (see policy/lite.py)."""
+    profile or a plainly valid file is read without pydantic (see policy/lite.py)."""
     import os
 
     from bashflow.errors import PolicyError
+    from bashflow.policy.profiles import PROFILE_NAMES, get_profile, lite_profile
 
     if not os.path.exists(spec):
-        if spec in PROFILES:
-            from bashflow.policy.model import Policy
-
-            return Policy.profile(spec)
-        names = ", ".join(PROFILES)
+        if spec in PROFILE_NAMES:
+            return lite_profile(spec) if lite else get_profile(spec)
+        names = ", ".join(PROFILE_NAMES)
         raise PolicyError(f"no policy file {spec!r} (and not a built-in profile: {names})")
     if lite:
         from bashflow.policy.lite import load_lite
