@@ -255,10 +255,6 @@ def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer | None) -> Non
             var_write(lw, node, name)
 
 
-def scan_word(node: CNode, w: object, st: State, lw: Lowerer | None = None) -> None:
-    scan_node(node, w, st, lw)
-
-
 def scan_reads(lw: Lowerer, node: CNode, n: SimpleCommand, st: State) -> None:
     for a in n.assignments:
         scan_node(node, a.value, st, lw)

@@ -91,12 +91,12 @@ class Lowerer(Walker):
         self.errexit = facts.shebang_errexit(source.text)
         self.pending_code: dict[int, str] = {}
         self.defining = 0
-        self.worth_inlining: dict[int, bool] = {}
-        self.locals_cache: dict[int, set[str]] = {}
-        """By function definition: whether walking it at a call says more than its summary
-        (its body, lowered where defined, has unknown paths or variables, calls, a `cd`)."""
         """Inside a function body lowered where it is defined (a pessimistic state: calls
         there take summaries; walking them again would say no more)."""
+        self.worth_inlining: dict[int, bool] = {}
+        """By function definition: whether walking it at a call says more than its summary
+        (its body, lowered where defined, has unknown paths or variables, calls, a `cd`)."""
+        self.locals_cache: dict[int, set[str]] = {}
         self.assigned_cache: dict[int, tuple[set[str], set[str], bool, set[str]]] = {}
         self.start = State(cwd=cwd)
 

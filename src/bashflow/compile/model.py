@@ -143,10 +143,6 @@ class CNode:
         return f"CNode({self.uid}, {self.kind}, {self.text[:30]!r})"
 
 
-def res_json(r: Res) -> dict[str, Any]:
-    return {"kind": r[0], "path": r[1], "name": r[2]}
-
-
 def res_text(r: Res) -> str:
     """A resource in words, for edge reasons."""
     kind, path, name = r
