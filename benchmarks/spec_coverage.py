@@ -68,7 +68,8 @@ def _text(parts: tuple[Any, ...], quoted: bool) -> tuple[str | None, bool, bool]
     return (None if unknown else "".join(out)), glob, many
 
 
-def _argv(cmd: S.SimpleCommand) -> list[cmdspec.Arg]:
+def args_of(cmd: S.SimpleCommand) -> list[cmdspec.Arg]:
+    """The argv of a simple command as `cmdspec.Arg`s (the tests read argvs with it too)."""
     args = []
     for i, w in enumerate(cmd.words):
         t, g, m = _text(w.parts, False)
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in nodes:
             if not isinstance(n, S.SimpleCommand) or not n.words:
                 continue
-            words = _argv(n)
+            words = args_of(n)
             name = words[0].text
             if name is None:
                 dynamic += 1

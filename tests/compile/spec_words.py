@@ -2,51 +2,25 @@
 
 Words come from bashflow's own parser, so the tests feed `usage()` the argvs a script really
 has: a quoted expansion is one unknown word, an unquoted one or `"$@"` may be many words, a
-glob is a pattern that may be many words.
+glob is a pattern that may be many words (`benchmarks/spec_coverage.args_of`, which reads the
+corpus's argvs the same way).
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 import bashflow
 from bashflow.compile.cmdspec import UPWARD_LEVELS, Arg, PathUse, Usage
 from bashflow.parser import syntax as S
 
-
-def _literal(parts: tuple[Any, ...], quoted: bool) -> tuple[str | None, bool, bool]:
-    """(text, glob, many) of a word's parts."""
-    out: list[str] = []
-    glob = many = False
-    unknown = False
-    for p in parts:
-        if isinstance(p, S.Literal | S.SingleQuoted):
-            out.append(p.text)
-        elif isinstance(p, S.Escaped):
-            out.append(p.char)
-        elif isinstance(p, S.AnsiCQuoted):
-            out.append(p.value)
-        elif isinstance(p, S.Glob) and not quoted:
-            out.append(p.text)
-            glob = many = True
-        elif isinstance(p, S.DoubleQuoted):
-            text, _, inner_many = _literal(p.parts, True)
-            if text is None:
-                unknown = True
-            else:
-                out.append(text)
-            many = many or inner_many
-        elif isinstance(p, S.ParamExpansion):
-            unknown = True
-            name = getattr(p, "name", "")
-            if not quoted or name in ("@", "*"):
-                many = True
-        else:
-            unknown = True
-            if not quoted:
-                many = True
-    return (None if unknown else "".join(out)), glob, many
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from benchmarks.spec_coverage import args_of  # noqa: E402
 
 
 def argv(command: str) -> list[Arg]:
@@ -54,11 +28,7 @@ def argv(command: str) -> list[Arg]:
     script = bashflow.parse(command)
     cmds = [n for n in S.walk(script) if isinstance(n, S.SimpleCommand)]
     assert len(cmds) == 1, command
-    out = []
-    for i, w in enumerate(cmds[0].words):
-        text, glob, many = _literal(w.parts, False)
-        out.append(Arg(text, i, glob, many))
-    return out
+    return args_of(cmds[0])
 
 
 def _path(u: PathUse) -> str:

@@ -866,7 +866,7 @@ def test_usage_on_a_sample_of_the_corpus() -> None:
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
     from benchmarks import corpus as corpus_build
-    from benchmarks.spec_coverage import _argv
+    from benchmarks.spec_coverage import args_of
 
     import bashflow
     from bashflow.parser import syntax as S
@@ -879,7 +879,7 @@ def test_usage_on_a_sample_of_the_corpus() -> None:
     for entry in entries:
         for node in S.walk(bashflow.parse(entry.read_bytes(), str(entry.path))):
             if isinstance(node, S.SimpleCommand) and node.words:
-                words = _argv(node)
+                words = args_of(node)
                 if words[0].text and words[0].text.rpartition("/")[2] in names:
                     u = usage(words)
                     seen += 1
