@@ -48,7 +48,6 @@ from bashflow.parser.syntax import (
     Word,
     children,
 )
-from bashflow.parser.syntax import walk as _walk_node
 from bashflow.policy.shapes import assigned_names, literal_output, terminates, word_literal
 from bashflow.policy.values import (
     EMPTY,
@@ -149,14 +148,8 @@ NODE_HANDLING: dict[str, str] = {
 
 ARITH_COMPARE = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 MAX_PAYLOAD_DEPTH = 12
-MAX_BRACE_FIELDS = 64
 MAX_LOOP_VALUES = 4
 SAFE_DEVICES = ("/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/fd/", "/proc/self/fd/")
-
-
-def walk(root: object) -> Iterator[Any]:
-    """`syntax.walk` over any node (the `@node` classes are not `Node` to the type checker)."""
-    return _walk_node(cast(Node, root))
 
 
 def kids(n: object) -> Iterator[Any]:
