@@ -49,6 +49,14 @@ def test_cpu_seconds(spawner: Spawner, full: Probe, workdir: Path) -> None:
     assert r.code in (128 + 24, 137)
 
 
+def test_cpu_seconds_hard_limit(spawner: Spawner, full: Probe, workdir: Path) -> None:
+    """A command that ignores SIGXCPU dies of SIGKILL one CPU second later: still reported
+    as `cpu_seconds` (the tree's CPU time, from the cgroup, tells it from other kills)."""
+    r = sh(spawner, policy(limits=_limits(cpu_seconds=1, wall_seconds=20)),
+           "trap '' XCPU; while :; do :; done", workdir)  # fmt: skip
+    assert (r.code, r.outcome.limit, r.outcome.value) == (137, "cpu_seconds", "1")
+
+
 def test_memory_bomb(spawner: Spawner, full: Probe, workdir: Path) -> None:
     bomb = "x = []\nfor _ in range(128):\n    x.append(bytearray(16 << 20))\n"  # 2 GiB at most
     r = run(spawner, policy(limits=_limits(memory_mib=64)), ["python3", "-c", bomb], workdir)
