@@ -292,11 +292,7 @@ def unwrap_runner(name: str, argv: Argv) -> Payload | None:
             return Payload(unknown=f"`{name} {code_opt}` without a command")
         if not t.startswith("-") or t == "-":
             break
-        if t in takes or (
-            name == "xargs"
-            and t[:2] in ("-I", "-L", "-n", "-P", "-s", "-d", "-E", "-a")
-            and len(t) == 2
-        ):
+        if t in takes:
             i += 2
             continue
         i += 1
