@@ -501,6 +501,8 @@ BAD_FILES: list[tuple[str, int, str]] = [
     ('[_aliases]\nkat = "dog"\n[cat]\nclass = "pure"\n', 0, "no such spec"),
     ('[cat]\nclass = "pure"\noperands = [{ slot = "readwrite*", derive = ["x"] }]\n', 3, "derive"),
     ('[cat]\nclass = "pure"\n[[dog]]\nclass = "pure"\n', 1, "stray tables"),
+    ('[cat]\nclass = "pure"\noperand_like = "-[0-9"\n', 3, "bad regular expression"),
+    ('[cat]\nclass = "pure"\ncode_if = ["ok", "(x"]\n', 3, "bad regular expression"),
     ('[vcs]\nclass = "pure"\n[vcs.subcommands.x]\n[[dog]]\n', 3, "stray tables"),
     ('[_aliases]\nx = "cat"\n[[dog]]\n[cat]\nclass = "pure"\n', 1, "stray tables"),
     (

@@ -487,6 +487,13 @@ class _Builder:
             raise self.fail(path, f"must be a non-empty string, not {value!r}")
         return value
 
+    def _regex(self, path: tuple[str, ...], value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise self.fail(path, f"bad regular expression {value!r}: {e}") from None
+        return value
+
     def _strs(self, path: tuple[str, ...], value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
@@ -603,8 +610,7 @@ class _Builder:
             elif k == "word_options":
                 self._bool(p, v)
             elif k == "operand_like":
-                spec.operand_like = self._str(p, v)
-                re.compile(spec.operand_like)
+                spec.operand_like = self._regex(p, self._str(p, v))
             elif k in ("subcommands", "modes"):
                 if not isinstance(v, dict):
                     raise self.fail(p, "must be a table of specs")
@@ -624,9 +630,7 @@ class _Builder:
                     raise self.fail(p, "must be a table of key = role")
                 spec.keys = {key: self._choice((*p, key), r, ROLES) for key, r in v.items()}
             elif k == "code_if":
-                spec.code_if = self._strs(p, v)
-                for rx in spec.code_if:
-                    re.compile(rx)
+                spec.code_if = tuple(self._regex(p, rx) for rx in self._strs(p, v))
             elif k == "modules":
                 if not isinstance(v, dict):
                     raise self.fail(p, "must be a table of module = spec name")
