@@ -90,10 +90,10 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
     elif name in ("cd", "pushd", "popd"):
         node.reads[CWD] = None
         node.writes[CWD] = None
-        var_write(lw, node, "PWD")
-        var_write(lw, node, "OLDPWD")
+        var_write(node, "PWD")
+        var_write(node, "OLDPWD")
         if name != "cd":
-            var_write(lw, node, "DIRSTACK")
+            var_write(node, "DIRSTACK")
             node.reads[("variable", None, "DIRSTACK")] = None
         ops, _ = _operands(argv)
         if name == "popd":
@@ -116,8 +116,8 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
         node.writes[POSITIONAL] = None
     elif name == "getopts":
         node.reads[POSITIONAL] = None
-        var_write(lw, node, "OPTIND")
-        var_write(lw, node, "OPTARG")
+        var_write(node, "OPTIND")
+        var_write(node, "OPTARG")
         node.reads[("variable", None, "OPTIND")] = None
     elif name in ESCAPES:
         node.escapes.add(name)
@@ -218,7 +218,7 @@ def _declare(lw: Lowerer, node: CNode, name: str, argv: list[Field]) -> None:
         if name != "unset" and "=" not in f.text and "p" in flags:
             node.reads[("variable", None, var)] = None
             continue
-        var_write(lw, node, var)
+        var_write(node, var)
         if name == "export" or "x" in flags:
             node.writes[ENV] = None
             lw.exported.add(var)

@@ -112,7 +112,12 @@ def resolve_text(text: str, cwd: str | None) -> str | None:
         if cwd is None:
             return None
         text = posixpath.join(cwd, text)
-    n = posixpath.normpath(text)
+    return normalize(text)
+
+
+def normalize(path: str) -> str:
+    """An absolute path, lexically normalised (`..` and `.` resolved, `//x` is `/x`)."""
+    n = posixpath.normpath(path)
     return "/" + n.lstrip("/") if n.startswith("//") else n
 
 
@@ -191,7 +196,7 @@ def exported(lw: Lowerer, name: str) -> bool:
     )
 
 
-def var_write(lw: Lowerer, node: CNode, name: str) -> None:
+def var_write(node: CNode, name: str) -> None:
     node.writes[("variable", None, name)] = None
 
 
@@ -203,7 +208,7 @@ def named_var_read(node: CNode, fields: list[Field]) -> None:
             node.reads[ALL_VARIABLES] = None
 
 
-def scan_node(node: CNode, root: object, st: State, lw: Lowerer | None = None) -> None:
+def scan_node(node: CNode, root: object, st: State, lw: Lowerer) -> None:
     """Variables read (and written by `${x:=v}` and arithmetic) by the words, arithmetic and
     conditions under `root`, not counting the bodies of substitutions (their own nodes)."""
     reads = node.reads
@@ -230,7 +235,7 @@ def scan_node(node: CNode, root: object, st: State, lw: Lowerer | None = None) -
         stack.extend(kids(x))
 
 
-def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer | None) -> None:
+def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer) -> None:
     name = p.name
     reads = node.reads
     if p.indirect or name in st.namerefs:
@@ -240,7 +245,7 @@ def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer | None) -> Non
     elif name in ("?", "_", "PIPESTATUS"):
         node.status_dep = True
     elif name == "!":
-        if lw is not None and lw.last_bg is not None:
+        if lw.last_bg is not None:
             reads[("process", None, f"job:{lw.last_bg.uid}")] = None
         else:
             reads[ALL_PROCESSES] = None
@@ -251,8 +256,8 @@ def _param(node: CNode, p: ParamExpansion, st: State, lw: Lowerer | None) -> Non
         node.writes[("variable", None, name)] = None
     else:
         reads[("variable", None, name)] = None
-        if p.op in (":=", "=") and lw is not None:
-            var_write(lw, node, name)
+        if p.op in (":=", "="):
+            var_write(node, name)
 
 
 def scan_reads(lw: Lowerer, node: CNode, n: SimpleCommand, st: State) -> None:

@@ -153,7 +153,7 @@ class Lowerer(Walker):
             and effect.via != "prefix"
             and effect.via not in fx.ENV_WRAPPERS
         ):
-            fx.var_write(self, node, effect.name)
+            fx.var_write(node, effect.name)
         # `Access` effects are the checker's own file guesses: the compiler uses the command
         # specs (and its own redirections, globs and tests) instead.
 
@@ -399,7 +399,7 @@ class Lowerer(Walker):
             name = self.resolve_nameref(a.name, st, a.span)
             if n.words:
                 continue  # `NAME=v cmd`: only the command's environment
-            fx.var_write(self, node, name)
+            fx.var_write(node, name)
             if a.subscript is None and not isinstance(a.value, ArrayLiteral):
                 st.vars[name] = value if not a.append else (st.vars.get(name, UNKNOWN) + value)
                 st.arrays.pop(name, None)
@@ -526,7 +526,7 @@ class Lowerer(Walker):
             node.reads[STDIN] = None
             node.writes[STDIN] = None
         self.loop_forget(n.body, st)
-        fx.var_write(self, node, n.name)
+        fx.var_write(node, n.name)
         distinct = list(dict.fromkeys(values))
         b = st.fork()
         b.vars[n.name] = join_fields(distinct) if distinct else UNKNOWN
@@ -594,7 +594,7 @@ class Lowerer(Walker):
                     for f in left + right:
                         fx.path_read(node, f, st.cwd)
                 if node is not None and x.op == "=~":
-                    fx.var_write(self, node, "BASH_REMATCH")
+                    fx.var_write(node, "BASH_REMATCH")
             else:
                 stack.extend(kids(x))
 
@@ -630,7 +630,7 @@ class Lowerer(Walker):
         self.worth_inlining[id(n)] = _imprecise(node)
 
     def l_Coproc(self, n: Coproc, st: State, node: CNode) -> None:
-        fx.var_write(self, node, n.name or "COPROC")
+        fx.var_write(node, n.name or "COPROC")
         st.arrays[n.name or "COPROC"] = None
         child = self.lower_command(n.body, st.fork(), node, "body")
         child.boundary = True
@@ -649,7 +649,7 @@ class Lowerer(Walker):
             if node is None:
                 break
             if r.fd_var is not None:
-                fx.var_write(self, node, r.fd_var)
+                fx.var_write(node, r.fd_var)
                 st.vars[r.fd_var] = UNKNOWN
             target = r.target
             fd = (
