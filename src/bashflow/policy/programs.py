@@ -25,6 +25,15 @@ SHELLS = frozenset(
     {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "rbash", "fish", "csh", "tcsh"}
 )
 """Programs that run shell code from `-c`, a script file, or standard input."""
+# transparent wrapper -> its options that take an argument
+TRANSPARENT_OPTIONS: dict[str, frozenset[str]] = {
+    "env": frozenset({"-u", "--unset", "-C", "--chdir"}),
+    "exec": frozenset({"-a"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "stdbuf": frozenset({"-i", "-o", "-e"}),
+    "time": frozenset({"-f", "-o", "--format", "--output"}),
+}
 QUEUES = frozenset({"at", "batch"})
 """Programs that queue shell code from standard input (or `-f FILE`) to run later."""
 LATER = frozenset({"crontab", "anacron", "systemd-run", "launchctl", "incrontab"})
@@ -216,14 +225,7 @@ def unwrap_transparent(name: str, argv: Argv) -> Payload | None:
     i = 0
     env: list[str] = []
     chdir: Field | None = None
-    takes = {
-        "env": {"-u", "--unset", "-C", "--chdir"},
-        "exec": {"-a"},
-        "timeout": {"-s", "-k", "--signal", "--kill-after"},
-        "nice": {"-n", "--adjustment"},
-        "stdbuf": {"-i", "-o", "-e"},
-        "time": {"-f", "-o", "--format", "--output"},
-    }.get(name, set())
+    takes = TRANSPARENT_OPTIONS.get(name, frozenset())
     while i < len(args):
         a = args[i]
         if not a.exact:
