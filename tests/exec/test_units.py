@@ -1,10 +1,11 @@
 """The interpreter's trickiest pieces, each compared with what /usr/bin/bash computes for the
 same input in the same run: 64-bit arithmetic and its errors, IFS word splitting, patterns
-(`case`/`[[ == ]]` matching, `${x#p}`, `${x/p/r}`)."""
+(`case`/`[[ == ]]` matching, `${x#p}`, `${x/p/r}`), backslash escapes (`printf`, `echo -e`)."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -105,3 +106,22 @@ def test_strip_and_replace_match_bash(bash_path: str) -> None:
     for (op, pat, text), expected in zip(EDITS, bash_lines("".join(lines)), strict=True):
         got = strip(pat, text, op) if op[0] != "/" else replace(pat, text, "_", op)
         assert f"<{got}>" == expected, (op, pat, text)
+
+
+ESCAPES = [
+    ("printf", "a\\cb|"), ("printf", "a\\0101b|"), ("printf", "\\q\\\"\\?\\'|"),
+    ("printf", "\\x41\\u263a\\x|"), ("printf", "\\%d|\\\\%d|%s\\\n", "5", "6"),
+    ("printf", "%b|", "a\\101\\0101\\cb"), ("printf", "\\x25d|%s\\", "z"),
+    ("echo", "-e", "a\\0101\\101\\?\\x4\\cb"),
+]  # fmt: skip
+
+
+def test_backslash_escapes_match_bash(bash_path: str) -> None:
+    script = "".join(" ".join(map(single_quote, argv)) + "; echo\n" for argv in ESCAPES)
+    ours = subprocess.run(
+        [sys.executable, "-m", "bashflow", "exec", "--no-sandbox", "-q", "-c", script],
+        capture_output=True,
+    )
+    theirs = subprocess.run([bash_path, "-c", script], capture_output=True)
+    assert ours.stderr == b""
+    assert ours.stdout == theirs.stdout

@@ -74,14 +74,25 @@ def quote_printf(text: str) -> str:
     return "".join(out)
 
 
-def echo_escapes(text: str, bare_octal: bool = False) -> tuple[str, bool]:
-    """`echo -e` / `printf %b`: the decoded text and whether `\\c` stopped the output.
-    Octal is `\\0nnn` for echo; `printf %b` also takes `\\nnn` (`bare_octal`)."""
+_ECHO_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
+                 "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}  # fmt: skip
+_FORMAT_ESCAPES = {**_ECHO_ESCAPES, "'": "'", '"': '"', "?": "?"}
+_OCTAL = "01234567"
+_HEX = "0123456789abcdefABCDEF"
+
+
+def echo_escapes(
+    text: str, bare_octal: bool = False, *, printf_format: bool = False
+) -> tuple[str, bool]:
+    """`echo -e` / `printf %b` / a printf format: the decoded text and whether `\\c`
+    stopped the output. Octal is `\\0nnn` for echo; `printf %b` also takes `\\nnn`
+    (`bare_octal`). A printf format (`printf_format`) takes `\\nnn` with any first digit
+    (so `\\0101` is `\\010` then `1`), also `\\'`, `\\"` and `\\?`, and `\\c` is not special."""
+    simple = _FORMAT_ESCAPES if printf_format else _ECHO_ESCAPES
+    bare_octal = bare_octal or printf_format
     out: list[str] = []
     i = 0
     n = len(text)
-    simple = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
-              "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}  # fmt: skip
     while i < n:
         ch = text[i]
         if ch != "\\" or i + 1 >= n:
@@ -92,23 +103,23 @@ def echo_escapes(text: str, bare_octal: bool = False) -> tuple[str, bool]:
         if c in simple:
             out.append(simple[c])
             i += 2
-        elif c == "c":
+        elif c == "c" and not printf_format:
             return "".join(out), True
-        elif c == "0":
+        elif c == "0" and not printf_format:
             k = i + 2
-            while k < n and k < i + 5 and text[k] in "01234567":
+            while k < n and k < i + 5 and text[k] in _OCTAL:
                 k += 1
             out.append(_byte(int(text[i + 2 : k] or "0", 8) & 0xFF))
             i = k
-        elif c in "1234567" and bare_octal:
+        elif c in _OCTAL and bare_octal:
             k = i + 1
-            while k < n and k < i + 4 and text[k] in "01234567":
+            while k < n and k < i + 4 and text[k] in _OCTAL:
                 k += 1
             out.append(_byte(int(text[i + 1 : k], 8) & 0xFF))
             i = k
         elif c == "x":
             k = i + 2
-            while k < n and k < i + 4 and text[k] in "0123456789abcdefABCDEF":
+            while k < n and k < i + 4 and text[k] in _HEX:
                 k += 1
             if k == i + 2:
                 out.append("\\x")
@@ -119,7 +130,7 @@ def echo_escapes(text: str, bare_octal: bool = False) -> tuple[str, bool]:
         elif c in "uU":
             limit = 4 if c == "u" else 8
             k = i + 2
-            while k < n and k < i + 2 + limit and text[k] in "0123456789abcdefABCDEF":
+            while k < n and k < i + 2 + limit and text[k] in _HEX:
                 k += 1
             if k == i + 2:
                 out.append("\\" + c)

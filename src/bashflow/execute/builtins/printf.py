@@ -22,58 +22,6 @@ if TYPE_CHECKING:
 _SPEC = re.compile(r"%([-+ #0]*)(\*|[0-9]+)?(?:\.(\*|[0-9]*))?([hlLjzt]*)(\([^)]*\))?([a-zA-Z%])?")
 
 
-def format_escapes(fmt: str) -> str:
-    """Backslash escapes in a printf format (not `\\c`)."""
-    out: list[str] = []
-    i = 0
-    n = len(fmt)
-    simple = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
-              "t": "\t", "v": "\v", "\\": "\\", '"': '"', "'": "'", "?": "?"}  # fmt: skip
-    while i < n:
-        ch = fmt[i]
-        if ch != "\\" or i + 1 >= n:
-            out.append(ch)
-            i += 1
-            continue
-        c = fmt[i + 1]
-        if c in simple:
-            out.append(simple[c])
-            i += 2
-        elif c in "01234567":
-            k = i + 1
-            while k < n and k < i + 4 and fmt[k] in "01234567":
-                k += 1
-            v = int(fmt[i + 1 : k], 8) & 0xFF
-            out.append(chr(v) if v < 0x80 else bytes([v]).decode("utf-8", "surrogateescape"))
-            i = k
-        elif c == "x":
-            k = i + 2
-            while k < n and k < i + 4 and fmt[k] in "0123456789abcdefABCDEF":
-                k += 1
-            if k == i + 2:
-                out.append("\\x")
-                i += 2
-            else:
-                v = int(fmt[i + 2 : k], 16)
-                out.append(chr(v) if v < 0x80 else bytes([v]).decode("utf-8", "surrogateescape"))
-                i = k
-        elif c in "uU":
-            k = i + 2
-            lim = 4 if c == "u" else 8
-            while k < n and k < i + 2 + lim and fmt[k] in "0123456789abcdefABCDEF":
-                k += 1
-            if k == i + 2:
-                out.append("\\" + c)
-                i += 2
-            else:
-                out.append(chr(int(fmt[i + 2 : k], 16)))
-                i = k
-        else:
-            out.append("\\" + c)
-            i += 2
-    return "".join(out)
-
-
 def c_integer(conv: str, flags: str, w: int | None, p: int | None, v: int) -> str:
     """An integer conversion with C's rules (a precision is a minimum digit count, and
     `%.0d` of 0 is empty)."""
@@ -207,30 +155,12 @@ class PrintfBuiltin:
         n = len(fmt)
         while i < n:
             j = fmt.find("%", i)
-            k = fmt.find("\\", i)
-            if j < 0 and k < 0:
-                out.append(fmt[i:])
+            # the text up to the next conversion, its backslash escapes decoded (an escape
+            # never contains a `%`, and one that decodes to `%` is literal, as in bash)
+            text = fmt[i:] if j < 0 else fmt[i:j]
+            out.append(echo_escapes(text, printf_format=True)[0])
+            if j < 0:
                 return False
-            if k >= 0 and (j < 0 or k < j):
-                out.append(fmt[i:k])
-                end = k + 2
-                if k + 1 < n and fmt[k + 1] in "01234567":
-                    end = k + 1
-                    while end < n and end < k + 4 and fmt[end] in "01234567":
-                        end += 1
-                elif k + 1 < n and fmt[k + 1] == "x":
-                    end = k + 2
-                    while end < n and end < k + 4 and fmt[end] in "0123456789abcdefABCDEF":
-                        end += 1
-                elif k + 1 < n and fmt[k + 1] in "uU":
-                    end = k + 2
-                    lim = 4 if fmt[k + 1] == "u" else 8
-                    while end < n and end < k + 2 + lim and fmt[end] in "0123456789abcdefABCDEF":
-                        end += 1
-                out.append(format_escapes(fmt[k:end]))
-                i = end
-                continue
-            out.append(fmt[i:j])
             m = _SPEC.match(fmt, j)
             assert m is not None
             flags, width, prec, _, tfmt, conv = m.groups()
