@@ -71,16 +71,19 @@ def test_stop_continue_and_kill_whole_tree(spawner: Spawner, full: Probe, workdi
 def test_stop_freezes(spawner: Spawner, full: Probe, workdir: Path) -> None:
     proc, out = _spawn_ready(spawner, workdir, "echo ready; while :; do :; done")
     tree = [p for p in _tree(proc.pid) if p.pid != proc.pid]
+    assert tree, "the busy shell runs below the tree's init"
     proc.stop()
     before = sum(p.cpu_times().user for p in tree)
     frozen = [p.status() for p in tree]
+    time.sleep(0.3)  # a busy loop that still ran would gain CPU time meanwhile
+    after = sum(p.cpu_times().user for p in tree)
     proc.cont()
     proc.kill()
     proc.wait(timeout=20)
     out.close()
     assert all(s in (psutil.STATUS_STOPPED, psutil.STATUS_DISK_SLEEP, "frozen") for s in frozen), (
         frozen)  # fmt: skip
-    assert before >= 0
+    assert after == before, "no CPU time while stopped"
 
 
 def _cgroups_of(server_pid: int) -> list[str]:
