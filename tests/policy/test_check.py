@@ -197,3 +197,12 @@ def test_import_policy_stays_light() -> None:
         "bashflow.compile",
     ):
         assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned
+
+
+def test_the_checkers_builtins_are_bashs() -> None:
+    # a builtin missing here would be checked as an external program, one too many as a builtin
+    from bashflow.policy.builtins import BUILTINS
+
+    out = subprocess.run(["/usr/bin/bash", "-c", "compgen -b"], capture_output=True,
+                         text=True, check=True, timeout=30)  # fmt: skip
+    assert frozenset(out.stdout.split()) == BUILTINS
