@@ -15,7 +15,9 @@ from typing import Any
 
 from bashflow.policy.records import record
 
-CLASSES = frozenset(["stateless", "parallelizable_pure", "pure", "side_effectful", "unknown"])
+# parallelisability classes, from most to least parallel (a union takes the last)
+_CLASS_ORDER = ("stateless", "parallelizable_pure", "pure", "side_effectful", "unknown")
+CLASSES = frozenset(_CLASS_ORDER)
 NETWORK = ("none", "read", "write")
 STREAM = frozenset(["never", "always", "no_operands"])
 # Roles an operand slot or an option argument can have (docs/specs.md, "Roles").
@@ -51,7 +53,6 @@ _QUANT = {"": (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
 _NOT_UNIONED = frozenset(
     ["cmd", "exec", "module", "base", "code", "program", "script", "replace", "kv", "archive"]
 )
-_CLASS_ORDER = ("stateless", "parallelizable_pure", "pure", "side_effectful", "unknown")
 _NOT_PATHS = frozenset(
     ["value", "assign", "cmd", "code", "program", "kv", "module", "exec", "url", "repo"]
 )
