@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gc
 import os
-import posixpath
 from collections.abc import Mapping
 from typing import Any
 
+from bashflow.compile.effects import normalize
 from bashflow.compile.graph import build_edges, resolve_effects
 from bashflow.compile.lower import Lowerer
 from bashflow.compile.model import CNode
@@ -21,11 +21,6 @@ PROFILES = ("strict", "workspace", "permissive")
 _RANK = {"allow": 0, "unknown": 1, "deny": 2}
 
 
-def _norm(p: str) -> str:
-    n = posixpath.normpath(p)
-    return "/" + n.lstrip("/") if n.startswith("//") else n
-
-
 def build(
     script: str | bytes | Script,
     *,
@@ -34,26 +29,21 @@ def build(
     cwd: str | None = None,
     home: str | None = None,
 ) -> Workflow:
-    """Compile with the cyclic garbage collector paused: a compile allocates hundreds of
-    thousands of objects that all stay alive until it returns, and collections triggered by
-    those allocations would scan the whole syntax tree again and again (about a third of the
-    time on large scripts). The collector's state is restored afterwards."""
+    """`compile_script`, with the cyclic garbage collector paused: a compile allocates
+    hundreds of thousands of objects that all stay alive until it returns, and collections
+    triggered by those allocations would scan the whole syntax tree again and again (about a
+    third of the time on large scripts). The collector's state is restored afterwards."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(script, filename=filename, policy=policy, cwd=cwd, home=home)
+        return _build(script, filename, policy, cwd, home)
     finally:
         if enabled:
             gc.enable()
 
 
 def _build(
-    script: str | bytes | Script,
-    *,
-    filename: str = "<string>",
-    policy: Any = None,
-    cwd: str | None = None,
-    home: str | None = None,
+    script: str | bytes | Script, filename: str, policy: Any, cwd: str | None, home: str | None
 ) -> Workflow:
     if isinstance(script, bytes):
         data = script
@@ -74,8 +64,8 @@ def _build(
     else:
         raise TypeError(f"cannot compile a {type(script).__name__}; pass the script text")
     tree = parse_source(source)
-    cwd = _norm(os.path.abspath(cwd) if cwd is not None else os.getcwd())
-    home = _norm(os.path.abspath(home) if home is not None else os.path.expanduser("~"))
+    cwd = normalize(os.path.abspath(cwd) if cwd is not None else os.getcwd())
+    home = normalize(os.path.abspath(home) if home is not None else os.path.expanduser("~"))
     try:
         lw = Lowerer(source, tree, home=home, cwd=cwd)
         nodes = lw.lower()
