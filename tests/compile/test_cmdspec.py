@@ -425,6 +425,8 @@ def test_notes_say_why() -> None:
     assert u.opaque and "another root" in u.notes[-1]
     u = usage(argv("ln $a b"))
     assert "may" in u.notes[-1] and "aliases" in u.notes[0]
+    u = usage(argv("cp a"))  # the slot pattern, written as in the spec
+    assert u.opaque and u.notes[-1] == "cp: operands do not fit read+ dest"
 
 
 def test_language_of_code() -> None:

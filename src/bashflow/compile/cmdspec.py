@@ -25,6 +25,7 @@ from bashflow.compile.specload import (
     _CLASS_ORDER,
     _NOT_PATHS,
     _NOT_UNIONED,
+    _QUANT,
     _READS,
     CLASSES,
     NETWORK,
@@ -824,5 +825,5 @@ def _expand_upward(paths: tuple[str, ...]) -> list[str]:
 
 
 def _show(slots: tuple[Slot, ...]) -> str:
-    q = {(1, 1): "", (0, 1): "?", (0, None): "*", (1, None): "+"}
+    q = {bounds: mark for mark, bounds in _QUANT.items()}
     return " ".join(s.role + q.get((s.low, s.high), "") for s in slots) or "(none)"
