@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+import re
 import sys
 import threading
 import time
@@ -227,6 +228,9 @@ def check(
 
 
 Hit = tuple[str, str, Span, bool]
+# what BF114 looks at: ASCII controls but tab, newline and CR, and every non-ASCII character
+# (`suspicious` decides which of those are invisible); one regex scan, not a Python loop
+_ODD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\U0010ffff]")
 
 
 def _check(source: Source, ctx: Context) -> Verdict:
@@ -244,8 +248,14 @@ def _check(source: Source, ctx: Context) -> Verdict:
     except ParseError as err:
         return _verdict(source, [("BF100", f"syntax error: {err.message}", err.span, True)])
     hits: list[Hit] = []
-    for i, ch in enumerate(source.text):
-        if ch not in "\t\n" and not ch.isascii() and suspicious(ch):
+    for m in _ODD_CHAR.finditer(source.text):
+        ch, i = m.group(), m.start()
+        if ch.isascii():
+            hits.append(
+                ("BF114", f"control character U+{ord(ch):04X} in the script", Span(i, i + 1), True)
+            )
+            break
+        if suspicious(ch):
             hits.append(
                 (
                     "BF114",
@@ -253,11 +263,6 @@ def _check(source: Source, ctx: Context) -> Verdict:
                     Span(i, i + 1),
                     True,
                 )
-            )
-            break
-        if ch < " " and ch not in "\t\n\r":
-            hits.append(
-                ("BF114", f"control character U+{ord(ch):04X} in the script", Span(i, i + 1), True)
             )
             break
     walker = Walker(source, home=ctx.home, deadline=start + TIME_BUDGET_SECONDS)
