@@ -93,3 +93,14 @@ def test_profiles_and_lite_load_without_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["LitePolicy", "deny", "False"]
+
+
+def test_check_with_the_default_policy_loads_without_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from bashflow.policy.check import check\n"
+        "v = check('cat /etc/shadow; ls', cwd='/work/proj', home='/home/u')\n"
+        "print(v.decision, 'pydantic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["deny", "False"]

@@ -155,10 +155,12 @@ def _as_policy(policy: object) -> Policy | LitePolicy:
     model = sys.modules.get("bashflow.policy.model")
     if model is not None and isinstance(policy, model.Policy):
         return policy  # type: ignore[no-any-return]
+    if policy is None:
+        from bashflow.policy.profiles import DEFAULT_PROFILE, lite_profile
+
+        return lite_profile(DEFAULT_PROFILE)
     from bashflow.policy.model import Policy
 
-    if policy is None:
-        return Policy.profile("workspace")
     if isinstance(policy, Mapping):
         from pydantic import ValidationError
 
