@@ -323,8 +323,9 @@ class _Interp:
         """`-abc` (an argument-taking letter takes the rest of the word, or the next word);
         in tar's old style (`tar czf out.tgz dir`) each argument is the next unused word."""
         nxt = i + 1
+        short = self.table("short")  # the chain does not change inside a cluster
         for j, c in enumerate(letters):
-            opt = self.table("short").get(c)
+            opt = short.get(c)
             if opt is None:
                 self.unknown(i, "-" + c)
                 continue
