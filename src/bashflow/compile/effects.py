@@ -95,16 +95,21 @@ def export_pass(lw: Lowerer, nodes: list[CNode]) -> None:
 # --------------------------------------------------------------------------- paths
 
 
+def pattern(f: Field) -> tuple[str | None, bool]:
+    """A field's text (None = unknown) and whether it is a glob pattern: a value known only
+    up to a literal prefix stands for every name with that prefix (unless it may hold `..`
+    or comes from data)."""
+    if f.exact:
+        return f.text, False
+    if f.glob and not f.dotdot and not f.tainted:
+        return f.text + "*", True
+    return None, False
+
+
 def resolve(f: Field, cwd: str | None) -> tuple[str | None, bool]:
     """A field as an absolute path (None = unknown) and whether it is a glob pattern."""
-    glob = False
-    if f.exact:
-        text = f.text
-    elif f.glob and not f.dotdot and not f.tainted:
-        text, glob = f.text + "*", True
-    else:
-        return None, False
-    return resolve_text(text, cwd), glob
+    text, glob = pattern(f)
+    return (resolve_text(text, cwd) if text is not None else None), glob
 
 
 def resolve_text(text: str, cwd: str | None) -> str | None:
@@ -291,14 +296,7 @@ def to_args(argv: tuple[Field, ...] | list[Field], via: str) -> list[Arg]:
 
     out: list[Arg] = []
     for i, f in enumerate(argv):
-        text: str | None
-        glob = False
-        if f.exact:
-            text = f.text
-        elif f.glob and not f.dotdot and not f.tainted:
-            text, glob = f.text + "*", True
-        else:
-            text = None
+        text, glob = pattern(f)
         if text is not None and via.startswith("find") and "{}" in text:
             text = None
         out.append(Arg(text, i, glob, f.split))
