@@ -2,8 +2,8 @@
 
 What one invocation of an external command reads, writes, runs and whether it can run in
 parallel comes from a spec: a TOML table per command in `compile/specs/` (format in
-docs/specs.md). This module is the code half: a lazy loader (a name index from the files'
-table headers; a command's table is parsed with `tomllib` only when first looked up) and
+docs/specs.md), loaded lazily by `specload.py` (a name index from the files' table headers; a
+command's table is parsed with `tomllib` only when first looked up). This module is
 `usage(argv)`, which walks an argv the way the command's own option parser would (clusters,
 `-ofile`, `--out=file`, `--out file`, `--`, subcommands, modes) and says what it touches.
 
@@ -11,8 +11,8 @@ Soundness first: when an argv cannot be read with confidence (an unknown option,
 subcommand, an expansion of unknown length where positions matter) the answer is `opaque`
 with a note, never a guess. Over-approximation (an extra read or write) only adds ordering.
 
-The loader and its checks live in `specload.py`; this module is the contract's records and the
-interpreter (`_Interp`), which gives every key its meaning and is one class for that reason.
+Besides the contract's records (`Arg`, `PathUse`, `Usage`), this module is the interpreter
+(`_Interp`), which gives every spec key its meaning and is one class for that reason.
 """
 
 from __future__ import annotations
