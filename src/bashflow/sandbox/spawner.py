@@ -446,6 +446,7 @@ def _lift(fd: int, *, above: int) -> int:
 
 
 def _close_except(keep: Sequence[int]) -> None:
+    """Close every fd of this process but those in `keep`."""
     from bashflow.sandbox._sys import syscall
 
     lo = 0
@@ -462,22 +463,11 @@ def _install_fds(targets: Sequence[int], fds: Sequence[int], *, keep: Sequence[i
     a callable run by `run_contained` never execs, so close-on-exec alone would not do."""
     import fcntl
 
-    from bashflow.sandbox._sys import syscall
-
     top = max(targets, default=2)
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top + 1) for fd in fds]
     for target, fd in zip(targets, high, strict=True):
         os.dup2(fd, target, inheritable=True)
-    for fd in range(top):
-        if fd not in targets:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    lo = top + 1
-    for k in sorted({k for k in keep if k > top}):
-        if k > lo:
-            syscall(SYS_CLOSE_RANGE, lo, k - 1, 0)
-        lo = k + 1
-    syscall(SYS_CLOSE_RANGE, lo, 0xFFFFFFFF, 0)
+    _close_except([*targets, *(k for k in keep if k > top)])
 
 
 def _package_root() -> str | None:
