@@ -581,12 +581,9 @@ class _Interp:
         files = 0
         maybe_none = True
         for slot, units in assigned:
-            role = slot.role
-            if self.recursive:
-                role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
+            role = self._transform(slot.role)
             derive = slot.derive
-            if self.inplace and role == "read":
-                role = "readwrite"
+            if role == "readwrite" and slot.role == "read":  # in place: the backup is written
                 derive = ("+" + self.backup,) if self.backup else ()
             if role in _READS or role in ("read_tree", "write", "write_tree", "dest"):
                 files += len(units)
@@ -602,9 +599,9 @@ class _Interp:
         default = self.default or self._inherited("default")
         if default is not None and files == 0:
             role = next((sl.role for sl in slots if sl.role not in _NOT_PATHS), "read")
-            if self.recursive:
-                role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
-            self.role(role, Arg(default, -1), self.obase or self.base)
+            self.role(
+                self._transform(role, inplace=False), Arg(default, -1), self.obase or self.base
+            )
         elif stdin == "no_operands" and (files == 0 or maybe_none):
             self.stdin = True
         self.stdin = self.stdin or stdin == "always"
@@ -660,10 +657,12 @@ class _Interp:
         self.finish_archives()
         self.finish_implicit()
 
-    def _transform(self, role: str) -> str:
+    def _transform(self, role: str, inplace: bool = True) -> str:
+        """A role as the options change it: recursive (`-r`) reads and writes are of trees; an
+        in-place edit (`-i`, unless `inplace` is False) writes what it reads."""
         if self.recursive:
             role = {"read": "read_tree", "write": "write_tree"}.get(role, role)
-        if self.inplace and role == "read":
+        if inplace and self.inplace and role == "read":
             role = "readwrite"
         return role
 
