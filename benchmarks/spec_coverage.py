@@ -99,25 +99,24 @@ def _fresh(code: str, runs: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def load_cost(runs: int = 15) -> None:
-    base = _fresh("pass", runs)
-    load = _fresh(_LOAD, runs)
-    inner = sorted(
+def _inner(code: str, runs: int) -> float:
+    """Median of the time (s) that fresh interpreters running code print (start-up excluded)."""
+    times = sorted(
         float(
             subprocess.run(
-                [sys.executable, "-c", _LOAD], check=True, capture_output=True, text=True
+                [sys.executable, "-c", code], check=True, capture_output=True, text=True
             ).stdout
         )
         for _ in range(runs)
-    )[runs // 2]
-    every = sorted(
-        float(
-            subprocess.run(
-                [sys.executable, "-c", _ALL], check=True, capture_output=True, text=True
-            ).stdout
-        )
-        for _ in range(5)
-    )[2]
+    )
+    return times[len(times) // 2]
+
+
+def load_cost(runs: int = 15) -> None:
+    base = _fresh("pass", runs)
+    load = _fresh(_LOAD, runs)
+    inner = _inner(_LOAD, runs)
+    every = _inner(_ALL, 5)
     print(f"\nloading (median of {runs} fresh interpreters):")
     print(f"  python -c pass:                             {1000 * base:6.1f} ms")
     print(
