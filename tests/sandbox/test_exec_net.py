@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import resource
 import shutil
 import socket
 import stat
@@ -12,7 +14,9 @@ from pathlib import Path
 import pytest
 from tests.sandbox.conftest import policy, run, sh, unsandboxed
 
-from bashflow.sandbox.probe import Probe
+from bashflow.sandbox.plan import prepare
+from bashflow.sandbox.probe import Layer, Probe
+from bashflow.sandbox.rlimits import Rlimit
 from bashflow.sandbox.spawner import ExecDenied, Spawner
 
 pytestmark = pytest.mark.slow
@@ -28,6 +32,29 @@ def test_only_allowed_programs_run(spawner: Spawner, full: Probe, workdir: Path)
     with pytest.raises(ExecDenied) as info:
         run(spawner, pol, ["ls"], workdir)
     assert info.value.exit_code == 126
+
+
+def test_exec_failure_status_on_every_start_path(
+    spawner: Spawner, full: Probe, workdir: Path
+) -> None:
+    """126 not allowed, 127 not found, the reason named: whether the init posix_spawns the
+    command, forks it (RLIMIT_AS, the memory fallback, is set) or, without a pid namespace,
+    becomes it."""
+    plan = prepare(policy(commands={"allow": ["sh"]}), workdir)
+    big = Rlimit(resource.RLIMIT_AS, 1 << 40, 1 << 40, "memory_mib")
+    plans = {
+        "posix_spawn": plan,
+        "fork": dataclasses.replace(plan, rlimits=(*plan.rlimits, big)),
+        "become": dataclasses.replace(plan, layers=plan.layers - {Layer.PID}),
+    }
+    for how, p in plans.items():
+        for argv, code, why in ((["ls"], 126, "ls: Permission denied"),
+                                (["no-such-program-x"], 127, "no-such-program-x: No such")):  # fmt: skip
+            with pytest.raises(ExecDenied) as info:
+                spawner.spawn(p, argv)
+            assert (info.value.exit_code, str(info.value).startswith(f"cannot execute {why}")) == (
+                code, True), (how, str(info.value))  # fmt: skip
+        assert run(spawner, p, ["sh", "-c", "exit 3"], workdir).code == 3, how
 
 
 def test_elf_loader_is_not_a_launcher(spawner: Spawner, full: Probe, workdir: Path) -> None:

@@ -259,21 +259,38 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
         os.write(statw, struct.pack("i", status))
         os._exit(0)
     except _ExecFailed as e:
-        with contextlib.suppress(OSError):
-            os.write(errw, e.report.encode(errors="replace")[:4000])
-        os._exit(e.code)
+        _fail(errw, e.report, e.code)
     except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.write(errw, f"{step}: {e}".encode(errors="replace")[:4000])
+        _fail(errw, f"{step}: {e}", 125)
     finally:
         os._exit(125)
+
+
+def _fail(errw: int, report: str, code: int) -> NoReturn:
+    """Report why the sandbox did not start its command on `errw` and exit with `code`."""
+    with contextlib.suppress(OSError):
+        os.write(errw, report.encode(errors="replace")[:4000])
+    os._exit(code)
+
+
+def _exec_status(err: int) -> int:
+    """The status of a failed exec, as a shell gives it: 127 not found, 126 otherwise."""
+    return 127 if err == errno.ENOENT else 126
+
+
+def _exec_failure(report: str) -> tuple[int, str] | None:
+    """(status, "NAME: REASON") of an `exec:ERRNO:NAME: REASON` report; None for another."""
+    kind, num, rest = [*report.split(":", 2), "", ""][:3]
+    if kind != "exec" or not num.isdigit():
+        return None
+    return _exec_status(int(num)), rest.strip()
 
 
 class _ExecFailed(Exception):
     def __init__(self, name: str, err: OSError) -> None:
         super().__init__(name)
         self.report = f"exec:{err.errno}:{name}: {err.strerror}"
-        self.code = 127 if err.errno == errno.ENOENT else 126
+        self.code = _exec_status(err.errno or 0)
 
 
 def _spawn_command(job: Job, fds: list[int]) -> int:
@@ -347,9 +364,10 @@ def _fork_job(job: Job, fds: list[int], errw: int, statw: int, reply: int) -> in
         report += chunk
     os.close(watch_r)
     if report:  # the exec failed: pass its report on, exit with its status
-        os.write(errw, report)
         os.waitpid(pid, 0)
-        os._exit(127 if report.startswith(f"exec:{errno.ENOENT}:".encode()) else 126)
+        text = report.decode(errors="replace")
+        failure = _exec_failure(text)
+        _fail(errw, text, 126 if failure is None else failure[0])
     _confirm(reply, job.pid)
     return pid
 
@@ -379,13 +397,9 @@ def _become(job: Job, fds: list[int], errw: int, statw: int, reply: int) -> NoRe
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         fn, args = pickle.loads(job.call)
     except _ExecFailed as e:
-        with contextlib.suppress(OSError):
-            os.write(errw, e.report.encode(errors="replace")[:4000])
-        os._exit(e.code)
+        _fail(errw, e.report, e.code)
     except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.write(errw, f"call: {e!r}".encode(errors="replace")[:4000])
-        os._exit(125)
+        _fail(errw, f"call: {e!r}", 125)
     _confirm(reply, job.pid)
     os.close(errw)  # started
     gc.enable()  # a long-lived interpreter needs its collector
@@ -772,9 +786,8 @@ class Spawner:
         if kind != "spawned":
             client.close()
             text = str(value)
-            _, num, rest = text.split(":", 2) if text.count(":") >= 2 else ("", "", "")
-            if text.startswith("exec:") and num.isdigit():
-                code = 127 if int(num) == errno.ENOENT else 126
-                raise ExecDenied(f"cannot execute {rest.strip()}", code)
+            failure = _exec_failure(text)
+            if failure is not None:
+                raise ExecDenied(f"cannot execute {failure[1]}", failure[0])
             raise SandboxError(f"sandbox setup failed: {text}")
         return SandboxProcess(int(value), client, argv)
