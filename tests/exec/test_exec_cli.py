@@ -221,6 +221,23 @@ def test_eval_syntax_errors_name_bashs_token(payload: str) -> None:
     )
 
 
+def test_temporary_assignment_to_a_readonly_variable_matches_bash() -> None:
+    # bash reports it, leaves that one assignment out (unexpanded, untraced) and still runs
+    # the program, builtin or function with the others
+    script = (
+        "set -x; readonly x=1; y=a x=$(echo sub >&2) z=b /usr/bin/printenv x y z; echo $?; "
+        'y=b x=2 eval "echo \\$x\\$y"; f() { echo "$x$y"; }; y=c x=3 f; x=4 :; echo $?'
+    )
+    args = ["-c", script, "sh0"]
+    ours = run(["--no-sandbox", "-q", *args])
+    theirs = bash(args)
+    assert (ours.stdout, ours.stderr, ours.returncode) == (
+        theirs.stdout,
+        theirs.stderr,
+        theirs.returncode,
+    )
+
+
 def test_precheck_lets_shell_only_variables_and_eval_errors_through(tmp_path: Path) -> None:
     # the interpreter handles these itself (and checks every argv at run time): a run is not
     # stopped for them; a variable that steers programs still stops it before anything runs

@@ -147,14 +147,13 @@ class SimpleCommands:
         func = st.functions.get(name)
         builtin = None if func is not None else self.builtin_for(name)
         temp: dict[str, Var] = {}
+        env_extra = None
         if cmd.assignments:
+            values = self.temp_values(cmd.assignments)
             if func is None and builtin is None:
-                env_extra = self.temp_env(cmd.assignments)
+                env_extra = values
             else:
-                env_extra = None
-                temp = self.temp_scope(cmd.assignments)
-        else:
-            env_extra = None
+                temp = {name: Var(value, EXPORT) for name, value in values.items()}
         if st.options["xtrace"] and not (self.decl_arrays and name in _DECL):
             self.trace(" ".join(quote_trace(w) for w in argv))
         if name == "exec" and len(argv) == 1 and func is None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bashflow.execute.errors import ShellError
 from bashflow.execute.quoting import quote_trace
-from bashflow.execute.state import ASSOC, EXPORT, Var
+from bashflow.execute.state import ASSOC, READONLY
 from bashflow.parser import syntax as s
 
 if TYPE_CHECKING:
@@ -136,36 +135,26 @@ class AssignMixin:
             st.set_array(name, values)  # type: ignore[arg-type]
         return shown
 
-    def temp_env(self: Interpreter, assignments: tuple[s.Assignment, ...]) -> dict[str, str]:
-        env: dict[str, str] = {}
-        trace = self.state.options["xtrace"]
-        for a in assignments:
-            if isinstance(a.value, s.ArrayLiteral) or a.subscript is not None:
-                continue
-            value = self.expand_str(a.value)
-            if a.append:
-                value = (self.state.get(a.name) or "") + value
-            if trace:
-                self.trace(f"{a.name}={quote_trace(value)}")
-            env[a.name] = value
-        return env
-
-    def temp_scope(self: Interpreter, assignments: tuple[s.Assignment, ...]) -> dict[str, Var]:
-        scope: dict[str, Var] = {}
+    def temp_values(self: Interpreter, assignments: tuple[s.Assignment, ...]) -> dict[str, str]:
+        """The values of the plain `NAME=value` words before a command, expanded and traced
+        in order. One naming a readonly variable is reported and left out, unexpanded; the
+        command still runs (as in bash)."""
+        values: dict[str, str] = {}
         trace = self.state.options["xtrace"]
         for a in assignments:
             if isinstance(a.value, s.ArrayLiteral) or a.subscript is not None:
                 continue
             v = self.state.lookup(a.name)
-            if v is not None and v.flags & 8:
-                raise ShellError(f"{a.name}: readonly variable")
+            if v is not None and v.flags & READONLY:
+                self.error(f"{a.name}: readonly variable")
+                continue
             value = self.expand_str(a.value)
             if a.append:
                 value = (self.state.get(a.name) or "") + value
             if trace:
                 self.trace(f"{a.name}={quote_trace(value)}")
-            scope[a.name] = Var(value, EXPORT)
-        return scope
+            values[a.name] = value
+        return values
 
     def expand_decl_args(self: Interpreter, words: tuple[s.Word, ...]) -> list[str]:
         """Arguments of declare/local/export/readonly/typeset: assignment-like words are
