@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from bashflow.compile.render import LABEL_MAX  # what the pictures shorten labels to
+
 SCHEMA_NAME = "bashflow.workflow"
 SCHEMA_VERSION = 1
 
@@ -74,11 +76,11 @@ def _text(value: Any) -> str:
 
 def _label(value: Any) -> str:
     text = _text(value)
-    if len(text) > 60:
+    if len(text) > LABEL_MAX:
         raise PydanticCustomError(
             "string_too_long",
-            "a label has at most 60 characters, this one has {n}",
-            {"n": len(text)},
+            "a label has at most {most} characters, this one has {n}",
+            {"most": LABEL_MAX, "n": len(text)},
         )
     if "\n" in text:
         raise PydanticCustomError("label_lines", "a label is one line")
@@ -90,7 +92,7 @@ Text = Annotated[str, PlainValidator(_text, json_schema_input_type=str)]
 Label = Annotated[
     str,
     PlainValidator(_label),
-    WithJsonSchema({"type": "string", "maxLength": 60, "pattern": "^[^\\n]*$"}),
+    WithJsonSchema({"type": "string", "maxLength": LABEL_MAX, "pattern": "^[^\\n]*$"}),
 ]
 
 
