@@ -113,6 +113,9 @@ ESCAPES = [
     ("printf", "\\x41\\u263a\\x|"), ("printf", "\\%d|\\\\%d|%s\\\n", "5", "6"),
     ("printf", "%b|", "a\\101\\0101\\cb"), ("printf", "\\x25d|%s\\", "z"),
     ("echo", "-e", "a\\0101\\101\\?\\x4\\cb"),
+    # past U+10FFFF and surrogates: the bytes bash writes (up to 6), nothing past 0x7FFFFFFF
+    ("printf", "\\U110000|\\UD800|\\U7fffffff|\\U80000000|\\U200000|\\U4000000|"),
+    ("printf", "%b|", "\\UFFFFFFFF\\U0010ffff"), ("echo", "-e", "\\U3FFFFFF\\uDFFF"),
 ]  # fmt: skip
 
 

@@ -136,12 +136,29 @@ def echo_escapes(
                 out.append("\\" + c)
                 i += 2
             else:
-                out.append(chr(int(text[i + 2 : k], 16)))
+                out.append(code_point(int(text[i + 2 : k], 16)))
                 i = k
         else:
             out.append("\\" + c)
             i += 2
     return "".join(out), False
+
+
+def code_point(value: int) -> str:
+    """`\\u`/`\\U` as bash writes it: the UTF-8 bytes of `value`, also for a surrogate and
+    past U+10FFFF (UTF-8's original form, up to 6 bytes; nothing past 0x7FFFFFFF), kept as
+    surrogate-escaped bytes where they are not valid UTF-8."""
+    if value < 0x110000 and not 0xD800 <= value <= 0xDFFF:
+        return chr(value)
+    if value > 0x7FFFFFFF:
+        return ""
+    size = 3 if value < 0x10000 else 4 if value < 0x200000 else 5 if value < 0x4000000 else 6
+    tail = bytearray()
+    for _ in range(size - 1):
+        tail.append(0x80 | (value & 0x3F))
+        value >>= 6
+    lead = (0xFF << (8 - size)) & 0xFF | value
+    return bytes([lead, *reversed(tail)]).decode("utf-8", "surrogateescape")
 
 
 def _byte(value: int) -> str:
