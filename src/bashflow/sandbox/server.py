@@ -153,7 +153,7 @@ class Server:
                 fd = self._userns(st.st_uid, st.st_gid)
             write_dirs.append((p, fd))
         allowed = plan.read + plan.write
-        under = [d for d in plan.deny if any(_within(d, a) for a in allowed)]
+        under = [d for d in plan.deny if any(within(d, a) for a in allowed)]
         mask_dirs = tuple(d for d in under if os.path.isdir(d))
         mask_files = tuple(d for d in under if os.path.exists(d) and not os.path.isdir(d))
         if len(self.prepared) >= 16:  # keep the fd table small: forget the oldest plan
@@ -171,8 +171,6 @@ class Server:
     def template(self, plan: Plan, prep: Prepared) -> Prepared:
         """The plan's template namespaces (see `namespaces.template`); without them (an error)
         each sandbox does its mount step in full."""
-        from dataclasses import replace
-
         userns = not plan.root and Layer.USER in plan.layers
         net = Layer.NETWORK in plan.layers and not plan.network
         try:
@@ -632,10 +630,6 @@ def _high_fd(path: str, floor: int) -> int:
 def _watched(plan: Plan) -> bool:
     lim = plan.limits
     return lim.disk_mib is not None or lim.inodes is not None or lim.open_files is not None
-
-
-def _within(path: str, tree: str) -> bool:
-    return within(path, tree)
 
 
 def _runtime_mounts(plan: Plan) -> tuple[tuple[str, tuple[str, ...]], ...]:
