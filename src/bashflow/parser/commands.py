@@ -402,10 +402,9 @@ class CommandParser(WordParser):
             raise self.unexpected(tok)
         if tok.kind == WORD and tok.lit in _COMPOUND_WORDS - {"[["}:
             raise self.unexpected(tok)
-        if tok.kind == WORD and _ASSIGN_PREFIX.match(self.text, tok.start):
-            m = _ASSIGN_PREFIX.match(self.text, tok.start)
-            if m is not None and self.text.startswith("(", m.end()):
-                raise self.unexpected(self.lex(m.end()))
+        m = _DECL_ARRAY.match(self.text, tok.start) if tok.kind == WORD else None
+        if m is not None:
+            raise self.unexpected(self.lex(m.end() - 1))
 
     def _starts_command(self, tok: Token) -> bool:
         if tok.kind == WORD:
