@@ -374,7 +374,7 @@ class _TestParser:
                 raise _TestError("`)' expected")
             self.i += 1
             return v
-        if self.i + 2 < len(a) + 0 and a[self.i + 1] in BINARY:
+        if self.i + 2 < len(a) and a[self.i + 1] in BINARY:
             left, op, right = a[self.i], a[self.i + 1], a[self.i + 2]
             self.i += 3
             return self.binary(left, op, right)

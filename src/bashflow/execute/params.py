@@ -252,8 +252,6 @@ class ParamExpander:
             pat = self.expand_pattern(p.arg) if p.arg is not None else ""
             rep, amp = self.replacement(p.arg2)
             ext = st.shopt["extglob"]
-            if op == "/" and pat.startswith("/"):
-                pass
             return self.map_value(
                 value,
                 star,

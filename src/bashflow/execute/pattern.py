@@ -371,7 +371,7 @@ def _walk(base: str, dotglob: bool, last: bool) -> list[str]:
             path = _join(d, name)
             isdir = os.path.isdir(path) and not os.path.islink(path)
             if last or isdir:
-                out.append(path if last or not isdir else path + ("/" if False else ""))
+                out.append(path)
             if isdir:
                 subdirs.append(path)
         stack.extend(reversed(subdirs))

@@ -67,7 +67,7 @@ def quote_printf(text: str) -> str:
         return ansi_c_quote(text)
     out = []
     for i, ch in enumerate(text):
-        if ch in " \t!\"#$&'()*;<>?[\\]^`{|}" or (ch == "~" and i == 0) or (False):
+        if ch in " \t!\"#$&'()*;<>?[\\]^`{|}" or (ch == "~" and i == 0):
             out.append("\\" + ch)
         else:
             out.append(ch)

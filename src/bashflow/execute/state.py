@@ -449,11 +449,3 @@ class State:
                 if name not in seen:
                     seen.add(name)
                     yield name
-
-    def option_flags(self) -> str:
-        out = "".join(
-            letter
-            for name, letter in sorted(SET_OPTIONS.items(), key=lambda kv: kv[1])
-            if letter and self.options.get(name)
-        )
-        return out

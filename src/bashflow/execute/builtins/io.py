@@ -342,10 +342,6 @@ def _split_all(text: str, ifs: str, raw: bool) -> list[str]:
     return _split_fields(text, ifs, 1 << 30, raw)
 
 
-class MapfileMixin:
-    pass
-
-
 def mapfile(interp: Interpreter, argv: list[str]) -> int:
     args = argv[1:]
     strip = False

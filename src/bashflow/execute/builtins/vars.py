@@ -17,7 +17,6 @@ from bashflow.execute.state import (
     ASSOC,
     EXPORT,
     FLAG_LETTERS,
-    INTEGER,
     LETTER_FLAGS,
     NAMEREF,
     READONLY,
@@ -275,8 +274,6 @@ class VarBuiltins:
             v.value = {0: v.value}
         if on & ASSOC and isinstance(v.value, str):
             v.value = {"0": v.value}
-        if on & (INTEGER) and isinstance(v.value, str) and value is None:
-            pass
         if value is not None:
             lit = self.decl_arrays.get(pos)
             if lit is not None:
@@ -377,8 +374,6 @@ class VarBuiltins:
                 v = st.lookup(name)
                 if v is None or (on and not v.flags & on):
                     continue
-                if name in ("FUNCNAME", "BASH_LINENO", "PIPESTATUS") and not on:
-                    pass
                 lines.append(self.declare_line(name, v) + "\n")
             return self.out("".join(lines))
         for name in names:
