@@ -542,6 +542,26 @@ def test_a_good_spec_file_in_another_directory(tmp_path: Path) -> None:
     assert spec is not None and spec.name == "frob" and spec.where == "mine.toml:5"
 
 
+def test_exec_terminators_come_from_until(tmp_path: Path) -> None:
+    """`until` replaces `;` and `+` as the words that end an `exec` argument (no shipped spec
+    uses it yet: a spec file of one's own may)."""
+    (tmp_path / "mine.toml").write_text(
+        '[each]\nclass = "side_effectful"\noperands = ["read*"]\n[each.options]\n'
+        '"-x" = { arg = "exec", until = [":::"] }\n"-y" = { arg = "exec" }\n'
+    )
+    spec = cmdspec.Library(str(tmp_path)).lookup("each")
+    assert spec is not None
+
+    def read(command: str) -> dict[str, Any]:
+        return show(cmdspec._Interp(spec, argv(command)).run())
+
+    u = read("each -x cat {} ::: a")
+    assert u["runs"] == [["cat", "?*"]] and u["reads"] == ["a"] and not u["opaque"]
+    assert read("each -x cat {} + a")["opaque"]  # `+` ends only -y's command
+    u = read("each -y cat {} + a")
+    assert u["runs"] == [["cat", "?*"]] and u["reads"] == ["a"] and not u["opaque"]
+
+
 @pytest.mark.slow
 def test_import_is_lazy() -> None:
     """Importing the module parses no TOML; a lookup parses only that command's tables."""
