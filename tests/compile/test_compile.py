@@ -324,6 +324,15 @@ def test_a_cd_that_may_fail_in_a_list_leaves_the_cwd_unknown() -> None:
     assert ("file", "/b/y") in res(cat_y, "reads")  # `|| exit`: after it, we are in /b
 
 
+def test_what_follows_a_failed_cd_runs_in_the_old_cwd() -> None:
+    d = doc("echo x > /w/f\ncd sub || rm -f f\ncat g\n")
+    rm = next(n for n in d["nodes"] if n["text"] == "rm -f f")
+    cat = next(n for n in d["nodes"] if n["text"] == "cat g")
+    assert res(rm, "writes") == {("file", "/w/f")}  # rm runs only if `cd sub` failed
+    assert path_exists(d, 1, rm["id"])
+    assert ("file", None) in res(cat, "reads")  # in sub, or where we were
+
+
 def test_calls_are_walked_in_the_callers_state() -> None:
     d = doc(
         "LOG=/tmp/run.log\n"

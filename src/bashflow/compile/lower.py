@@ -326,9 +326,14 @@ class Lowerer(Walker):
         if ao.rest and not (ao.rest[0][0] == "||" and terminates(ao.rest[0][1])):
             # `cd d && make`: when `cd` fails the list stops with the cwd unchanged
             exits.append(target.fork())
+        target.cd_failed = None
         made = [self.lower_pipeline(ao.first, target, parent, role)]
         for op, p in ao.rest:
+            failed, target.cd_failed = target.cd_failed, None
             exits.append(target.fork())
+            if failed is not None and op == "||":
+                # `cd d || rm f`: what follows `||` runs only where `cd` failed, in the old cwd
+                target.set_cwds(failed)
             if terminates(p):
                 node = self.lower_pipeline(p, target.fork(), parent, role)
                 target.vars, target.arrays, target.cwd = (
@@ -344,6 +349,7 @@ class Lowerer(Walker):
             how = "succeeds" if op == "&&" else "fails"
             node.ctrl.append((prev, f"runs only if node {{{prev.uid}}} {how} ({op})"))
             made.append(node)
+        target.cd_failed = None  # a `cd` on its own is assumed to succeed (docs/compile.md)
         join(target, exits)
         if item.background:
             for node in made:
