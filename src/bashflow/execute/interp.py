@@ -70,7 +70,6 @@ class Interpreter(
         self.internal_fds: set[int] = set()
         self.procsub_fds: list[int] = []
         self.jobs: list[int] = []
-        self.job_status: dict[int, int] = {}
         self.in_subshell = False
         self.decl_arrays: dict[int, tuple[str, s.ArrayLiteral]] = {}
         self.loop_depth: int = 0

@@ -138,7 +138,7 @@ class Processes:
             except InterruptedError:
                 continue
             except ChildProcessError:
-                return self.job_status.pop(pid, 127)
+                return 127
             break
         return self.status_of(ws)
 
@@ -261,15 +261,6 @@ class Processes:
         self.state.last_bg_pid = pid
         self.state.last_status = 0
         return 0
-
-    def reap_jobs(self: Interpreter) -> None:
-        for pid in list(self.jobs):
-            try:
-                got, ws = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                continue
-            if got:
-                self.job_status[pid] = self.status_of(ws)
 
     def run_coproc(self: Interpreter, cmd: s.Coproc) -> int:
         name = cmd.name or "COPROC"

@@ -32,8 +32,7 @@ class JobBuiltins:
             elif a == "--":
                 break
         if any_one and not args:
-            live = [p for p in self.jobs if p not in self.job_status]
-            if not live:
+            if not self.jobs:
                 return 127
             while True:
                 try:
@@ -45,12 +44,10 @@ class JobBuiltins:
                     if pvar is not None:
                         self.state.set(pvar, str(pid))
                     return self.status_of(ws)
-        if not args:
-            status = 0
-            for pid in list(self.jobs):
-                status = self.wait_pid(pid)
+        if not args:  # bash's `wait` with no operands is always 0
+            for pid in self.jobs:
+                self.wait_pid(pid)
             self.jobs.clear()
-            self.job_status.clear()
             return 0
         status = 0
         for a in args:
