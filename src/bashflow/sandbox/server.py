@@ -129,7 +129,7 @@ class Server:
             return prep
         rules: list[tuple[int, int, bool]] = []
         proc_readable = False
-        floor = max(plan.limits.open_files or 0, 64) + 16
+        floor = _fd_floor(plan)
         if Layer.LANDLOCK in plan.layers:
             extra = landlock.EXECUTE if plan.exec_all else 0
             grants = [(p, landlock.READ | extra) for p in plan.read]
@@ -175,7 +175,7 @@ class Server:
         net = Layer.NETWORK in plan.layers and not plan.network
         try:
             u, m, n = namespaces.template(lambda: mount_steps(plan, prep), userns=userns,
-                                          net=net, keep_above=max(plan.limits.open_files or 0, 64) + 16)  # fmt: skip
+                                          net=net, keep_above=_fd_floor(plan))  # fmt: skip
         except OSError:
             return prep
         return replace(prep, userns=u, mntns=m, netns=n)
@@ -403,8 +403,7 @@ class Server:
             if pid not in self.trees:
                 return
         tree = self.trees.pop(pid)
-        with contextlib.suppress(KeyError, ValueError):
-            self.sel.unregister(tree.statr)
+        self.unregister(tree.statr)
         if reaped:  # the init's own status, unless it reported the command's first
             with contextlib.suppress(OSError):
                 os.set_blocking(tree.statr, False)
@@ -613,9 +612,8 @@ class Server:
 
 
 def _high_fd(path: str, floor: int) -> int:
-    """An O_PATH fd for `path`, moved to `floor` or above: above the numbers a child's
-    open_files limit leaves usable, but no higher (the fd table is copied at every fork)
-    (-1 when it cannot be opened)."""
+    """An O_PATH fd for `path`, moved to `floor` or above (`_fd_floor`); -1 when it cannot be
+    opened."""
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
@@ -630,6 +628,13 @@ def _high_fd(path: str, floor: int) -> int:
 def _watched(plan: Plan) -> bool:
     lim = plan.limits
     return lim.disk_mib is not None or lim.inodes is not None or lim.open_files is not None
+
+
+def _fd_floor(plan: Plan) -> int:
+    """Where the fds a sandbox keeps until its Landlock step go (rule paths, template
+    namespaces): above the numbers its open_files limit leaves usable, but no higher (the fd
+    table is copied at every fork)."""
+    return max(plan.limits.open_files or 0, 64) + 16
 
 
 def _runtime_mounts(plan: Plan) -> tuple[tuple[str, tuple[str, ...]], ...]:
