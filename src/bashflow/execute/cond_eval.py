@@ -17,43 +17,13 @@ from bashflow.execute.errors import CommandError, ExpansionError
 from bashflow.execute.quoting import quote_trace
 from bashflow.execute.state import NAMEREF
 from bashflow.parser import syntax as s
+from bashflow.parser.cond import BINARY_OPS, UNARY_OPS
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
 
-UNARY = frozenset(
-    [
-        "-a",
-        "-b",
-        "-c",
-        "-d",
-        "-e",
-        "-f",
-        "-g",
-        "-h",
-        "-k",
-        "-p",
-        "-r",
-        "-s",
-        "-t",
-        "-u",
-        "-w",
-        "-x",
-        "-G",
-        "-L",
-        "-N",
-        "-O",
-        "-S",
-        "-z",
-        "-n",
-        "-o",
-        "-v",
-        "-R",
-    ]
-)
-BINARY = frozenset(
-    ["=", "==", "!=", "<", ">", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "-nt", "-ot", "-ef", "=~"]
-)
+# test's binary operators: those of `[[ ]]` and `<`, `>` (which `[[ ]]` reads as tokens)
+_BINARY = BINARY_OPS | {"<", ">"}
 _INT = re.compile(r"[ \t\n]*[-+]?[0-9]+[ \t\n]*\Z")
 
 
@@ -308,11 +278,11 @@ class _TestParser:
         if n == 2:
             if a[0] == "!":
                 return a[1] == ""
-            if a[0] in UNARY:
+            if a[0] in UNARY_OPS:
                 return self.ip.unary_test(a[0], a[1], self.who)
             raise _TestError(f"{a[0]}: unary operator expected")
         if n == 3:
-            if a[1] in BINARY and a[1] != "=~":
+            if a[1] in _BINARY and a[1] != "=~":
                 return self.binary(a[0], a[1], a[2])
             if a[1] in ("-a", "-o"):
                 pass
@@ -374,11 +344,11 @@ class _TestParser:
                 raise _TestError("`)' expected")
             self.i += 1
             return v
-        if self.i + 2 < len(a) and a[self.i + 1] in BINARY:
+        if self.i + 2 < len(a) and a[self.i + 1] in _BINARY:
             left, op, right = a[self.i], a[self.i + 1], a[self.i + 2]
             self.i += 3
             return self.binary(left, op, right)
-        if tok in UNARY and self.i + 1 < len(a):
+        if tok in UNARY_OPS and self.i + 1 < len(a):
             self.i += 2
             return self.ip.unary_test(tok, a[self.i - 1], self.who)
         self.i += 1
