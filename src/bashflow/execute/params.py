@@ -9,14 +9,16 @@ and every `${...}` operator (defaults, patterns, substrings, case, transforms, i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
 from bashflow.execute import casemap, pattern
 from bashflow.execute.errors import ExpansionError, FatalError
 from bashflow.execute.expand import BREAK, LIT, QUOTED, SPLIT, Segment, glob_escape
-from bashflow.execute.quoting import ansi_c_decode, quote_q
+from bashflow.execute.quoting import quote_q
 from bashflow.execute.state import ASSOC, FLAG_LETTERS, NAMEREF
 from bashflow.parser import syntax as s
+from bashflow.parser.words import decode_ansi_c
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -358,12 +360,16 @@ class ParamExpander:
         return plain, amp
 
     def map_value(
-        self: Interpreter, value: Value, star: bool, quoted: bool, assign: bool, fn: object
+        self: Interpreter,
+        value: Value,
+        star: bool,
+        quoted: bool,
+        assign: bool,
+        fn: Callable[[str], str],
     ) -> list[Segment]:
-        f = fn
         if isinstance(value, list):
-            return self.to_segments([f(v) for v in value], star, quoted, assign)  # type: ignore[operator]
-        return self.to_segments(f(value or ""), star, quoted, assign)  # type: ignore[operator]
+            return self.to_segments([fn(v) for v in value], star, quoted, assign)
+        return self.to_segments(fn(value or ""), star, quoted, assign)
 
     def substring(
         self: Interpreter,
@@ -440,7 +446,7 @@ class ParamExpander:
         if letter == "Q":
             return self.map_value(value, star, quoted, assign, quote_q)
         if letter == "E":
-            return self.map_value(value, star, quoted, assign, ansi_c_decode)
+            return self.map_value(value, star, quoted, assign, decode_ansi_c)
         if letter == "P":
             return self.map_value(value, star, quoted, assign, self.prompt_escapes)
         if letter == "U":

@@ -1,21 +1,15 @@
 """execute/quoting - the ways bash quotes text back: `${x@Q}` and `declare -p`
 (single quotes), `printf %q` (backslashes), `set -x` traces, and `$'...'` for control
-characters; and the decoding of backslash escapes (`echo -e`, `${x@E}`, `printf %b`)."""
+characters; and the decoding of backslash escapes (`echo -e`, `printf %b` and printf's
+format; `${x@E}` is `$'...'`, the parser's `decode_ansi_c`)."""
 
 from __future__ import annotations
 
 import re
 
-from bashflow.parser.words import decode_ansi_c
-
-_NEEDS_QUOTES = re.compile(r"[^A-Za-z0-9_./,:=+@%^-]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ANSI = {"\a": "\\a", "\b": "\\b", "\x1b": "\\E", "\f": "\\f", "\n": "\\n", "\r": "\\r",
          "\t": "\\t", "\v": "\\v", "\\": "\\\\", "'": "\\'"}  # fmt: skip
-
-
-def ansi_c_decode(text: str) -> str:
-    return decode_ansi_c(text)
 
 
 def ansi_c_quote(text: str) -> str:
