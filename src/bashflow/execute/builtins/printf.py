@@ -59,6 +59,7 @@ class _Args:
         self.args = args
         self.i = 0
         self.status = 0
+        self.stop = False  # a `%b` argument's `\c` ends the output
 
     def next(self) -> str | None:
         if self.i < len(self.args):
@@ -182,7 +183,7 @@ class PrintfBuiltin:
                 flags += "-"
                 w = -w
             out.append(self.convert(conv, flags, w, p, tfmt, a))
-            if conv == "b" and getattr(a, "stop", False):
+            if a.stop:
                 return True
         return False
 
@@ -212,9 +213,7 @@ class PrintfBuiltin:
                 arg = a.next()
                 text = arg or ""
                 if conv == "b":
-                    text, stop = echo_escapes(text, bare_octal=True)
-                    if stop:
-                        a.stop = True  # type: ignore[attr-defined]
+                    text, a.stop = echo_escapes(text, bare_octal=True)
                 elif conv == "q":
                     text = quote_printf(text) if arg is not None else "''"
                 elif conv == "c":
