@@ -106,23 +106,10 @@ def create_ruleset(abi: int, *, restrict_tcp: bool) -> int:
     return check(fd, "landlock_create_ruleset")
 
 
-def add_path_fd(ruleset: int, fd: int, access: int, *, is_dir: bool, abi: int) -> None:
-    """Grant `access` (masked to what `abi` handles, and to file rights for a non-directory)
-    beneath the file or directory open as `fd` (O_PATH is enough)."""
-    access &= handled_fs(abi)
-    if not is_dir:
-        access &= FILE_RIGHTS
-    if not access:
-        return
-    rule = _PathBeneath(access, fd)
-    check(
-        syscall(SYS_LANDLOCK_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0),
-        "landlock_add_rule",
-    )
-
-
 def add_rules(ruleset: int, rules: tuple[tuple[int, int, bool], ...], *, abi: int) -> None:
-    """Add many (fd, access, is_dir) path rules with one reused struct (this runs per spawn)."""
+    """Grant each rule's `access` (masked to what `abi` handles, and to file rights for a
+    non-directory) beneath the file or directory open as its `fd` (O_PATH is enough); the
+    rules are (fd, access, is_dir). One reused struct: this runs per spawn."""
     handled = handled_fs(abi)
     rule = _PathBeneath(0, 0)
     ref = ctypes.byref(rule)
@@ -140,7 +127,7 @@ def add_path(ruleset: int, path: str, access: int, *, abi: int) -> None:
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
         is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
-        add_path_fd(ruleset, fd, access, is_dir=is_dir, abi=abi)
+        add_rules(ruleset, ((fd, access, is_dir),), abi=abi)
     finally:
         os.close(fd)
 
