@@ -103,6 +103,9 @@ class IOBuiltins:
             return None
         return text + ("" if eof else "\n")
 
+    def b_mapfile(self: Interpreter, argv: list[str]) -> int:
+        return mapfile(self, argv)
+
     def b_read(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         raw = False
@@ -404,10 +407,3 @@ def mapfile(interp: Interpreter, argv: list[str]) -> int:
         for i, line in enumerate(lines):
             st.set_elem(name, str(origin + i), line)
     return 0
-
-
-def _b_mapfile(self: Interpreter, argv: list[str]) -> int:
-    return mapfile(self, argv)
-
-
-IOBuiltins.b_mapfile = _b_mapfile  # type: ignore[attr-defined]
