@@ -115,11 +115,11 @@ class Outcome:
 def drop_capabilities() -> None:
     """Empty this process's capability sets (an exec by a non-root uid would, but a callable
     run by `Spawner.run_contained` never execs)."""
-    from bashflow.sandbox._sys import SYS_CAPSET, check, libc
+    from bashflow.sandbox._sys import SYS_CAPSET, check, syscall
 
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
     data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable}, all empty
-    check(libc.syscall(ctypes.c_long(SYS_CAPSET), header, data), "capset")
+    check(syscall(SYS_CAPSET, header, data), "capset")
 
 
 def mount_steps(plan: Plan, prep: Prepared) -> None:
