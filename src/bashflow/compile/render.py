@@ -248,7 +248,7 @@ def _dot_node(nid: int, node: dict[str, Any], indent: str, *, head: bool) -> str
     fill, border = VERDICT_COLORS[verdict_of(node)]
     kind = _kind(node)
     style = ["filled"]
-    shape = _CLUSTER.get(kind, _COMMAND_CLUSTER)[0] if kind != "command" else "box"
+    shape = _CLUSTER.get(kind, _COMMAND_CLUSTER)[0]  # a command (or an unknown kind): a box
     if shape == "box":
         style.insert(0, "rounded")
     if node.get("background"):
