@@ -324,6 +324,14 @@ def test_a_cd_that_may_fail_in_a_list_leaves_the_cwd_unknown() -> None:
     assert ("file", "/b/y") in res(cat_y, "reads")  # `|| exit`: after it, we are in /b
 
 
+def test_a_local_nameref_ends_with_the_call() -> None:
+    d = doc('f() { local -n r=x; echo "$r"; }\nf\necho "$r"\n')
+    inside, after = (n for n in d["nodes"] if n["text"] == 'echo "$r"')
+    assert ("variable", None) in res(inside, "reads")  # r names another variable here
+    assert ("variable", "r") in res(after, "reads")  # and is plain `r` again after `f`
+    assert ("variable", None) not in res(after, "reads")
+
+
 def test_what_follows_a_failed_cd_runs_in_the_old_cwd() -> None:
     d = doc("echo x > /w/f\ncd sub || rm -f f\ncat g\n")
     rm = next(n for n in d["nodes"] if n["text"] == "rm -f f")

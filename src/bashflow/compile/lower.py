@@ -59,7 +59,17 @@ from bashflow.parser.syntax import (
 from bashflow.policy.builtins import BUILTINS, KEYWORDS, dispatch
 from bashflow.policy.extract import Walker, kids
 from bashflow.policy.shapes import terminates
-from bashflow.policy.values import TAINTED, UNKNOWN, Effect, EnvSet, Exec, Field, State, join_fields
+from bashflow.policy.values import (
+    TAINTED,
+    UNKNOWN,
+    Effect,
+    EnvSet,
+    Exec,
+    Field,
+    Saved,
+    State,
+    join_fields,
+)
 from bashflow.source import Source, Span
 
 MAX_PAYLOAD_DEPTH = 12
@@ -193,9 +203,7 @@ class Lowerer(Walker):
         wrapper.stdin_redirected = node.stdin_redirected
         saved_pos = st.positional
         st.positional = tuple(argv[1:]) if all(not f.split for f in argv[1:]) else None
-        local = self.locals_of(fdef)
-        saved_vars = {v: st.vars.get(v) for v in local}
-        saved_arrays = {v: st.arrays.get(v) for v in local if v in st.arrays}
+        saved_locals = [(v, Saved.of(v, st)) for v in self.locals_of(fdef)]
         self.stack.append(name)
         saved_cur, saved_role = self.cur, self.sub_role
         self.cur = wrapper
@@ -210,13 +218,8 @@ class Lowerer(Walker):
             self.stack.pop()
             self.flat -= 1
         st.positional = saved_pos
-        for v, value in saved_vars.items():  # `local` names get their value back at return
-            st.arrays.pop(v, None)
-            if value is None:
-                st.vars.pop(v, None)
-            else:
-                st.vars[v] = value
-        st.arrays.update(saved_arrays)
+        for v, saved_local in saved_locals:  # `local` names get their value back at return
+            saved_local.restore(v, st)
 
     def assigned(self, body: object) -> tuple[set[str], set[str], bool, set[str]]:
         """`facts.assigned_in`, once per body (a function is called often; loops nest)."""
