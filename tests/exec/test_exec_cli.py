@@ -4,6 +4,7 @@ bash's syntax-error report, each checked against bash where bash can run the sam
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -236,6 +237,25 @@ def test_temporary_assignment_to_a_readonly_variable_matches_bash() -> None:
         theirs.stderr,
         theirs.returncode,
     )
+
+
+def test_wait_remembers_a_reaped_jobs_status_like_bash() -> None:
+    # `wait PID` and `wait -n` keep the status for a later `wait PID` (also `-p`); a `wait`
+    # without operands forgets them, and a subshell never had them
+    script = (
+        "(exit 4) & p=$!; wait $p; echo $?; wait $p; echo $?; wait -p v $p; echo $? $((v == p)); "
+        "(exit 5) & q=$!; wait -n; echo $?; wait $q; echo $?; "
+        "(exit 6) & r=$!; wait; echo $?; wait $r; echo $?; (wait $q; echo sub $?)"
+    )
+    args = ["-c", script, "sh0"]
+    ours, theirs = run(["--no-sandbox", "-q", *args]), bash(args)
+    pids = re.compile(r"pid [0-9]+")
+    assert (ours.stdout, pids.sub("pid N", ours.stderr), ours.returncode) == (
+        theirs.stdout,
+        pids.sub("pid N", theirs.stderr),
+        theirs.returncode,
+    )
+    assert theirs.stdout == "4\n4\n4 1\n5\n5\n0\n127\nsub 127\n"
 
 
 def test_precheck_lets_shell_only_variables_and_eval_errors_through(tmp_path: Path) -> None:

@@ -70,6 +70,9 @@ class Interpreter(
         self.internal_fds: set[int] = set()
         self.procsub_fds: list[int] = []
         self.jobs: list[int] = []
+        # statuses of background jobs reaped by `wait PID` / `wait -n`: bash answers a later
+        # `wait PID` from them, until a `wait` without operands forgets them
+        self.waited: dict[int, int] = {}
         self.in_subshell = False
         self.decl_arrays: dict[int, tuple[str, s.ArrayLiteral]] = {}
         self.loop_depth: int = 0

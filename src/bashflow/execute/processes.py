@@ -94,6 +94,7 @@ class Processes:
             self.in_subshell = True
             self.state.subshell_level += 1
             self.jobs.clear()
+            self.waited.clear()
             self.job_table.clear()
             st = self.state
             self.shown_traps = dict(st.traps)

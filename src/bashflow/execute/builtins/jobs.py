@@ -43,11 +43,13 @@ class JobBuiltins:
                     self.jobs.remove(pid)
                     if pvar is not None:
                         self.state.set(pvar, str(pid))
-                    return self.status_of(ws)
+                    self.waited[pid] = self.status_of(ws)
+                    return self.waited[pid]
         if not args:  # bash's `wait` with no operands is always 0
             for pid in self.jobs:
                 self.wait_pid(pid)
             self.jobs.clear()
+            self.waited.clear()
             return 0
         status = 0
         for a in args:
@@ -57,11 +59,16 @@ class JobBuiltins:
                 self.error(f"wait: `{a}': not a pid or valid job spec")
                 status = 2
                 continue
+            if pid in self.waited:
+                status = self.waited[pid]
+                if pvar is not None:
+                    self.state.set(pvar, str(pid))
+                continue
             if pid not in self.jobs:
                 self.error(f"wait: pid {pid} is not a child of this shell")
                 status = 127
                 continue
-            status = self.wait_pid(pid)
+            status = self.waited[pid] = self.wait_pid(pid)
             self.jobs.remove(pid)
             if pvar is not None:
                 self.state.set(pvar, str(pid))
