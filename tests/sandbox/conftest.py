@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from bashflow.policy import Policy
 from bashflow.sandbox.plan import Plan, prepare
 from bashflow.sandbox.probe import Layer, Probe, probe
 from bashflow.sandbox.relay import relay
-from bashflow.sandbox.spawner import Outcome, Spawner
+from bashflow.sandbox.spawner import Outcome, SandboxProcess, Spawner
 
 BASE: dict[str, Any] = {
     "commands": {"allow": ["@shell", "@coreutils", "@text", "python3"]},
@@ -128,17 +129,18 @@ def run(
     finally:
         os.close(out_w)
         os.close(err_w)
+    return collect(proc, plan, out_r, err_r)
+
+
+def collect(proc: SandboxProcess, plan: Plan, out_r: int, err_r: int) -> Ran:
+    """Relay the tree's stdout and stderr read ends (as `bashflow sandbox run` does) into
+    pipes read back by threads (small outputs in tests), until the tree has ended."""
     o_r, o_w = os.pipe()
     e_r, e_w = os.pipe()
-    # relay into pipes we read back (small outputs in tests)
-    import threading
-
-    chunks: dict[int, list[bytes]] = {o_r: [], e_r: []}
+    got: dict[int, bytes] = {}
 
     def drain(fd: int) -> None:
-        while data := os.read(fd, 65536):
-            chunks[fd].append(data)
-        os.close(fd)
+        got[fd] = read_all(fd)
 
     threads = [threading.Thread(target=drain, args=(fd,)) for fd in (o_r, e_r)]
     for t in threads:
@@ -150,12 +152,22 @@ def run(
         outcome, _ = relay(proc, {out_r: o_w, err_r: e_w}, limit_mib=plan.limits.output_mib)
     finally:
         guard.cancel()
-    os.close(o_w)
-    os.close(e_w)
-    for t in threads:
-        t.join()
-    return Ran(outcome, b"".join(chunks[o_r]).decode(errors="replace"),
-               b"".join(chunks[e_r]).decode(errors="replace"))  # fmt: skip
+        os.close(o_w)
+        os.close(e_w)
+        for t in threads:
+            t.join()
+    return Ran(outcome, got[o_r].decode(errors="replace"), got[e_r].decode(errors="replace"))
+
+
+def read_all(fd: int) -> bytes:
+    """What `fd` gives until EOF; closes it."""
+    data = b""
+    try:
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    finally:
+        os.close(fd)
+    return data
 
 
 def sh(spawner: Spawner, pol: Policy | Plan, script: str, workdir: Path, **kw: Any) -> Ran:

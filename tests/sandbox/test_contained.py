@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ast
 import os
-import threading
 from pathlib import Path
 
 import psutil
 import pytest
 from tests.sandbox import contained_fns
-from tests.sandbox.conftest import policy
+from tests.sandbox.conftest import collect, policy, read_all
 
 from bashflow.policy import Policy
 from bashflow.sandbox.plan import SandboxError, prepare
@@ -27,31 +26,13 @@ def _contained(
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     assert callable(fn)
-    proc = spawner.run_contained(plan, fn, args, stdout=out_w, stderr=err_w)
-    os.close(out_w)
-    os.close(err_w)
-    guard = threading.Timer(60.0, proc.kill)  # independent of the sandbox under test
-    guard.start()
-    chunks: dict[int, bytes] = {}
-
-    def drain(fd: int) -> None:
-        data = b""
-        while chunk := os.read(fd, 65536):
-            data += chunk
-        chunks[fd] = data
-        os.close(fd)
-
-    readers = [threading.Thread(target=drain, args=(fd,)) for fd in (out_r, err_r)]
-    for t in readers:
-        t.start()
     try:
-        outcome = proc.wait()
+        proc = spawner.run_contained(plan, fn, args, stdout=out_w, stderr=err_w)
     finally:
-        guard.cancel()
-    for t in readers:
-        t.join()
-    assert outcome is not None
-    return outcome, chunks[out_r].decode(), chunks[err_r].decode()
+        os.close(out_w)
+        os.close(err_w)
+    ran = collect(proc, plan, out_r, err_r)
+    return ran.outcome, ran.out, ran.err
 
 
 def test_exit_status_comes_back(spawner: Spawner, full: Probe, workdir: Path) -> None:
@@ -125,10 +106,7 @@ def _run_unsandboxed(outside: Path, workdir: Path) -> str:
         finally:
             os._exit(code)
     os.close(w)
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
+    data = read_all(r)
     os.waitpid(pid, 0)
     (workdir / "mine").unlink(missing_ok=True)
     for planted in Path(contained_fns.__file__).parent.glob("planted.py"):

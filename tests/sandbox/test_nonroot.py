@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from tests.sandbox import contained_fns
-from tests.sandbox.conftest import policy
+from tests.sandbox.conftest import policy, read_all
 
 from bashflow.sandbox import probe as probe_mod
 from bashflow.sandbox.plan import prepare
@@ -77,10 +77,7 @@ def _as_user(user: pwd.struct_passwd, fn: Callable[[], Any]) -> Any:
         finally:
             os._exit(code)
     os.close(w)
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
+    data = read_all(r)
     os.waitpid(pid, 0)
     return json.loads(data)
 
@@ -104,9 +101,7 @@ def _run_all(workdir: str, outside: str) -> dict[str, Any]:
             o_r, o_w = os.pipe()
             outcome, _ = relay(proc, {rd: o_w}, limit_mib=4)
             os.close(o_w)
-            text = os.read(o_r, 1 << 20).decode(errors="replace")
-            os.close(o_r)
-            return outcome.exit_code, text
+            return outcome.exit_code, read_all(o_r).decode(errors="replace")
 
         out["id"] = sh("id -u")
         out["write_in"] = sh("echo hi > mine && cat mine")
@@ -130,8 +125,7 @@ def _run_all(workdir: str, outside: str) -> dict[str, Any]:
         o_r, o_w = os.pipe()
         outcome, _ = relay(proc, {rd: o_w}, limit_mib=4)
         os.close(o_w)
-        out["contained"] = [outcome.exit_code, os.read(o_r, 1 << 20).decode(errors="replace")]
-        os.close(o_r)
+        out["contained"] = [outcome.exit_code, read_all(o_r).decode(errors="replace")]
     return out
 
 

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.sandbox.conftest import policy, run, sh
+from tests.sandbox.conftest import policy, read_all, run, sh
 
 from bashflow.sandbox.plan import SandboxError, prepare
 from bashflow.sandbox.probe import Probe
@@ -143,10 +143,7 @@ def test_tiocsti_and_tioclinux_denied(spawner: Spawner, full: Probe, workdir: Pa
         proc = spawner.spawn(plan, ["python3", "-c", TIOCSTI, str(slave)], stdout=out_w,
                              pass_fds=(slave,))  # fmt: skip
         os.close(out_w)
-        out = b""
-        while chunk := os.read(out_r, 4096):
-            out += chunk
-        os.close(out_r)
+        out = read_all(out_r)
         proc.wait()
         assert out.decode().split() == ["EPERM", "EPERM"]
     finally:
