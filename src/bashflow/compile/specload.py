@@ -604,10 +604,10 @@ class _Builder:
                 "mode_required",
                 "plus_options",
                 "inherit_options",
+                "dash",
+                "appends_input",
             ):
                 setattr(spec, k, self._bool(p, v))
-            elif k == "dash":
-                spec.dash = self._bool(p, v)
             elif k == "word_options":
                 self._bool(p, v)
             elif k == "operand_like":
@@ -638,8 +638,6 @@ class _Builder:
                 spec.modules = {m: self._str((*p, m), s) for m, s in v.items()}
             elif k in ("note", "default", "default_cmd", "barrier", "language"):
                 setattr(spec, k, self._str(p, v))
-            elif k == "appends_input":
-                spec.appends_input = self._bool(p, v)
             else:  # description: documentation only
                 self._str(p, v)
         for opt in self._all_options(spec):
