@@ -42,6 +42,20 @@ def flag_string(flags: int) -> str:
     return "".join(ch for bit, ch in FLAG_LETTERS if flags & bit)
 
 
+def _take_options(args: list[str]) -> tuple[str, int]:
+    """Removes the leading option words from `args` (through `--`): their letters, and how
+    many words they were."""
+    opts = ""
+    consumed = 0
+    while args and args[0].startswith("-") and len(args[0]) > 1:
+        consumed += 1
+        if args[0] == "--":
+            args.pop(0)
+            break
+        opts += args.pop(0)[1:]
+    return opts, consumed
+
+
 class VarBuiltins:
     def declare_line(self: Interpreter, name: str, v: Var, who: str = "declare") -> str:
         flags = flag_string(v.flags) or "-"
@@ -72,21 +86,9 @@ class VarBuiltins:
 
     def b_export(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
-        opts = ""
-        consumed = 0
-        while args and args[0].startswith("-") and len(args[0]) > 1:
-            consumed += 1
-            if args[0] == "--":
-                args.pop(0)
-                break
-            opts += args.pop(0)[1:]
+        opts, consumed = _take_options(args)
         if not args or "p" in opts:
-            lines = []
-            for name in sorted(self.state.iter_names()):
-                v = self.state.lookup(name)
-                if v is not None and v.flags & EXPORT:
-                    lines.append(self.declare_line(name, v) + "\n")
-            return self.out("".join(lines))
+            return self.list_flagged(EXPORT)
         fake = ["export", "-x" if "n" not in opts else "+x"]
         if self.state.options["xtrace"]:
             for a in args:
@@ -107,23 +109,20 @@ class VarBuiltins:
         # `--` so that names like `-x` are names; offset maps positions back to argv
         return self.declare([*fake, "--", *args], "export", offset=consumed - 2, wrapped=True)
 
+    def list_flagged(self: Interpreter, flag: int) -> int:
+        """`export -p` / `readonly -p`: each variable with `flag`, as `declare` shows it."""
+        lines = []
+        for name in sorted(self.state.iter_names()):
+            v = self.state.lookup(name)
+            if v is not None and v.flags & flag:
+                lines.append(self.declare_line(name, v) + "\n")
+        return self.out("".join(lines))
+
     def b_readonly(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
-        opts = ""
-        consumed = 0
-        while args and args[0].startswith("-") and len(args[0]) > 1:
-            consumed += 1
-            if args[0] == "--":
-                args.pop(0)
-                break
-            opts += args.pop(0)[1:]
+        opts, consumed = _take_options(args)
         if (not args or "p" in opts) and "f" not in opts:
-            lines = []
-            for name in sorted(self.state.iter_names()):
-                v = self.state.lookup(name)
-                if v is not None and v.flags & READONLY:
-                    lines.append(self.declare_line(name, v) + "\n")
-            return self.out("".join(lines))
+            return self.list_flagged(READONLY)
         if "f" in opts:
             if not args:
                 return self.out(
