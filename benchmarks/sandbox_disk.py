@@ -2,9 +2,11 @@
 
     python3 -m benchmarks.sandbox_disk [--files 0,2000,20000] [--json]
 
-`disk_mib` and `inodes` are enforced by scanning the work dir while trees run; the scan runs as
-often as costs at most 5% of one CPU (between every 10 ms and every second). For each work-dir
-size (files already there):
+`disk_mib` and `inodes` are enforced by watching the work dir while trees run: every 20 ms the
+file system's usage (statvfs) is compared with that at the last full scan, which runs again at
+once when the work dir could have passed a limit, and otherwise as often as costs at most 5% of
+one CPU (at most every 0.1 s) (`server.TICK_SECONDS`, `SCAN_SHARE`). For each work-dir size
+(files already there):
 
 1. scan: the time of one scan of the work dir (`plan.disk_usage`);
 2. watch cost: the fork server's CPU time per wall second while a sandboxed `sleep 2` runs;

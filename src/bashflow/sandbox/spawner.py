@@ -42,8 +42,8 @@ FdLike = int | IO[bytes] | IO[str] | None
 
 @dataclass(frozen=True)
 class Job:
-    """One process to start: argv, environment, cwd and `fds` as (target fd in the child, index
-    into the fds received with the request)."""
+    """One process to start: argv, environment, cwd, and `targets`: the fd number in the child
+    of each fd received with the request, in order."""
 
     argv: tuple[str, ...]
     env: dict[str, str]
