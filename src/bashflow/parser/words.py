@@ -692,10 +692,10 @@ class WordParser:
             return self._bad_substitution(start, in_dq)
         subscript: s.Word | None = None
         if i < n and text[i] == "[" and (name[0].isalpha() or name[0] == "_"):
-            try:
-                sparts, close = self.scan_parts(i + 1, "]")
-            except ParseError:
+            found = self.read_subscript(i + 1)
+            if found is None:
                 return self._bad_substitution(start, in_dq)
+            sparts, close = found
             subscript = s.Word(sp(i + 1, close), tuple(sparts))
             i = close + 1
         if i >= n:
