@@ -67,7 +67,7 @@ def test_elf_loader_is_not_a_launcher(spawner: Spawner, full: Probe, workdir: Pa
     assert r.out == "allowed-one\n"  # loading an allowed program through it is fine
 
 
-def test_setuid_gains_nothing(spawner: Spawner, full: Probe, workdir: Path, tmp_path: Path) -> None:
+def test_setuid_gains_nothing(spawner: Spawner, full: Probe, workdir: Path) -> None:
     pol = policy(commands={"allow": ["@shell", "@coreutils", "@text", "su", "passwd", "mount"]})
     r = sh(spawner, pol, "grep NoNewPrivs /proc/self/status; id -u", workdir)
     assert r.out.split()[:2] == ["NoNewPrivs:", "1"]

@@ -129,7 +129,7 @@ def _run_all(workdir: str, outside: str) -> dict[str, Any]:
     return out
 
 
-def test_ordinary_user_gets_the_same_enforcement(tmp_path: Path) -> None:
+def test_ordinary_user_gets_the_same_enforcement() -> None:
     user = _user()
     base = tempfile.mkdtemp(prefix="bashflow-nonroot-", dir="/tmp")
     try:
