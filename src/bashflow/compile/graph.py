@@ -148,21 +148,24 @@ def _inner_reason(n: CNode) -> str | None:
 # --------------------------------------------------------------------------- tables
 
 
-class _TNode:
-    __slots__ = ("kids", "readers", "writer")
-
-    def __init__(self) -> None:
-        self.kids: dict[str, _TNode] = {}
-        self.writer: tuple[CNode, Res] | None = None
-        self.readers: list[tuple[CNode, Res]] = []
-
-
 class _Entry:
+    """The last writer of one resource and the readers since."""
+
     __slots__ = ("readers", "writer")
 
     def __init__(self) -> None:
         self.writer: tuple[CNode, Res] | None = None
         self.readers: list[tuple[CNode, Res]] = []
+
+
+class _TNode(_Entry):
+    """A path component's entry in the path trie, with the components under it."""
+
+    __slots__ = ("kids",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kids: dict[str, _TNode] = {}
 
 
 def _components(r: Res) -> list[str]:
@@ -265,7 +268,7 @@ class Tables:
             e.readers.append((node, r))
 
 
-def _entry_conflicts(e: _TNode | _Entry, write: bool) -> Iterable[tuple[CNode, Res, bool]]:
+def _entry_conflicts(e: _Entry, write: bool) -> Iterable[tuple[CNode, Res, bool]]:
     if e.writer is not None:
         yield e.writer[0], e.writer[1], True
     if write:
