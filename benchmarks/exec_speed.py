@@ -6,7 +6,8 @@ in the same run (so the machine's load cancels out).
 
 External-command-heavy: `for i in $(seq 1000); do /bin/true; done` (target: <= 1.5x bash).
 Builtin-heavy: `for ((i=0;i<100000;i++)); do x=$((x+i)); done` (target: <= 15x bash).
-bashflow runs with `--no-sandbox --quiet` (the sandboxed runner is not in this build yet).
+bashflow runs with `--no-sandbox --quiet`: the interpreter's own speed (the sandboxed
+runner's cost is `benchmarks/exec_sandboxed.py`).
 """
 
 from __future__ import annotations
