@@ -401,7 +401,7 @@ class Expander:
         words = _arith_words(arith.expr)
         if not words:
             return raw
-        text = self.current_source_text
+        text = self.source.text
         base = text.find(raw, arith.span.start, arith.span.end)
         if base < 0:
             return raw

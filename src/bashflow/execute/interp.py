@@ -37,7 +37,7 @@ from bashflow.execute.simple import SimpleCommands
 from bashflow.execute.state import State, Var
 from bashflow.execute.words import AssignMixin
 from bashflow.parser import syntax as s
-from bashflow.source import Source
+from bashflow.source import Source, Span
 
 if TYPE_CHECKING:
     from bashflow.execute.policy_hook import PolicyHook
@@ -60,7 +60,7 @@ class Interpreter(
     def __init__(self, source: Source, *, name: str = "bash", runner: Runner | None = None) -> None:
         self.state = State()
         self.arith = Evaluator(self.state)
-        self.state.arith = self._arith_for_state
+        self.state.arith = self.arith.evaluate
         self.source: Source = source
         self.line_offset: int = 0
         self.error_name: str = name
@@ -97,17 +97,10 @@ class Interpreter(
         self.current_cmd: s.SimpleCommand | None = None
         self.prompt_cache: dict[str, s.Word] = {}
 
-    def _arith_for_state(self, text: str) -> int:
-        return self.arith.evaluate(text)
-
     # ------------------------------------------------------------------ text and errors
 
-    @property
-    def current_source_text(self) -> str:
-        return self.source.text
-
-    def source_text(self, span: object) -> str:
-        return self.source.text[span.start : span.end]  # type: ignore[attr-defined]
+    def source_text(self, span: Span) -> str:
+        return self.source.text[span.start : span.end]
 
     def line_of(self, node: Any) -> int:
         line: int = self.source.line_col(node.span.start)[0]
