@@ -23,6 +23,7 @@ from bashflow.execute.errors import (
     ShellError,
 )
 from bashflow.execute.redirect import Saved, is_open
+from bashflow.execute.runner import wait_status
 from bashflow.parser import syntax as s
 
 if TYPE_CHECKING:
@@ -133,20 +134,10 @@ class Processes:
         os._exit(status & 255)
 
     def wait_pid(self: Interpreter, pid: int) -> int:
-        while True:
-            try:
-                _, ws = os.waitpid(pid, 0)
-            except InterruptedError:
-                continue
-            except ChildProcessError:
-                return 127
-            break
-        return self.status_of(ws)
-
-    @staticmethod
-    def status_of(ws: int) -> int:
-        code = os.waitstatus_to_exitcode(ws)
-        return 128 - code if code < 0 else code
+        try:
+            return wait_status(pid)
+        except ChildProcessError:
+            return 127
 
     def command_sub(self: Interpreter, part: s.CommandSub) -> str:
         body = part.body

@@ -19,6 +19,11 @@ def wait_status(pid: int) -> int:
         except InterruptedError:
             continue
         break
+    return exit_status(ws)
+
+
+def exit_status(ws: int) -> int:
+    """`$?` for a wait status: the exit code, or 128+N for death by signal N."""
     code = os.waitstatus_to_exitcode(ws)
     return 128 - code if code < 0 else code
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bashflow.execute.builtins.flow import signal_number, signal_table
 from bashflow.execute.errors import CommandError
+from bashflow.execute.runner import exit_status
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -43,7 +44,7 @@ class JobBuiltins:
                     self.jobs.remove(pid)
                     if pvar is not None:
                         self.state.set(pvar, str(pid))
-                    self.waited[pid] = self.status_of(ws)
+                    self.waited[pid] = exit_status(ws)
                     return self.waited[pid]
         if not args:  # bash's `wait` with no operands is always 0
             for pid in self.jobs:
