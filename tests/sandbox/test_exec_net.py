@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from tests.sandbox.conftest import policy, run, sh, unsandboxed
 
+from bashflow import check
 from bashflow.sandbox.plan import prepare
 from bashflow.sandbox.probe import Layer, Probe
 from bashflow.sandbox.rlimits import Rlimit
@@ -184,3 +185,21 @@ def test_denied_programs_withheld_when_all_are_allowed(
         run(spawner, pol, ["perl", "-e", "1"], workdir)
     r = sh(spawner, policy(commands={"allow": ["*"]}), "perl -e 'print 7'", workdir)
     assert r.out == "7", "without the deny entry perl runs under allow = ['*']"
+
+
+def test_a_denied_program_spelled_as_a_path_is_withheld(
+    spawner: Spawner, full: Probe, workdir: Path
+) -> None:
+    """`commands.deny = ["/usr/bin/perl"]` denies perl by name, as the checker reads it: the
+    sandbox withholds it too, whether the allow list names perl or is `*`."""
+    perl = shutil.which("perl")
+    if perl is None:
+        pytest.skip("needs a program to deny (perl)")
+    for allow in (["@shell", "perl"], ["*"]):
+        pol = policy(commands={"allow": allow, "deny": [perl]})
+        assert not check("perl -e 1", pol).allowed, "the checker denies it"
+        with pytest.raises(ExecDenied) as info:
+            run(spawner, pol, ["perl", "-e", "print 7"], workdir)
+        assert info.value.exit_code == 126, allow
+        r = sh(spawner, pol, f"perl -e 'print 7'; {perl} -e 'print 8'; echo end", workdir)
+        assert r.out == "end\n", (allow, r.err)

@@ -79,7 +79,8 @@ class Plan:
     disk_baseline: tuple[int, int] = (0, 0)
     deny_exec: tuple[str, ...] = ()
     """With `commands.allow = ["*"]`: the real files of the whole programs `commands.deny`
-    names (bare names, found on PATH or in the program directories), mounted noexec."""
+    names (`perl` or `/usr/bin/perl`: that path, and the files of that name on PATH or in the
+    program directories), mounted noexec."""
     runtime: tuple[str, ...] = ()
     """`interpreter=True`: the caller's import path (the Python installation, site-packages,
     bashflow's package), readable and mounted read-only, for `Spawner.run_contained`."""
@@ -161,7 +162,7 @@ def prepare(
     try:
         paths = resolve_paths(policy, cwd=wd, home=home)
         commands = expand_commands(policy.commands.allow)
-        denied = expand_commands(policy.commands.deny)
+        denied = _whole_programs(expand_commands(policy.commands.deny))
     except UnknownGroup as e:
         raise PolicyError(str(e.args[0])) from None
     real = _realpaths
@@ -252,10 +253,23 @@ HELPER_DIRS: Mapping[str, tuple[str, ...]] = {
 their files get EXECUTE too. Directories missing here are skipped."""
 
 
-def _resolve_executables(commands: list[str], denied: list[str], search: str) -> tuple[str, ...]:
+def _whole_programs(denied: list[str]) -> tuple[str, ...]:
+    """The programs `commands.deny` denies outright (`perl`, `/usr/bin/perl`; not `git push`),
+    as written: the entries the checker reads as a program with no words after it."""
+    from bashflow.policy.commands import Entry
+
+    return tuple(e.program for e in (Entry.parse(d) for d in denied if d.split()) if not e.words)
+
+
+def _resolve_executables(
+    commands: list[str], denied: tuple[str, ...], search: str
+) -> tuple[str, ...]:
     """Real paths of the allowed programs found on `search`, their script interpreters and ELF
-    loaders. Entries spelled as paths are not resolved (allow entries are bare names)."""
-    denied_names = {d for d in denied if " " not in d.strip()}
+    loaders; none that `denied` (`_whole_programs`) names, by name as the checker matches
+    them. Entries spelled as paths are not resolved (allow entries are bare names)."""
+    from bashflow.policy.commands import basename
+
+    denied_names = {basename(d) for d in denied}
     found: list[str] = []
     dirs = [d for d in search.split(":") if d.startswith("/")]
     for entry in commands:
@@ -276,12 +290,15 @@ def _resolve_executables(commands: list[str], denied: list[str], search: str) ->
     return tuple(found)
 
 
-def _denied_programs(denied: list[str], search: str) -> tuple[str, ...]:
-    """Real paths of the whole programs in `denied` (bare names: `perl`, not `git push`), on
-    `search` or in the program directories."""
+def _denied_programs(denied: tuple[str, ...], search: str) -> tuple[str, ...]:
+    """Real paths of the programs `denied` (`_whole_programs`) names: each one spelled as a
+    path, and every file of that name on `search` or in the program directories (the checker
+    denies a program by name, wherever it lives)."""
+    from bashflow.policy.commands import basename
+
     dirs = [d for d in search.split(":") if d.startswith("/")] + list(PROGRAM_DIRS)
-    found = (os.path.join(d, name) for name in denied if name.strip() and " " not in
-             name.strip() and "/" not in name for d in dirs)  # fmt: skip
+    found = [p for p in denied if p.startswith("/")]
+    found += [os.path.join(d, basename(p)) for p in denied for d in dirs]
     return _realpaths(p for p in found if os.path.isfile(p))
 
 
