@@ -36,6 +36,17 @@ def _tree(pid: int) -> list[psutil.Process]:
     return [p, *p.children(recursive=True)]
 
 
+def _running(*cmdlines: list[str]) -> list[psutil.Process]:
+    """The processes with these command lines, once there is one of each or after 10 s: a
+    shell prints "ready" before its background children have exec'd their programs."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] in cmdlines]
+        if len(found) >= len(cmdlines) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
 def test_signal_reaches_the_command(spawner: Spawner, full: Probe, workdir: Path) -> None:
     proc, out = _spawn_ready(spawner, workdir,
                              "trap 'echo got-term; exit 3' TERM; echo ready; while :; do :; done")  # fmt: skip
@@ -49,13 +60,7 @@ def test_stop_continue_and_kill_whole_tree(spawner: Spawner, full: Probe, workdi
     proc, out = _spawn_ready(spawner, workdir,
                              "sleep 1000 & (sleep 1001 &) ; echo ready; wait")  # fmt: skip
     procs = _tree(proc.pid)
-    deadline = time.monotonic() + 10  # "ready" can come before the background sleeps exec
-    while True:
-        sleeps = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and
-                  p.info["cmdline"][:2] in (["sleep", "1000"], ["sleep", "1001"])]  # fmt: skip
-        if len(sleeps) >= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
+    sleeps = _running(["sleep", "1000"], ["sleep", "1001"])
     assert len(sleeps) >= 2
     proc.stop()
     assert proc.poll() is None
@@ -118,8 +123,7 @@ def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path:
     assert cli.stdout is not None
     assert cli.stdout.readline().strip() == b"ready"
     server = psutil.Process(cli.pid).children()[0]
-    victims = [p for p in psutil.process_iter(["cmdline"])
-               if p.info["cmdline"] == ["sleep", token]]  # fmt: skip
+    victims = _running(["sleep", token])
     assert victims, "the sandboxed sleep runs"
     cli.kill()
     cli.wait()
