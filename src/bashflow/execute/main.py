@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bashflow.errors import ParseError
 from bashflow.execute.interp import Interpreter
-from bashflow.execute.state import ARRAY, EXPORT, Var
+from bashflow.execute.state import ARRAY, EXPORT, READONLY, Var
 from bashflow.parser import parse_source
 from bashflow.parser import syntax as s
 from bashflow.source import Source
@@ -51,7 +51,7 @@ def init_state(interp: Interpreter, arg0: str, args: list[str]) -> None:
     except ValueError:
         shlvl = 1
     g["SHLVL"] = Var(str(shlvl), EXPORT)
-    g["BASH_VERSINFO"] = Var(dict(enumerate(BASH_VERSINFO)), ARRAY | 8)
+    g["BASH_VERSINFO"] = Var(dict(enumerate(BASH_VERSINFO)), ARRAY | READONLY)
     pwd = os.environ.get("PWD")
     try:
         ok = pwd is not None and pwd.startswith("/") and os.path.samefile(pwd, ".")

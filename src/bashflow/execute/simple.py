@@ -25,7 +25,7 @@ from bashflow.execute.errors import (
 )
 from bashflow.execute.quoting import quote_trace
 from bashflow.execute.redirect import Saved
-from bashflow.execute.state import EXPORT, Var
+from bashflow.execute.state import ARRAY, EXPORT, Var
 from bashflow.parser import syntax as s
 from bashflow.source import Source
 
@@ -258,7 +258,7 @@ class SimpleCommands:
             g["BASH_LINENO"] = Var({i: str(n) for i, n in enumerate(lines)}, 1)
         else:
             g.pop("FUNCNAME", None)
-            g["BASH_LINENO"] = Var({}, 1)
+            g["BASH_LINENO"] = Var({}, ARRAY)
         g["BASH_SOURCE"] = Var(dict(enumerate(st.sources + st.base_sources)), 1)
 
     def run_external(self: Interpreter, argv: list[str], env_extra: dict[str, str] | None) -> int:
