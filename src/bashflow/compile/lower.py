@@ -57,7 +57,7 @@ from bashflow.parser.syntax import (
     While,
 )
 from bashflow.policy.builtins import BUILTINS, KEYWORDS, dispatch
-from bashflow.policy.extract import Walker, kids
+from bashflow.policy.extract import Walker
 from bashflow.policy.shapes import terminates
 from bashflow.policy.values import (
     TAINTED,
@@ -605,7 +605,7 @@ class Lowerer(Walker):
                 if node is not None and x.op == "=~":
                     fx.var_write(node, "BASH_REMATCH")
             else:
-                stack.extend(kids(x))
+                stack.extend(facts.kids(x))
 
     def l_ArithCommand(self, n: ArithCommand, st: State, node: CNode) -> None:
         node.resolution = "keyword"
