@@ -900,12 +900,7 @@ class CommandParser(WordParser):
                 return s.ArrayLiteral(self._sp(start, tok.end), tuple(elements)), tok.end
             if tok.kind != WORD:
                 if tok.kind == EOF:
-                    raise self.error(
-                        "unexpected end of file while looking for matching `)'",
-                        start,
-                        found="end of file",
-                        expected="`)'",
-                    )
+                    raise self.unclosed(")", start)
                 raise self.unexpected(tok, "an array element or `)'")
             elem = self._array_element(tok.start)
             if elem is not None:
@@ -1010,12 +1005,7 @@ class CommandParser(WordParser):
             tok = self.peek()
             if not (tok.kind == OP and tok.op == closer):
                 if tok.kind == EOF:
-                    raise self.error(
-                        f"unexpected end of file while looking for matching `{closer}'",
-                        start - 2 if start >= 2 else start,
-                        found="end of file",
-                        expected=f"`{closer}'",
-                    )
+                    raise self.unclosed(closer, start - 2 if start >= 2 else start)
                 raise self.unexpected(tok, f"`{closer}'")
             close = tok.start
             inner_pending = self.pending

@@ -151,6 +151,15 @@ class WordParser:
         span = self._sp(start, start if end is None else end)
         return ParseError(message, source=self.source, span=span, found=found, expected=expected)
 
+    def unclosed(self, closer: str, start: int) -> ParseError:
+        """bash's error for a quote or bracket opened at `start` that the file never closes."""
+        return self.error(
+            f"unexpected end of file while looking for matching `{closer}'",
+            start,
+            found="end of file",
+            expected=f"`{closer}'",
+        )
+
     def unsupported(self, what: str, start: int) -> ParseError:
         return self.error(f"unsupported: {what}", start)
 
@@ -244,12 +253,7 @@ class WordParser:
                 else:
                     j = text.find("'", i + 1)
                     if j < 0:
-                        raise self.error(
-                            "unexpected end of file while looking for matching `''",
-                            i,
-                            found="end of file",
-                            expected="`''",
-                        )
+                        raise self.unclosed("'", i)
                     append(s.SingleQuoted(sp(i, j + 1), text[i + 1 : j]))
                     i = j + 1
             elif ch == '"':
@@ -358,12 +362,7 @@ class WordParser:
             if lit < end:
                 parts.append(s.Literal(sp(lit, end), text[lit:end]))
             return _merge_literals(parts, sp), end
-        raise self.error(
-            f"unexpected end of file while looking for matching `{closer}'",
-            start,
-            found="end of file",
-            expected=f"`{closer}'",
-        )
+        raise self.unclosed(closer, start)
 
     def _skip_quoted(self, i: int, *, in_dq: bool = False, dollar: str = "({") -> int:
         """The position after the escape, quoted string or substitution starting at `i`
@@ -376,12 +375,7 @@ class WordParser:
         if ch == "'" and not in_dq:
             j = text.find("'", i + 1)
             if j < 0:
-                raise self.error(
-                    "unexpected end of file while looking for matching `''",
-                    i,
-                    found="end of file",
-                    expected="`''",
-                )
+                raise self.unclosed("'", i)
             return j + 1
         if ch == '"':
             return self.read_double_quoted(i)[1]
@@ -411,24 +405,14 @@ class WordParser:
                     return i
                 depth -= 1
             i += 1
-        raise self.error(
-            f"unexpected end of file while looking for matching `{closer}'",
-            min(i, n),
-            found="end of file",
-            expected=f"`{closer}'",
-        )
+        raise self.unclosed(closer, min(i, n))
 
     # ------------------------------------------------------------------ quoting
 
     def read_double_quoted(self, start: int) -> tuple[s.DoubleQuoted, int]:
         parts, end = self.read_dq_parts(start + 1, '"')
         if end >= self.n:
-            raise self.error(
-                "unexpected end of file while looking for matching `\"'",
-                start,
-                found="end of file",
-                expected="`\"'",
-            )
+            raise self.unclosed('"', start)
         return s.DoubleQuoted(self._sp(start, end + 1), tuple(parts)), end + 1
 
     def read_dq_parts(
@@ -529,22 +513,12 @@ class WordParser:
                     break
                 j += 1
             if j >= n:
-                raise self.error(
-                    "unexpected end of file while looking for matching `''",
-                    start,
-                    found="end of file",
-                    expected="`''",
-                )
+                raise self.unclosed("'", start)
             return s.AnsiCQuoted(sp(start, j + 1), decode_ansi_c(text[i + 1 : j])), j + 1
         if ch == '"' and (not in_dq or extquote):
             parts, end = self.read_dq_parts(i + 1, '"')
             if end >= n:
-                raise self.error(
-                    "unexpected end of file while looking for matching `\"'",
-                    start,
-                    found="end of file",
-                    expected="`\"'",
-                )
+                raise self.unclosed('"', start)
             return s.LocaleQuoted(sp(start, end + 1), tuple(parts)), end + 1
         m = _NAME.match(text, i)
         if m is not None:
@@ -634,12 +608,7 @@ class WordParser:
             offsets.append(i)
             i += 1
         if i >= n:
-            raise self.error(
-                "unexpected end of file while looking for matching ``'",
-                start,
-                found="end of file",
-                expected="``'",
-            )
+            raise self.unclosed("`", start)
         offsets.append(i)
         body_text = "".join(pieces)
         self.enter(start)
@@ -699,12 +668,7 @@ class WordParser:
             subscript = s.Word(sp(i + 1, close), tuple(sparts))
             i = close + 1
         if i >= n:
-            raise self.error(
-                "unexpected end of file while looking for matching `}'",
-                start,
-                found="end of file",
-                expected="`}'",
-            )
+            raise self.unclosed("}", start)
         ch = text[i]
         if ch == "}":
             return s.ParamExpansion(
@@ -769,12 +733,7 @@ class WordParser:
         finally:
             self._dq_single_quotes_quote = saved
         if i >= n or text[i] != "}":
-            raise self.error(
-                "unexpected end of file while looking for matching `}'",
-                start,
-                found="end of file",
-                expected="`}'",
-            )
+            raise self.unclosed("}", start)
         return (
             s.ParamExpansion(
                 sp(start, i + 1), name, True, False, indirect, subscript, op, arg, arg2
@@ -808,12 +767,7 @@ class WordParser:
             if text[i] == "}":
                 return s.BadSubstitution(self._sp(start, i + 1), text[start : i + 1]), i + 1
             i += 1
-        raise self.error(
-            "unexpected end of file while looking for matching `}'",
-            start,
-            found="end of file",
-            expected="`}'",
-        )
+        raise self.unclosed("}", start)
 
     # ------------------------------------------------------------------ patterns
 
@@ -829,12 +783,7 @@ class WordParser:
         n = self.n
         while True:
             if i >= n:
-                raise self.error(
-                    "unexpected end of file while looking for matching `)'",
-                    start,
-                    found="end of file",
-                    expected="`)'",
-                )
+                raise self.unclosed(")", start)
             ch = text[i]
             if ch == "|" or ch == ")":
                 merged = _merge_literals(parts, sp)
