@@ -253,13 +253,13 @@ class SimpleCommands:
         st = self.state
         g = st.scopes[0]
         if st.funcnames:
-            g["FUNCNAME"] = Var({i: n for i, n in enumerate([*st.funcnames, "main"])}, 1)
+            g["FUNCNAME"] = Var({i: n for i, n in enumerate([*st.funcnames, "main"])}, ARRAY)
             lines = [*st.call_lines, 0]
-            g["BASH_LINENO"] = Var({i: str(n) for i, n in enumerate(lines)}, 1)
+            g["BASH_LINENO"] = Var({i: str(n) for i, n in enumerate(lines)}, ARRAY)
         else:
             g.pop("FUNCNAME", None)
             g["BASH_LINENO"] = Var({}, ARRAY)
-        g["BASH_SOURCE"] = Var(dict(enumerate(st.sources + st.base_sources)), 1)
+        g["BASH_SOURCE"] = Var(dict(enumerate(st.sources + st.base_sources)), ARRAY)
 
     def run_external(self: Interpreter, argv: list[str], env_extra: dict[str, str] | None) -> int:
         st = self.state
