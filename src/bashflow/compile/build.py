@@ -17,7 +17,6 @@ from bashflow.parser import parse_source
 from bashflow.parser.syntax import Script
 from bashflow.source import Source, Span
 
-PROFILES = ("strict", "workspace", "permissive")
 _RANK = {"allow": 0, "unknown": 1, "deny": 2}
 
 
@@ -88,12 +87,11 @@ def _load_policy(policy: Any) -> tuple[Any, str]:
     if isinstance(policy, str | os.PathLike):
         spec = os.fspath(policy)
         from bashflow.errors import PolicyError
+        from bashflow.policy.profiles import PROFILE_NAMES, lite_profile
 
         if not os.path.exists(spec):
-            if spec in PROFILES:
-                from bashflow.policy.model import Policy
-
-                return Policy.profile(spec), spec
+            if spec in PROFILE_NAMES:
+                return lite_profile(spec), spec
             raise PolicyError(f"no policy file {spec!r} (and not a built-in profile)")
         from bashflow.policy.lite import load_lite
 
