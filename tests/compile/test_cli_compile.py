@@ -62,6 +62,11 @@ def test_missing_file_and_bad_policy_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and b"missing.toml" in r.stderr
 
 
+def test_an_unknown_format_exits_2() -> None:
+    r = run("-", "--format", "svg", stdin=b"ls\n")
+    assert r.returncode == 2 and b"svg" in r.stderr and r.stdout == b""
+
+
 def test_policy_verdicts(tmp_path: Path) -> None:
     r = run("-", "--policy", "workspace", stdin=b"ls\nrm -rf /\n", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
