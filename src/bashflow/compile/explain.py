@@ -72,9 +72,9 @@ def _ids(nodes: list[CNode]) -> str:
 
 
 def _name(n: CNode) -> str:
-    from bashflow.compile.serialize import label
+    from bashflow.compile.render import shorten
 
-    return f"node {n.id} `{label(n.text)}`"
+    return f"node {n.id} `{shorten(n.text)}`"
 
 
 def explain(wf: Workflow) -> str:

@@ -17,15 +17,7 @@ from bashflow.source import Source
 
 SCHEMA = "bashflow.workflow"
 VERSION = 1
-LABEL_MAX = 60
-_BLANKS = re.compile(r"\s+")
 _JOB = re.compile(r"^job:(\d+)$")
-
-
-def label(text: str) -> str:
-    """A one-line form for pictures: blanks collapsed, at most 60 characters."""
-    line = _BLANKS.sub(" ", text).strip()
-    return line if len(line) <= LABEL_MAX else line[: LABEL_MAX - 1] + "…"
 
 
 class Workflow:
@@ -100,6 +92,10 @@ def _res(r: Res, by_uid: dict[int, CNode]) -> dict[str, Any]:
 
 
 def node_json(n: CNode, source: Source, by_uid: dict[int, CNode]) -> dict[str, Any]:
+    from bashflow.compile.render import (
+        shorten,
+    )  # the pictures' label rule (loaded with the document)
+
     verdict = None
     if n.decision is not None:
         verdict = {"decision": n.decision, "findings": n.findings}
@@ -111,7 +107,7 @@ def node_json(n: CNode, source: Source, by_uid: dict[int, CNode]) -> dict[str, A
         "role": n.role,
         "span": span_json(source, n.span),
         "text": n.text,
-        "label": label(n.text),
+        "label": shorten(n.text),
         "words": n.words,
         "name": n.name,
         "resolution": n.resolution,
