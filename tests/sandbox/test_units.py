@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,28 @@ def test_runtime_paths_are_where_modules_came_from(tmp_path: Path) -> None:
     finally:
         del sys.path[:2]
         sys.modules.pop("bf_runtime_probe", None)
+
+
+def test_without_pyseccomp_the_seccomp_layer_is_missing_not_a_traceback(tmp_path: Path) -> None:
+    # a filter that cannot be built is a missing layer: doctor names it, exec refuses with 125
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pyseccomp':\n"
+        "            raise ImportError('blocked for the test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from bashflow.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    run = [sys.executable, "-c", blocker]
+    doctor = subprocess.run([*run, "doctor"], capture_output=True, text=True, timeout=60)
+    assert doctor.returncode == 1
+    assert "pyseccomp/libseccomp cannot be loaded" in doctor.stdout + doctor.stderr
+    tmp_path.chmod(0o755)
+    ran = subprocess.run(
+        [*run, "exec", "--workdir", str(tmp_path), "-c", "echo ran"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert ran.returncode == 125, ran.stderr
+    assert ran.stdout == "" and "Traceback" not in ran.stderr and "seccomp" in ran.stderr

@@ -136,6 +136,6 @@ def probe() -> Probe:
         add(Layer.USER, not err_user, err_user or f"uid {os.getuid()}: user namespace")
     add(Layer.NO_NEW_PRIVS, True, "prctl(PR_SET_NO_NEW_PRIVS)")
     add(Layer.LANDLOCK, abi >= 1, f"Landlock ABI {abi}" if abi else "Landlock unavailable")
-    ok_sc = seccomp.available()
-    add(Layer.SECCOMP, ok_sc, "seccomp filter mode" if ok_sc else "seccomp unavailable")
+    why_not = seccomp.missing()
+    add(Layer.SECCOMP, why_not is None, why_not or "seccomp filter mode")
     return Probe(root, abi, version, hier is not None, tuple(layers))

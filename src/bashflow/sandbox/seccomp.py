@@ -106,10 +106,17 @@ def set_no_new_privs() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def available() -> bool:
-    """Whether this kernel accepts seccomp filters (probed without installing one)."""
+def missing() -> str | None:
+    """Why no filter can be built and loaded here (None: it can): the kernel must accept
+    seccomp filters (probed without installing one) and pyseccomp with libseccomp must load."""
     try:
         with open(f"/proc/{os.getpid()}/status") as f:
-            return any(line.startswith("Seccomp:") for line in f)
-    except OSError:
-        return False
+            if not any(line.startswith("Seccomp:") for line in f):
+                return "seccomp unavailable: the kernel has no seccomp filter mode"
+    except OSError as err:
+        return f"seccomp unavailable: {err.strerror}"
+    try:
+        import pyseccomp  # noqa: F401
+    except (ImportError, OSError) as err:
+        return f"seccomp unavailable: pyseccomp/libseccomp cannot be loaded ({err})"
+    return None
