@@ -14,8 +14,6 @@ from bashflow.errors import EXIT_DENY, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from bashflow.policy.findings import Verdict
-    from bashflow.policy.lite import LitePolicy
-    from bashflow.policy.model import Policy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,31 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_policy_arg(spec: str, *, lite: bool = False) -> Policy | LitePolicy:
-    """A policy file, or a built-in profile name when no such file exists. With `lite`, a
-    profile or a plainly valid file is read without pydantic (see policy/lite.py)."""
-    import os
-
-    from bashflow.errors import PolicyError
-    from bashflow.policy.profiles import PROFILE_NAMES, get_profile, lite_profile
-
-    if not os.path.exists(spec):
-        if spec in PROFILE_NAMES:
-            return lite_profile(spec) if lite else get_profile(spec)
-        names = ", ".join(PROFILE_NAMES)
-        raise PolicyError(f"no policy file {spec!r} (and not a built-in profile: {names})")
-    if lite:
-        from bashflow.policy.lite import load_lite
-
-        return load_lite(spec)  # type: ignore[no-any-return]
-    from bashflow.policy.model import Policy
-
-    return Policy.load(spec)
-
-
 def run(args: argparse.Namespace) -> int:
     from bashflow.errors import PolicyError
     from bashflow.policy.check import check
+    from bashflow.policy.profiles import load_policy
     from bashflow.render import render_error
 
     if (args.command is None) == (args.file is None):
@@ -77,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"bashflow: {args.file}: {err.strerror}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        policy = load_policy_arg(args.policy, lite=True)
+        policy = load_policy(args.policy, lite=True)
         verdict = check(data, policy, cwd=args.cwd, home=args.home, filename=name)
     except PolicyError as err:
         print(render_error(err), file=sys.stderr)

@@ -36,11 +36,9 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
     try:
-        from bashflow.cli.sandbox_cmd import _load_policy
-        from bashflow.policy import Policy
+        from bashflow.policy.profiles import load_policy
 
-        policy = _load_policy(args.policy)
-        assert isinstance(policy, Policy)
+        policy = load_policy(args.policy)
         home = os.environ.get("HOME") or os.path.expanduser("~")
         paths = resolve_paths(policy, cwd=os.path.realpath(args.workdir), home=home)
         for p in paths.skipped:

@@ -42,12 +42,12 @@ def run(args: argparse.Namespace) -> int:
 def show(spec: str, *, cwd: str | None = None, home: str | None = None) -> dict[str, Any]:
     import os
 
-    from bashflow.cli.check_cmd import load_policy_arg
     from bashflow.policy.groups import expand_commands
     from bashflow.policy.model import Policy
     from bashflow.policy.paths import resolve_paths
+    from bashflow.policy.profiles import load_policy
 
-    policy = load_policy_arg(spec)
+    policy = load_policy(spec)
     if not isinstance(policy, Policy):  # only the lite loader returns anything else
         raise TypeError(type(policy).__name__)
     cwd = os.path.abspath(cwd or os.getcwd())

@@ -34,17 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
 
 
-def _load_policy(spec: str) -> object:
-    from bashflow.policy import Policy
-    from bashflow.policy.profiles import PROFILE_NAMES, get_profile
-
-    if spec in PROFILE_NAMES and not os.path.exists(spec):
-        return get_profile(spec)
-    return Policy.load(spec)
-
-
 def run(args: argparse.Namespace) -> int:
-    from bashflow.policy import Policy
+    from bashflow.policy.profiles import load_policy
     from bashflow.render import render_error
     from bashflow.sandbox.plan import SandboxError, prepare
     from bashflow.sandbox.probe import Layer
@@ -58,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print("bashflow sandbox run: no command given (use -- CMD ARGS...)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        policy = _load_policy(args.policy)
-        assert isinstance(policy, Policy)
+        policy = load_policy(args.policy)
         weaker = [Layer(name) for name in args.accept_weaker]
     except PolicyError as e:
         print(render_error(e), file=sys.stderr)

@@ -85,17 +85,10 @@ def _build(
 
 def _load_policy(policy: Any) -> tuple[Any, str]:
     if isinstance(policy, str | os.PathLike):
+        from bashflow.policy.profiles import load_policy
+
         spec = os.fspath(policy)
-        from bashflow.errors import PolicyError
-        from bashflow.policy.profiles import PROFILE_NAMES, lite_profile
-
-        if not os.path.exists(spec):
-            if spec in PROFILE_NAMES:
-                return lite_profile(spec), spec
-            raise PolicyError(f"no policy file {spec!r} (and not a built-in profile)")
-        from bashflow.policy.lite import load_lite
-
-        return load_lite(spec), spec
+        return load_policy(spec, lite=True), spec
     if isinstance(policy, Mapping):
         return policy, str(policy.get("name", "policy"))
     return policy, str(getattr(policy, "name", None) or "policy")

@@ -99,12 +99,10 @@ def resolve_policy(o: ExecOptions) -> LitePolicy:
     `workspace`, as a `LitePolicy`: pydantic is imported only for a policy file that is not
     plainly valid (`policy.lite`), which the model then validates (or reports). Raises
     PolicyError / KeyError."""
-    from bashflow.policy.lite import LitePolicy, lite_from_model, load_lite
-    from bashflow.policy.profiles import DEFAULT_PROFILE, PROFILE_NAMES, lite_profile
+    from bashflow.policy.lite import LitePolicy, lite_from_model
+    from bashflow.policy.profiles import DEFAULT_PROFILE, lite_profile, load_policy
 
     if o.policy is not None:
-        if o.policy in PROFILE_NAMES and not os.path.exists(o.policy):
-            return lite_profile(o.policy)
-        policy = load_lite(o.policy)
+        policy = load_policy(o.policy, lite=True)
         return policy if isinstance(policy, LitePolicy) else lite_from_model(policy)
     return lite_profile(o.profile or DEFAULT_PROFILE)

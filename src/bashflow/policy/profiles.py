@@ -9,7 +9,7 @@ profile starts without it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 if TYPE_CHECKING:
     from bashflow.policy.lite import LitePolicy
@@ -128,3 +128,34 @@ def lite_profile(name: str) -> LitePolicy:
     from bashflow.policy.lite import lite_from_data
 
     return lite_from_data(_data(name))
+
+
+@overload
+def load_policy(spec: str, *, lite: Literal[False] = False) -> Policy: ...
+
+
+@overload
+def load_policy(spec: str, *, lite: bool) -> Policy | LitePolicy: ...
+
+
+def load_policy(spec: str, *, lite: bool = False) -> Policy | LitePolicy:
+    """What a `--policy` argument names: a policy file, or a built-in profile name when no such
+    file exists (raises `PolicyError` otherwise). With `lite`, a profile or a plainly valid file
+    is read without pydantic (`policy/lite.py`); a file that is not plainly valid is validated
+    by the model, which reports what is wrong."""
+    import os
+
+    if not os.path.exists(spec):
+        if spec in PROFILE_NAMES:
+            return lite_profile(spec) if lite else get_profile(spec)
+        from bashflow.errors import PolicyError
+
+        names = ", ".join(PROFILE_NAMES)
+        raise PolicyError(f"no policy file {spec!r} (and not a built-in profile: {names})")
+    if lite:
+        from bashflow.policy.lite import load_lite
+
+        return load_lite(spec)  # type: ignore[no-any-return]
+    from bashflow.policy.model import Policy
+
+    return Policy.load(spec)
