@@ -23,6 +23,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("bashflow.cli.compile_cmd", "compile a script into a workflow graph"),
     "schema": ("bashflow.cli.schema_cmd", "print a JSON schema (workflow, policy)"),
     "exec": ("bashflow.cli.exec_cmd", "run a script as bash would, inside the policy"),
+    "runs": ("bashflow.cli.runs_cmd", "list recent runs"),
+    "show": ("bashflow.cli.runs_cmd", "show a run: every node, its status and output"),
+    "cancel": ("bashflow.cli.runs_cmd", "cancel a running run"),
+    "pause": ("bashflow.cli.runs_cmd", "pause a running run"),
+    "resume": ("bashflow.cli.runs_cmd", "resume a paused run"),
+    "rerun": ("bashflow.cli.runs_cmd", "run a recorded run again (--failed: only what failed)"),
 }
 
 

@@ -1,0 +1,110 @@
+"""runs/redact - secrets out of events, history and `bashflow show` (contract section 4).
+
+Two sources of secrets:
+* the values (4 characters or more) of environment variables whose names look secret
+  (TOKEN, SECRET, PASSWORD, PASSWD, PASSPHRASE, API_KEY/APIKEY, PRIVATE_KEY, CREDENTIAL, AUTH,
+  case-insensitive; AUTH not when it is the start of AUTHOR, so GIT_AUTHOR_NAME is no secret);
+* strings that look like tokens wherever they appear: GitHub (ghp_ gho_ ghs_ ghu_ ghr_,
+  github_pat_), AWS access key ids (AKIA/ASIA), Slack (xox?-), OpenAI/Anthropic (sk-...),
+  JWTs, `Bearer ...`, PEM private key blocks, `password=`/`token=`-style pairs, `--password X`
+  style arguments and the password of a URL's user info.
+
+Each becomes `***` (a key=value pair keeps its key, `Bearer` stays). The matching is done on
+bytes, so captured output that is not UTF-8 is redacted too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+MASK = b"***"
+MIN_VALUE = 4
+
+SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH(?!OR)",
+    re.IGNORECASE,
+)
+
+# (pattern, replacement): the replacement keeps group 1 (a key or a prefix) where there is one
+_WHOLE: list[re.Pattern[bytes]] = [
+    re.compile(
+        rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+        re.DOTALL,
+    ),
+    re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+    re.compile(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+    re.compile(rb"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    # sk-..., sk-ant-..., sk-proj-...: at least 20 more characters, letters and digits mixed
+    re.compile(rb"\bsk-(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}"),
+    re.compile(rb"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+]
+_KEEP_PREFIX: list[re.Pattern[bytes]] = [
+    re.compile(rb"(\b[Bb]earer[ \t]+)[A-Za-z0-9._~+/-]{8,}=*"),
+    re.compile(
+        rb"(?i)(\b(?:password|passwd|passphrase|pwd|pass|token|access_token|refresh_token"
+        rb"|id_token|auth_token|secret|client_secret|api_?key|apikey|private_?key|auth)=)"
+        rb"[^\s&'\";,]+"
+    ),
+    re.compile(
+        rb"(?i)((?<![\w-])--?(?:password|passwd|passphrase|token|secret|api-?key|auth-token)"
+        rb"[ \t]+)(?!-)[^\s'\"]+"
+    ),
+    # scheme://user:PASSWORD@host
+    re.compile(rb"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)"),
+]
+_SECRET_OPTION = re.compile(
+    r"--?(?:password|passwd|passphrase|token|secret|api-?key|auth-token|access-token)",
+    re.IGNORECASE,
+)
+
+
+def secret_values(env: Mapping[str, str]) -> list[str]:
+    """The values of `env` that are secrets by their variable's name, longest first."""
+    values = {v for k, v in env.items() if len(v) >= MIN_VALUE and SECRET_NAME.search(k)}
+    return sorted(values, key=lambda v: (-len(v), v))
+
+
+class Redactor:
+    """Replaces secrets by `***` in text (`.text`) or bytes (`.data`)."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        values = secret_values(env or {})
+        self._values: re.Pattern[bytes] | None = None
+        if values:
+            encoded = [v.encode("utf-8", "surrogateescape") for v in values]
+            self._values = re.compile(b"|".join(re.escape(v) for v in encoded))
+
+    def data(self, data: bytes) -> bytes:
+        if self._values is not None:
+            data = self._values.sub(MASK, data)
+        for pattern in _WHOLE:
+            data = pattern.sub(MASK, data)
+        for pattern in _KEEP_PREFIX:
+            data = pattern.sub(rb"\1***", data)
+        return data
+
+    def text(self, text: str) -> str:
+        raw = text.encode("utf-8", "surrogateescape")
+        out = self.data(raw)
+        return text if out == raw else out.decode("utf-8", "surrogateescape")
+
+    def argv(self, argv: Sequence[str]) -> list[str]:
+        """An argument list: each argument redacted, and the argument after a secret-named
+        option (`--password X`, `--token X`, `--api-key X`, ...) replaced whole."""
+        out = []
+        secret_next = False
+        for arg in argv:
+            out.append("***" if secret_next and not arg.startswith("-") else self.text(arg))
+            secret_next = bool(_SECRET_OPTION.fullmatch(arg))
+        return out
+
+    def value(self, value: object) -> object:
+        """Every string inside a JSON-like value (dicts, lists) redacted; keys too."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        return value
