@@ -134,6 +134,32 @@ def test_cleanup_after_sigkill_of_bashflow(full: Probe, workdir: Path, tmp_path:
     assert list(private_tmp.iterdir()) == [], "no temporary files or directories left"
 
 
+def test_plans_are_forgotten_when_the_caller_drops_them(full: Probe, workdir: Path) -> None:
+    """A long-lived spawner used with a new plan per command does not accumulate plans: the
+    server forgets each plan (and its rule fds, template namespaces and idle sandbox) once
+    the plan object is gone in the caller."""
+    import gc
+
+    with Spawner() as spawner:
+        kept = prepare(policy(), workdir)
+        assert spawner.spawn(kept, ["true"]).wait() is not None
+        fds_before = len(os.listdir(f"/proc/{spawner.server_pid}/fd"))
+        for _ in range(25):
+            plan = prepare(policy(), workdir)
+            o = spawner.spawn(plan, ["true"]).wait()
+            assert o is not None and o.exit_code == 0
+            del plan
+            gc.collect()
+        state = spawner.server_state()
+        assert state["plans"] == 1 and state["prepared"] == 1, state
+        assert len(os.listdir(f"/proc/{spawner.server_pid}/fd")) <= fds_before
+        o = spawner.spawn(kept, ["true"]).wait()  # the plan still held is still known
+        assert o is not None and o.exit_code == 0
+        del kept
+        gc.collect()
+        assert spawner.server_state()["plans"] == 0
+
+
 def test_a_dead_fork_server_is_a_sandbox_error(full: Probe, workdir: Path) -> None:
     from bashflow.sandbox.plan import SandboxError
 

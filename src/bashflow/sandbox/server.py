@@ -336,16 +336,20 @@ class Server:
 
     def drop_warm(self) -> None:
         for launch in self.warm.values():
-            launch.sock.close()  # the waiting child sees EOF and exits
-            for fd in (launch.errr, launch.pidr, launch.statr):
-                os.close(fd)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(launch.pid, 0)
-            if launch.cgroup is not None:
-                launch.cgroup.remove()
-            if self.events is not None:
-                self.events.forget(launch.serial)
+            self.drop_launch(launch)
         self.warm.clear()
+
+    def drop_launch(self, launch: _Launch) -> None:
+        """End a sandbox that waits for a job."""
+        launch.sock.close()  # the waiting child sees EOF and exits
+        for fd in (launch.errr, launch.pidr, launch.statr):
+            os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(launch.pid, 0)
+        if launch.cgroup is not None:
+            launch.cgroup.remove()
+        if self.events is not None:
+            self.events.forget(launch.serial)
 
     # -- control ----------------------------------------------------------------------------
     def control(self, tree: _Tree, msg: tuple[object, ...]) -> None:
@@ -604,11 +608,32 @@ class Server:
         if not msg:
             return False
         reply = socket.socket(fileno=fds[0])
-        _kind, key, plan, job = pickle.loads(msg)
+        request = pickle.loads(msg)
+        for dead in request[-1]:  # plans the caller no longer holds
+            self.forget(dead)
+        if request[0] == "state":
+            with contextlib.suppress(OSError):
+                reply.send(pickle.dumps({"plans": len(self.plans), "prepared": len(self.prepared),
+                                         "idle": len(self.warm), "trees": len(self.trees)}))  # fmt: skip
+            reply.close()
+            return True
+        _kind, key, plan, job, _released = request
         if plan is not None:
             self.plans[key] = plan
         self.spawn(self.plans[key], job, reply, fds[1:])
         return True
+
+    def forget(self, key: str) -> None:
+        """Drop what is kept for a plan the caller has let go of: the plan, its idle sandbox,
+        its rule and template fds (trees still running under it keep their own copy)."""
+        self.plans.pop(key, None)
+        launch = self.warm.pop(key, None)
+        if launch is not None:
+            self.drop_launch(launch)
+        prep = self.prepared.pop(key, None)
+        if prep is not None:
+            for fd in prep.fds():
+                os.close(fd)
 
 
 def _high_fd(path: str, floor: int) -> int:

@@ -22,6 +22,7 @@ import resource
 import signal
 import socket
 import struct
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, NoReturn
@@ -605,6 +606,10 @@ class Spawner:
 
         self._lock = threading.Lock()
         self._sent: set[str] = set()
+        """Keys of the plans the server has been sent (it keeps them until they are released)."""
+        self._released: list[str] = []
+        """Keys of sent plans that have died since the last request (appended by a
+        `weakref.finalize`, which may run at any point; sent with the next request)."""
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Spawner:
@@ -730,6 +735,34 @@ class Spawner:
         return self._start(plan, (name,), call, stdin, stdout, stderr, env, cwd, pass_fds,
                            sys_path=path)  # fmt: skip
 
+    def _drain_released(self) -> tuple[str, ...]:
+        """The keys of plans that died since the last request (caller holds `_lock`)."""
+        out: list[str] = []
+        while self._released:
+            key = self._released.pop()
+            self._sent.discard(key)
+            out.append(key)
+        return tuple(out)
+
+    def server_state(self) -> dict[str, int]:
+        """What the fork server holds (plans, prepared plans, idle sandboxes, running trees):
+        for tests and diagnostics. Releases the plans that died here first."""
+        self.start()
+        assert self._sock is not None
+        client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            with self._lock:
+                payload = pickle.dumps(("state", self._drain_released()))
+                socket.send_fds(self._sock, [payload], [server.fileno()])
+        finally:
+            server.close()
+        with client:
+            reply = client.recv(_MSG)
+        if not reply:
+            raise SandboxError("the sandbox fork server is gone")
+        state: dict[str, int] = pickle.loads(reply)
+        return state
+
     def _start(
         self,
         plan: Plan,
@@ -764,11 +797,15 @@ class Spawner:
                       cwd or plan.workdir, targets, call=call, sys_path=sys_path)  # fmt: skip
             client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
-                # the plan travels once per spawner; later requests name it by its key
-                known = plan.key in self._sent
-                payload = pickle.dumps(("spawn", plan.key, None if known else plan, job))
-                self._sent.add(plan.key)
                 with self._lock:
+                    # the plan travels once per spawner; later requests name it by its key,
+                    # and the server forgets it once the plan object has died here
+                    known = plan.key in self._sent
+                    if not known:
+                        self._sent.add(plan.key)
+                        weakref.finalize(plan, self._released.append, plan.key)
+                    payload = pickle.dumps(("spawn", plan.key, None if known else plan, job,
+                                            self._drain_released()))  # fmt: skip
                     try:
                         socket.send_fds(self._sock, [payload], [server.fileno(), *fds])
                     except (BrokenPipeError, ConnectionResetError):
