@@ -16,11 +16,14 @@ output, unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 RS = 0x1E
 US = 0x1F
 MAX_DIGITS = 10
 NONCE_LEN = 24
 DEFAULT_CAP = 64 * 1024
+MARGIN = 4096
 
 
 def begin_marker(nonce: bytes, node: int) -> bytes:
@@ -32,31 +35,42 @@ def end_marker(nonce: bytes, node: int) -> bytes:
 
 
 class Capture:
-    """The tail (at most `cap` bytes) of one node's output on one stream, and how many bytes
-    were dropped from its front."""
+    """The tail of one node's output on one stream: at most `cap` bytes are stored, but
+    `margin` more are kept so that a secret cut by the cap is redacted before the cut
+    (`redacted_tail`). `dropped` counts the bytes gone from the front."""
 
-    __slots__ = ("_buf", "cap", "dropped")
+    __slots__ = ("_buf", "cap", "dropped", "margin")
 
-    def __init__(self, cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, cap: int = DEFAULT_CAP, margin: int = MARGIN) -> None:
         self.cap = cap
+        self.margin = margin
         self._buf = bytearray()
         self.dropped = 0
 
     def add(self, data: bytes) -> None:
         self._buf += data
-        # trim when twice the cap is reached: amortised O(1) per byte
-        if len(self._buf) > 2 * self.cap:
+        # trim when twice the limit is reached: amortised O(1) per byte
+        if len(self._buf) > 2 * (self.cap + self.margin):
             self._trim()
 
     def _trim(self) -> None:
-        extra = len(self._buf) - self.cap
+        extra = len(self._buf) - self.cap - self.margin
         if extra > 0:
             del self._buf[:extra]
             self.dropped += extra
 
     def value(self) -> bytes:
+        """The bytes kept (at most cap + margin)."""
         self._trim()
         return bytes(self._buf)
+
+    def redacted_tail(self, redact: Callable[[bytes], bytes]) -> tuple[bytes, int]:
+        """(the last `cap` bytes after `redact`, bytes dropped in all)."""
+        raw = self.value()
+        data = redact(raw)
+        if len(raw) <= self.cap:
+            return data, self.dropped
+        return data[-self.cap :], self.dropped + len(raw) - self.cap
 
     @property
     def total(self) -> int:
@@ -66,11 +80,12 @@ class Capture:
 class OutputFilter:
     """One relayed stream's marker filter (see the module docstring)."""
 
-    def __init__(self, nonce: bytes, *, cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, nonce: bytes, *, cap: int = DEFAULT_CAP, margin: int = MARGIN) -> None:
         if len(nonce) != NONCE_LEN or not nonce.isalpha() or not nonce.isascii():
             raise ValueError("the nonce is 24 ASCII letters")
         self.nonce = nonce
         self.cap = cap
+        self.margin = margin
         self.captures: dict[int, Capture] = {}
         self.dirty: set[int] = set()
         self.open: dict[int, int] = {}  # node -> how many BEGINs without their END
@@ -84,7 +99,7 @@ class OutputFilter:
         for node in self.open:
             cap = self.captures.get(node)
             if cap is None:
-                cap = self.captures[node] = Capture(self.cap)
+                cap = self.captures[node] = Capture(self.cap, self.margin)
             cap.add(data)
             self.dirty.add(node)
 
@@ -92,7 +107,7 @@ class OutputFilter:
         if kind == 0x42:  # B
             self.open[node] = self.open.get(node, 0) + 1
             if node not in self.captures:
-                self.captures[node] = Capture(self.cap)
+                self.captures[node] = Capture(self.cap, self.margin)
         else:
             depth = self.open.get(node, 0) - 1
             if depth > 0:

@@ -555,10 +555,8 @@ class Recorder:
         for stream, f in self.filters.items():
             name = "stdout" if stream == 1 else "stderr"
             for node_id in f.take_dirty():
-                cap = f.captures[node_id]
                 row = outputs.setdefault(node_id, {})
-                row[name] = red.data(cap.value())
-                row[name + "_dropped"] = cap.dropped
+                row[name], row[name + "_dropped"] = f.captures[node_id].redacted_tail(red.data)
                 self._node(node_id)
         new = self._new_nodes
         plan = [self.nodes[n].plan_row() for n in new]

@@ -1,0 +1,303 @@
+"""runs/recorder: what the host records and streams for a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.runs.helpers import ev, node_run, plan
+
+from bashflow.runs.markers import begin_marker, end_marker
+from bashflow.runs.recorder import Recorder, RecorderError
+from bashflow.runs.store import Store
+
+SECRET_ENV = {"DEPLOY_TOKEN": "s3cr3t-deploy-value"}
+
+
+def start(tmp_path: Path, **kw: Any) -> Recorder:
+    args: dict[str, Any] = {
+        "key": "/w/s.sh",
+        "name": "s.sh",
+        "argv": ["s.sh", "x"],
+        "cwd": "/w",
+        "env": SECRET_ENV,
+        "jobs": 4,
+    }
+    args.update(kw)
+    return Recorder.start(str(tmp_path / "state"), **args)
+
+
+def events_of(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_nonce_and_run_id(tmp_path: Path) -> None:
+    rec = start(tmp_path)
+    assert len(rec.nonce) == 24 and rec.nonce.isalpha() and rec.nonce.isascii()
+    assert rec.run_id.startswith("r-") and len(rec.run_id) == len("r-20261121-134501-ab12")
+    rec.finish(0)
+    rec.close()
+
+
+def test_event_stream_every_kind_redacted(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"event":"earlier"}\n')  # appended to, not truncated
+    rec = start(tmp_path, events=str(path))
+    rec.feed_events(
+        plan([(1, None, "curl -H 'X: s3cr3t-deploy-value' u"), (2, None, "ls")], [(1, 2)])
+    )
+    rec.feed_events(ev(event="node_queued", node=1, t=5.0))
+    # a line split across chunks
+    line = ev(event="node_started", node=1, attempt=1, t=5.1)
+    rec.feed_events(line[:7])
+    rec.feed_events(line[7:])
+    rec.feed_events(
+        ev(event="node_retrying", node=1, attempt=2, delay=0.1, exit=1, signal=None, t=5.2)
+    )
+    rec.feed_events(ev(event="node_started", node=1, attempt=2, t=5.3))
+    rec.paused()
+    rec.resumed()
+    rec.feed_events(
+        ev(
+            event="node_finished",
+            node=1,
+            status="success",
+            exit=0,
+            signal=None,
+            attempt=2,
+            duration=0.4,
+            t=5.7,
+        )
+    )
+    rec.feed_events(b"not json\n")
+    rec.finish(0)
+    rec.close()
+    events = events_of(path)
+    assert events[0] == {"event": "earlier"}
+    kinds = [e["event"] for e in events[1:]]
+    assert kinds == [
+        "run_started",
+        "plan",
+        "node_queued",
+        "node_started",
+        "node_retrying",
+        "node_started",
+        "paused",
+        "resumed",
+        "node_finished",
+        "run_finished",
+    ]
+    for e in events[1:]:
+        assert e["run"] == rec.run_id and isinstance(e["time"], float)
+    assert events[1]["argv"] == ["s.sh", "x"] and events[1]["jobs"] == 4
+    assert events[2]["nodes"][0]["text"] == "curl -H 'X: ***' u"
+    assert "s3cr3t" not in path.read_text()
+    assert events[-1]["status"] == "success" and events[-1]["exit"] == 0
+    store = Store.open(str(tmp_path / "state"))
+    n1 = store.nodes(rec.run_id)[0]
+    assert n1["status"] == "success" and n1["attempts"] == 2 and n1["executions"] == 1
+    assert n1["text"] == "curl -H 'X: ***' u"
+    store.close()
+
+
+def test_events_to_stdout() -> None:
+    code = (
+        "import os, tempfile\n"
+        "from bashflow.runs.recorder import Recorder\n"
+        "r = Recorder.start(tempfile.mkdtemp(), key='k', name='n', events='-')\n"
+        "r.finish(3)\n"
+        "r.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert [json.loads(line)["event"] for line in out.splitlines()] == [
+        "run_started",
+        "run_finished",
+    ]
+    assert json.loads(out.splitlines()[1])["status"] == "failed"
+
+
+def test_unopenable_events_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RecorderError, match="cannot open events file"):
+        start(tmp_path, events=str(tmp_path / "no" / "such" / "dir" / "ev"))
+
+
+def test_loop_node_output_and_node_fields(tmp_path: Path) -> None:
+    rec = start(tmp_path, cap=16)
+    rec.feed_events(plan([(1, None, "for i in 1 2 3"), (2, 1, "echo $i"), (3, None, "never")]))
+    out = rec.output_filter(1)
+    err = rec.output_filter(2)
+    b, e = begin_marker, end_marker
+    rec.feed_events(ev(event="node_started", node=1, attempt=1, t=100.0))
+    visible = out.feed(b(rec.nonce, 1))
+    for i in range(3):
+        node_run(
+            rec,
+            2,
+            "success" if i < 2 else "failed",
+            t=100.0 + i,
+            out=f"i={i}\n".encode(),
+            exit=0 if i < 2 else 7,
+        )
+    visible += out.feed(b"tail s3cr3t-deploy-value end\n" + e(rec.nonce, 1))
+    err.feed(b(rec.nonce, 1) + b"warning\n" + e(rec.nonce, 1))
+    rec.feed_events(
+        ev(
+            event="node_finished",
+            node=1,
+            status="failed",
+            exit=7,
+            signal=None,
+            attempt=1,
+            duration=3.0,
+            t=103.0,
+        )
+    )
+    rec.finish(7)
+    rec.close()
+    assert visible == b"tail s3cr3t-deploy-value end\n"  # the user's output is never altered
+    store = Store.open(str(tmp_path / "state"))
+    run = store.get_run(rec.run_id)
+    assert run is not None and run["status"] == "failed" and run["exit_status"] == 7
+    nodes = {n["node_id"]: n for n in store.nodes(rec.run_id)}
+    loop, body, never = nodes[1], nodes[2], nodes[3]
+    assert body["executions"] == 3 and body["status"] == "failed" and body["exit"] == 7
+    assert body["duration"] == pytest.approx(0.75)
+    assert body["last_finish"] - body["first_start"] == pytest.approx(2.25)
+    assert body["stdout"] == b"i=0\ni=1\ni=2\n" and body["stdout_dropped"] == 0
+    # the loop's capture holds its body's output too; 16 bytes kept, tail first, redacted
+    whole = b"i=0\ni=1\ni=2\ntail s3cr3t-deploy-value end\n"
+    assert loop["stdout_dropped"] == len(whole) - 16
+    # (redacted before the cut: no tail of the secret is left)
+    assert loop["stdout"] == b"=2\ntail *** end\n"
+    assert loop["stderr"] == b"warning\n"
+    assert never["status"] == "skipped" and never["executions"] == 0
+    store.close()
+
+
+def test_secret_in_output_redacted_in_history(tmp_path: Path) -> None:
+    rec = start(tmp_path)
+    rec.feed_events(plan([(1, None, "env")]))
+    node_run(
+        rec, 1, "success", t=1.0, out=b"DEPLOY_TOKEN=s3cr3t-deploy-value\nAKIAQW7ERTY5UIOP3ASD\n"
+    )
+    rec.finish(0)
+    rec.close()
+    store = Store.open(str(tmp_path / "state"))
+    assert store.nodes(rec.run_id)[0]["stdout"] == b"DEPLOY_TOKEN=***\n***\n"
+    store.close()
+
+
+def test_cancelled_run(tmp_path: Path) -> None:
+    path = tmp_path / "ev"
+    rec = start(tmp_path, events=str(path))
+    rec.feed_events(plan([(1, None, "sleep 9"), (2, None, "b"), (3, None, "c")]))
+    node_run(rec, 3, "success", t=1.0)
+    rec.feed_events(ev(event="node_started", node=1, attempt=1, t=2.0))
+    rec.feed_events(ev(event="node_queued", node=2, t=2.0))
+    rec.finish(143, cancelled=True)
+    rec.close()
+    store = Store.open(str(tmp_path / "state"))
+    run = store.get_run(rec.run_id)
+    assert run is not None and (run["status"], run["exit_status"]) == ("cancelled", 143)
+    assert [n["status"] for n in store.nodes(rec.run_id)] == ["cancelled", "cancelled", "success"]
+    store.close()
+    assert events_of(path)[-1]["status"] == "cancelled"
+
+
+def test_limit_is_recorded(tmp_path: Path) -> None:
+    rec = start(tmp_path)
+    rec.finish(124, limit="wall_seconds")
+    rec.close()
+    store = Store.open(str(tmp_path / "state"))
+    run = store.get_run(rec.run_id)
+    assert run is not None and (run["status"], run["limit_name"]) == ("failed", "wall_seconds")
+    store.close()
+
+
+def test_status_change_is_committed_at_once(tmp_path: Path) -> None:
+    rec = start(tmp_path)
+    other = Store.open(str(tmp_path / "state"))
+    rec.paused()
+    assert other.get_run(rec.run_id)["status"] == "paused"  # type: ignore[index]
+    rec.resumed()
+    assert other.get_run(rec.run_id)["status"] == "running"  # type: ignore[index]
+    rec.finish(0)
+    assert other.get_run(rec.run_id)["status"] == "success"  # type: ignore[index]
+    rec.close()
+    other.close()
+
+
+def test_close_without_finish_is_crashed(tmp_path: Path) -> None:
+    rec = start(tmp_path)
+    rec.feed_events(plan([(1, None, "a")]))
+    rec.close()
+    store = Store.open(str(tmp_path / "state"))
+    assert store.get_run(rec.run_id)["status"] == "crashed"  # type: ignore[index]
+    assert store.nodes(rec.run_id)[0]["status"] == "cancelled"
+    store.close()
+
+
+def test_plan_after_output_keeps_the_output(tmp_path: Path) -> None:
+    rec = start(tmp_path)
+    node_run(rec, 1, "success", t=1.0, out=b"early\n")
+    rec.commit(force=True)
+    rec.feed_events(plan([(1, None, "echo early")]))
+    rec.finish(0)
+    rec.close()
+    store = Store.open(str(tmp_path / "state"))
+    node = store.nodes(rec.run_id)[0]
+    assert (node["text"], node["stdout"], node["status"]) == ("echo early", b"early\n", "success")
+    store.close()
+
+
+def run_with_broken_history(tmp_path: Path, state: str) -> tuple[list[str], list[dict[str, Any]]]:
+    warnings: list[str] = []
+    path = tmp_path / "ev"
+    rec = Recorder.start(state, key="k", name="n", events=str(path), warn=warnings.append)
+    rec.feed_events(plan([(1, None, "a")]))
+    node_run(rec, 1, "success", t=1.0, out=b"x\n")
+    rec.paused()
+    rec.resumed()
+    rec.finish(0)
+    rec.close()
+    return warnings, events_of(path)
+
+
+def test_state_dir_that_is_a_file_is_one_warning(tmp_path: Path) -> None:
+    state = tmp_path / "file"
+    state.write_text("")
+    warnings, events = run_with_broken_history(tmp_path, str(state))
+    assert len(warnings) == 1 and warnings[0].startswith("bashflow: warning: run history not")
+    assert "\n" not in warnings[0]
+    assert events[-1]["event"] == "run_finished"
+
+
+def test_locked_database_is_one_warning(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    Store.open(str(state)).close()
+    locker = sqlite3.connect(state / "history.sqlite3", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        warnings, events = run_with_broken_history(tmp_path, str(state))
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert len(warnings) == 1 and "locked" in warnings[0]
+    assert [e["event"] for e in events][-1] == "run_finished"
+
+
+def test_corrupt_database_is_one_warning(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "history.sqlite3").write_bytes(os.urandom(8192))
+    warnings, _ = run_with_broken_history(tmp_path, str(state))
+    assert len(warnings) == 1 and "not a database" in warnings[0]
