@@ -335,16 +335,27 @@ SKIP_OPTION = "--skip-nodes"
 
 
 def split_skip(argv: list[str]) -> tuple[set[int], list[str]]:
-    """A stored exec argv that starts with the `--skip-nodes LIST` a rerun put there: that
-    list and the argv without it."""
-    if argv[:1] == [SKIP_OPTION] and len(argv) >= 2:
-        listed, rest = argv[1], argv[2:]
-    elif argv and argv[0].startswith(SKIP_OPTION + "="):
-        listed, rest = argv[0].split("=", 1)[1], argv[1:]
-    else:
-        return set(), argv
-    nodes = {int(x) for x in listed.split(",") if x.strip().isdigit()}
-    return nodes, rest
+    """The `--skip-nodes LIST` an earlier rerun put among the leading options of a stored exec
+    argv (next to its `--state-dir DIR`): the listed nodes, and the argv without it."""
+    skipped: set[int] = set()
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if name not in (SKIP_OPTION, "--state-dir"):
+            break
+        if not eq:
+            if i + 1 >= len(argv):
+                break
+            value = argv[i + 1]
+        step = 1 if eq else 2
+        if name == SKIP_OPTION:
+            skipped |= {int(x) for x in value.split(",") if x.strip().isdigit()}
+        else:
+            rest += argv[i : i + step]
+        i += step
+    return skipped, rest + argv[i:]
 
 
 def _script_changed(run: dict[str, Any]) -> str | None:
@@ -387,11 +398,15 @@ def _rerun(args: argparse.Namespace) -> int:
         if why is not None:
             raise ControlError(f"{why}; its node ids may differ (rerun without --failed)")
         skip = nodes_to_keep(nodes, edges, kept_before=kept_before)
+    if args.state_dir:
+        args.state_dir = os.path.abspath(args.state_dir)
     try:
         os.chdir(run["cwd"] or ".")
     except OSError as err:
         raise ControlError(f"cannot enter {run['cwd']}: {err.strerror}") from None
     exec_argv = ["exec"]
+    if args.state_dir:  # the new run goes where the old one is
+        exec_argv += ["--state-dir", args.state_dir]
     if skip:
         exec_argv += [SKIP_OPTION, ",".join(map(str, skip))]
     from bashflow.cli import main
