@@ -50,6 +50,19 @@ signal; 125 no sandbox; 2 bad invocation or syntax error.
 """
 
 
+_VALUED = ("--policy", "--profile", "--workdir", "-j", "--events", "--state-dir", "--keep-runs",
+           "--skip-nodes")  # fmt: skip
+"""bashflow's options that take a value (`--opt V` or `--opt=V`)."""
+
+
+def default_jobs() -> int:
+    """-j's default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except OSError:
+        return os.cpu_count() or 1
+
+
 class HelpRequested(Exception):
     """`bashflow exec --help`."""
 
@@ -59,7 +72,7 @@ class ExecOptions:
         self.policy: str | None = None
         self.profile: str | None = None
         self.workdir: str | None = None
-        self.jobs = 1
+        self.jobs = default_jobs()
         self.no_sandbox = False
         self.quiet = os.environ.get("BASHFLOW_QUIET", "") not in ("", "0")
         self.precheck = True
@@ -70,6 +83,24 @@ class ExecOptions:
         self.set_options: list[tuple[str, bool]] = []
         self.shopts: list[tuple[str, bool]] = []
         self.name: str | None = None
+        # the run record and parallel runs (docs/runs.md), handed to the interpreter
+        self.events_fd = -1
+        self.nonce = b""
+        self.settings: dict[int, dict[str, object]] | None = None
+        self.pools: dict[str, int] = {}
+        self.skip_nodes: tuple[int, ...] = ()
+        self.script_text: str | None = None
+        self.workflow_path: str | None = None
+        """The script's text when it came from a workflow document (`file` is its name)."""
+        self.events_path: str | None = None
+        self.state_dir: str | None = None
+        self.keep_runs = 5
+        self.history = True
+        self.invocation: list[str] = []
+        """The exec arguments as given (the run record keeps them for `bashflow rerun`)."""
+        self.node_texts: dict[int, str] = {}
+        """The document's node texts: its settings apply only if the script still compiles
+        to the same nodes."""
 
 
 def parse_exec_args(argv: list[str]) -> ExecOptions:
@@ -81,9 +112,7 @@ def parse_exec_args(argv: list[str]) -> ExecOptions:
     want_c = False
     while i < len(argv):
         a = argv[i]
-        if a in ("--policy", "--profile", "--workdir", "-j") or a.startswith(
-            ("--policy=", "--profile=", "--workdir=")
-        ):
+        if a in _VALUED or a.startswith(tuple(v + "=" for v in _VALUED if v[:2] == "--")):
             if "=" in a:
                 key, _, value = a.partition("=")
             else:
@@ -97,16 +126,36 @@ def parse_exec_args(argv: list[str]) -> ExecOptions:
                 o.profile = value
             elif key == "--workdir":
                 o.workdir = value
+            elif key == "--events":
+                o.events_path = value
+            elif key == "--state-dir":
+                o.state_dir = value
+            elif key in ("--keep-runs", "--skip-nodes"):
+                numbers = value.split(",") if key == "--skip-nodes" else [value]
+                if not all(x.isdigit() for x in numbers):
+                    raise ValueError(f"{key}: {value}: invalid number")
+                if key == "--keep-runs":
+                    o.keep_runs = max(1, int(value))
+                else:
+                    o.skip_nodes = tuple(int(x) for x in numbers)
             else:
                 if not value.isdigit():
                     raise ValueError(f"-j: {value}: invalid number")
                 o.jobs = int(value)
             i += 1
             continue
+        if a.startswith("-j") and len(a) > 2:  # -j4, as make and ninja take it
+            if not a[2:].isdigit():
+                raise ValueError(f"-j: {a[2:]}: invalid number")
+            o.jobs = int(a[2:])
+            i += 1
+            continue
         if a == "--help":
             raise HelpRequested
         if a == "--no-sandbox":
             o.no_sandbox = True
+        elif a == "--no-history":
+            o.history = False
         elif a in ("--quiet", "-q"):
             o.quiet = True
         elif a == "--no-precheck":
@@ -157,6 +206,46 @@ def parse_exec_args(argv: list[str]) -> ExecOptions:
     return o
 
 
+def is_workflow(file: str, workdir: str | None) -> bool:
+    """A `bashflow.workflow` document (`bashflow compile` output), not a script."""
+    if not file.endswith(".json"):
+        return False
+    try:
+        with open(os.path.join(workdir or ".", file), "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return head.lstrip()[:1] == b"{" and b'"bashflow.workflow"' in head
+
+
+def take_workflow(o: ExecOptions) -> int | None:
+    """Run the document's script with its per-node settings and pools; a status to exit
+    with when the document is not valid (2, the error at `file:line:col`)."""
+    from bashflow.compile.load import WorkflowError, load_workflow_file
+    from bashflow.compile.wfmodel import Settings
+    from bashflow.render import render_error
+
+    path = os.path.join(o.workdir or ".", o.file or "")
+    try:
+        doc = load_workflow_file(path)
+    except WorkflowError as err:
+        sys.stderr.write(render_error(err) + "\n")
+        return EXIT_USAGE
+    plain = Settings().model_dump(mode="json")
+    settings: dict[int, dict[str, object]] = {}
+    for node in doc.nodes:
+        merged = doc.settings_for(node.id).model_dump(mode="json")
+        if merged != plain:
+            settings[node.id] = merged
+    o.script_text = doc.source.text
+    o.workflow_path = o.file
+    o.file = doc.source.filename
+    o.settings = settings
+    o.node_texts = {node.id: node.text for node in doc.nodes}
+    o.pools = dict(doc.pools)
+    return None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = USAGE
     # bash's options (`-c`, `-e`, `+o`, ...) are parsed by `parse_exec_args`, not argparse:
@@ -171,12 +260,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         rest, sandbox_options = split_sandbox_options(list(args.rest))
         o = parse_exec_args(rest)
+        o.invocation = list(args.rest)
     except HelpRequested:
         sys.stdout.write(USAGE + "\n" + HELP)
         return 0
     except ValueError as err:
         sys.stderr.write(f"bashflow exec: {err}\n{USAGE}\n")
         return EXIT_USAGE
+    if o.command is None and o.file is not None and is_workflow(o.file, o.workdir):
+        status = take_workflow(o)
+        if status is not None:
+            return status
     if not o.no_sandbox:
         return run_sandboxed(o, sandbox_options)
     if not o.quiet:

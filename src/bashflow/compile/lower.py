@@ -109,6 +109,11 @@ class Lowerer(Walker):
         self.locals_cache: dict[int, set[str]] = {}
         self.assigned_cache: dict[int, tuple[set[str], set[str], bool, set[str]]] = {}
         self.start = State(cwd=cwd)
+        self.list_nodes: dict[int, tuple[CommandList, list[list[CNode]]]] = {}
+        """By `id()` of a list of the script's own text (not a payload, not a walk of a
+        function body at a call): its items' nodes, for the scheduler (`compile/runplan.py`)."""
+        self.pipeline_nodes: dict[int, CNode] = {}
+        """By `id()` of a pipeline of the script's own text: its node."""
 
     # ------------------------------------------------------------------ entry point
 
@@ -316,8 +321,13 @@ class Lowerer(Walker):
         self, cl: CommandList, st: State, parent: CNode | None, role: str | None
     ) -> list[CNode]:
         made: list[CNode] = []
+        per_item: list[list[CNode]] = []
         for item in cl.items:
-            made.extend(self.lower_item(item, st, parent, role))
+            nodes = self.lower_item(item, st, parent, role)
+            per_item.append(nodes)
+            made.extend(nodes)
+        if self.override is None and not any(n.hidden for n in made):
+            self.list_nodes.setdefault(id(cl), (cl, per_item))
         return made
 
     def lower_item(
@@ -364,8 +374,13 @@ class Lowerer(Walker):
     ) -> CNode:
         if len(p.commands) == 1:
             span = p.span if (p.negated or p.timed) else None
-            return self.lower_command(p.commands[0], st, parent, role, span)
+            node = self.lower_command(p.commands[0], st, parent, role, span)
+            if self.override is None and not node.hidden:
+                self.pipeline_nodes.setdefault(id(p), node)
+            return node
         node = self.new_node("pipeline", parent, role, p.span)
+        if self.override is None and not node.hidden:
+            self.pipeline_nodes.setdefault(id(p), node)
         saved = self.cur
         self.cur = node
         try:
@@ -407,7 +422,10 @@ class Lowerer(Walker):
             value = self.assignment_value(a, st)
             name = self.resolve_nameref(a.name, st, a.span)
             if n.words:
-                continue  # `NAME=v cmd`: only the command's environment
+                # `NAME=v cmd`: only the command's environment, but how the assignment goes
+                # depends on NAME's attributes (readonly: refused; -i: evaluated; -u, -l)
+                node.reads[("variable", None, name)] = None
+                continue
             fx.var_write(node, name)
             if a.subscript is None and not isinstance(a.value, ArrayLiteral):
                 st.vars[name] = value if not a.append else (st.vars.get(name, UNKNOWN) + value)

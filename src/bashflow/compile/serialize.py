@@ -72,6 +72,7 @@ class Workflow:
                 "cwd": self.cwd,
                 "policy": self.policy,
                 "defaults": default_settings(),
+                "pools": {},
                 "nodes": [node_json(n, self.source, by_uid) for n in self.nodes],
                 "edges": [
                     {"from": a.id, "to": b.id, "kind": kind, "reason": reason}

@@ -326,6 +326,11 @@ class WorkflowDoc(BaseModel):
     defaults: Settings = Field(
         default_factory=Settings, description="settings a node gets for the fields it leaves out"
     )
+    pools: dict[Annotated[str, Field(min_length=1)], Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="concurrency pools: name -> how many of its nodes may run at once "
+        "(`bashflow exec`); a pool a node names that is not listed here has 1 slot",
+    )
     nodes: list[Node] = Field(description="program order (pre-order), ids 1..n")
     edges: list[Edge] = Field(description="dependencies between nodes")
 

@@ -14,10 +14,11 @@ kills the tree on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from bashflow.errors import EXIT_USAGE
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
     from bashflow.policy.lite import LitePolicy
     from bashflow.policy.model import Policy
+    from bashflow.runs.recorder import Recorder
     from bashflow.sandbox.plan import Plan
     from bashflow.sandbox.spawner import SandboxProcess, Spawner
 
@@ -42,7 +44,8 @@ class SandboxOptions:
         self.raw_tty = False
 
 
-_VALUED = ("--policy", "--profile", "--workdir", "-j", "-o", "+o", "-O", "+O")
+_VALUED = ("--policy", "--profile", "--workdir", "-j", "--events", "--state-dir", "--keep-runs",
+           "--skip-nodes", "-o", "+o", "-O", "+O")  # fmt: skip
 
 
 def split_sandbox_options(argv: Sequence[str]) -> tuple[list[str], SandboxOptions]:
@@ -66,6 +69,8 @@ def split_sandbox_options(argv: Sequence[str]) -> tuple[list[str], SandboxOption
         elif a == "--" or a[:1] not in ("-", "+") or a in ("-", "+"):
             rest.extend(argv[i:])
             return rest, so
+        elif a.startswith("-j") and len(a) > 2:
+            rest.append(a)
         elif a in _VALUED:
             rest.extend(argv[i : i + 2])
             i += 1
@@ -167,6 +172,8 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
     script_fd = -1
     if o.command is not None:
         text, filename = o.command, o.name if o.name is not None else "bashflow"
+    elif o.script_text is not None:  # a workflow document's script, handed in
+        text, filename = o.script_text, o.file or "bashflow"
     elif o.file is not None:
         path = os.path.join(workdir, o.file)
         try:
@@ -205,22 +212,59 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
             return EXIT_SANDBOX
         for layer in sorted(plan.accepted_missing, key=lambda la: la.value):
             sys.stderr.write(f"bashflow: warning: running without the {layer.value} layer\n")
-        call = (o, policy, plan.home)
-        return _start_and_relay(call, so, spawner, plan, stdin_fd)
+        key = (
+            os.path.realpath(os.path.join(workdir, o.workflow_path or o.file or ""))
+            if o.file is not None and o.command is None
+            else run_key(text)
+        )
+        return _start_and_relay(o, (policy, plan.home), so, spawner, plan, stdin_fd,
+                                key=key, name=filename, workdir=workdir)  # fmt: skip
     finally:
         if script_fd >= 0:
             os.close(script_fd)
 
 
+def run_key(text: str) -> str:
+    """The history's name for a script given as text (`-c`, stdin): `wf-` and 16 hex digits
+    of its sha256, as `bashflow compile` names a workflow."""
+    import hashlib
+
+    return "wf-" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def start_recorder(o: ExecOptions, key: str, name: str, cwd: str) -> Recorder | None:
+    """The run record (history, --events, live view), or None with `--no-history` and no
+    --events. Raises RecorderError when --events cannot be opened."""
+    if not o.history and o.events_path is None:
+        return None
+    from bashflow.runs.recorder import Recorder
+
+    live = 2 if not o.quiet and os.isatty(2) else None
+    return Recorder.start(o.state_dir, key=key, name=name, argv=o.invocation, cwd=cwd,
+                          env=os.environ, jobs=o.jobs, keep=o.keep_runs, events=o.events_path,
+                          live_fd=live, host_pid=os.getpid())  # fmt: skip
+
+
 def _start_and_relay(
-    call: tuple[object, ...],
+    o: ExecOptions,
+    args: tuple[object, ...],
     so: SandboxOptions,
     spawner: Spawner,
     plan: Plan,
     stdin_fd: int | None,
+    *,
+    key: str,
+    name: str,
+    workdir: str,
 ) -> int:
+    from bashflow.runs.recorder import RecorderError
     from bashflow.sandbox.relay import relay
 
+    try:
+        rec = start_recorder(o, key, name, workdir)
+    except RecorderError as err:
+        sys.stderr.write(f"bashflow exec: {err}\n")
+        return EXIT_USAGE
     sys.stdout.flush()
     sys.stderr.flush()
     merged = _same_file(1, 2)
@@ -229,36 +273,95 @@ def _start_and_relay(
         err_r, err_w = -1, out_w
     else:
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    ev_r = ev_w = -1
+    pass_fds: tuple[int, ...] = ()
+    if rec is not None:
+        ev_r, ev_w = os.pipe2(os.O_CLOEXEC)
+        o.events_fd, o.nonce = ev_w, rec.nonce
+        pass_fds = (ev_w,)
+    # pause / resume from another terminal (`bashflow pause RUN`: SIGUSR1, `resume`: SIGUSR2)
+    # arrive through a pipe, so the fork server is asked from the relay loop, not a handler
+    ctl_r, ctl_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in (signal.SIGUSR1, signal.SIGUSR2):
+        old[sig] = signal.signal(sig, lambda signum, _f: _poke(ctl_w, signum))
     proc: SandboxProcess | None = None
     pipes = {out_r: 1} if merged else {out_r: 1, err_r: 2}
     relaying = False
+    status = 1
+    cancelled = False
+    limit: str | None = None
     try:
         try:
-            proc = spawner.run_contained(plan, interpreter_main, call, stdin=stdin_fd,
-                                         stdout=out_w, stderr=err_w)  # fmt: skip
+            try:
+                call = (o, *args)
+                proc = spawner.run_contained(plan, interpreter_main, call, stdin=stdin_fd,
+                                             stdout=out_w, stderr=err_w,
+                                             pass_fds=pass_fds)  # fmt: skip
+            finally:
+                os.close(out_w)
+                if not merged:
+                    os.close(err_w)
+                if ev_w >= 0:
+                    os.close(ev_w)
+            escape = () if so.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
+            relaying = True  # from here on relay() closes the read ends
+            extra = {ctl_r: _control(proc, rec)}
+            filters = {}
+            if rec is not None:
+                extra[ev_r] = rec.feed_events
+                filters = {fd: rec.output_filter(dest) for fd, dest in pipes.items()}
+            # a reader of ours that is gone gives the script SIGPIPE, as under bash
+            outcome, _ = relay(proc, pipes, limit_mib=plan.limits.output_mib, escape=escape,
+                               close_gone=True, filters=filters, extra=extra,
+                               hooks=rec)  # fmt: skip
+        except _Interrupted as e:
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+            status, cancelled = 128 + e.signum, True
+            return status
         finally:
-            os.close(out_w)
-            if not merged:
-                os.close(err_w)
-        escape = () if so.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
-        relaying = True  # from here on relay() closes the read ends
-        # a reader of ours that is gone gives the script SIGPIPE, as under bash
-        outcome, _ = relay(proc, pipes, limit_mib=plan.limits.output_mib, escape=escape,
-                           close_gone=True)  # fmt: skip
-    except _Interrupted as e:
-        if proc is not None:
-            proc.kill()
-            proc.wait()
-        return 128 + e.signum
+            if not relaying:
+                for fd in pipes:
+                    os.close(fd)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            for fd in (ev_r, ctl_r, ctl_w):
+                if fd >= 0:
+                    os.close(fd)
+        status = outcome.exit_code
+        if outcome.limit:
+            limit = outcome.limit
+            if rec is not None:
+                rec.clear_screen()
+            sys.stderr.write(f"bashflow: limit exceeded: {outcome.limit} ({outcome.value})\n")
+            if outcome.limit == "wall_seconds":
+                status = EXIT_TIMEOUT
+        return status
     finally:
-        if not relaying:
-            for fd in pipes:
-                os.close(fd)
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-    if outcome.limit:
-        sys.stderr.write(f"bashflow: limit exceeded: {outcome.limit} ({outcome.value})\n")
-        if outcome.limit == "wall_seconds":
-            return EXIT_TIMEOUT
-    return outcome.exit_code
+        if rec is not None:
+            rec.finish(status, cancelled=cancelled, limit=limit)
+            rec.close()
+
+
+def _poke(fd: int, signum: int) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, bytes([signum]))
+
+
+def _control(proc: SandboxProcess, rec: Recorder | None) -> Callable[[bytes], None]:
+    """Pause (SIGUSR1) and resume (SIGUSR2) requests: freeze or thaw the whole tree."""
+
+    def take(data: bytes) -> None:
+        for signum in data:
+            if signum == signal.SIGUSR1:
+                proc.stop()
+                if rec is not None:
+                    rec.paused()
+            elif signum == signal.SIGUSR2:
+                proc.cont()
+                if rec is not None:
+                    rec.resumed()
+
+    return take

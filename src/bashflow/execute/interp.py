@@ -21,6 +21,7 @@ from bashflow.execute.errors import (
     BreakLoop,
     CommandError,
     ContinueLoop,
+    ControlFlow,
     ExitShell,
     ExpansionError,
     FatalError,
@@ -40,7 +41,9 @@ from bashflow.parser import syntax as s
 from bashflow.source import Source, Span
 
 if TYPE_CHECKING:
+    from bashflow.execute.events import Events
     from bashflow.execute.policy_hook import PolicyHook
+    from bashflow.execute.schedule import ListRun, Scheduler
 
 _COMPOUND_LEAF = (s.Subshell, s.ArithCommand, s.CondCommand)
 
@@ -96,6 +99,11 @@ class Interpreter(
         self.disabled_builtins: set[str] = set()
         self.current_cmd: s.SimpleCommand | None = None
         self.prompt_cache: dict[str, s.Word] = {}
+        # the run record and parallel runs (execute/events.py, execute/schedule.py)
+        self.events: Events | None = None
+        self.tracked: dict[int, int] = {}
+        """Node id by `id()` of a pipeline: executions reported as events."""
+        self.scheduler: Scheduler | None = None
 
     # ------------------------------------------------------------------ text and errors
 
@@ -166,6 +174,15 @@ class Interpreter(
         """Run a list the way bash runs a file: one line's commands at a time, so an
         expansion error abandons the rest of its line and the script goes on."""
         items = body.items
+        run = self.list_run(body)
+        try:
+            self._run_units(items, run)
+        finally:
+            if run is not None:
+                run.abandon()
+        return self.state.last_status
+
+    def _run_units(self, items: tuple[s.ListItem, ...], run: ListRun | None) -> None:
         i = 0
         n = len(items)
         while i < n:
@@ -177,8 +194,16 @@ class Interpreter(
             if self.state.options["verbose"]:
                 self.echo_input(unit)
             try:
-                for item in unit:
-                    self.run_item(item)
+                if run is None:
+                    for item in unit:
+                        self.run_item(item)
+                else:
+                    try:
+                        for k in range(i - len(unit), i):
+                            run.run(k)
+                    except (ShellError, ControlFlow, OSError):
+                        run.drop(i)  # the rest of the line is abandoned
+                        raise
             except ExpansionError as err:
                 self.error(err.message)
                 self.state.last_status = err.status
@@ -199,7 +224,18 @@ class Interpreter(
                     self.state.last_status = 1
                 else:
                     raise ExitShell(r.status) from None
-        return self.state.last_status
+
+    def list_run(self, lst: s.CommandList) -> ListRun | None:
+        """The scheduler's run of `lst`, when the compiled plan has one for it."""
+        sched = self.scheduler
+        if sched is None:
+            return None
+        plans = sched.items(lst)
+        if plans is None:
+            return None
+        from bashflow.execute.schedule import ListRun
+
+        return ListRun(sched, lst, plans)
 
     def echo_input(self, unit: tuple[s.ListItem, ...]) -> None:
         text = self.source.text
@@ -243,8 +279,16 @@ class Interpreter(
 
     def run_list(self, lst: s.CommandList) -> int:
         status = self.state.last_status
-        for item in lst.items:
-            status = self.run_item(item)
+        run = self.list_run(lst) if self.scheduler is not None else None
+        if run is None:
+            for item in lst.items:
+                status = self.run_item(item)
+            return status
+        try:
+            for k in range(len(lst.items)):
+                status = run.run(k)
+        finally:
+            run.abandon()
         return status
 
     def run_item(self, item: s.ListItem) -> int:
@@ -281,6 +325,29 @@ class Interpreter(
         return status
 
     def run_pipeline(self, p: s.Pipeline, checked: bool) -> int:
+        node = self.tracked.get(id(p)) if self.events is not None else None
+        if node is None:
+            return self.run_pipeline_here(p, checked)
+        ev = self.events
+        assert ev is not None
+        start = ev.started(node)
+        status = 1
+        try:
+            status = self.run_pipeline_here(p, checked)
+        except ExitShell as e:
+            status = e.status
+            raise
+        except ShellError as e:
+            status = e.status
+            raise
+        except BaseException:
+            status = self.state.last_status
+            raise
+        finally:
+            ev.finished(node, status, start)
+        return status
+
+    def run_pipeline_here(self, p: s.Pipeline, checked: bool) -> int:
         if p.timed is not None:
             return self.run_timed(p, checked)
         cmds = p.commands

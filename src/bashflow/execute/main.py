@@ -92,6 +92,10 @@ def run_exec(o: ExecOptions, *, policy: PolicyHook | None = None) -> int:
         error_name = arg0
         filename = arg0
         what = "-c"
+    elif o.script_text is not None:  # a workflow document's script
+        text = o.script_text
+        arg0 = error_name = filename = o.file or "bashflow"
+        what = "file"
     elif o.file is not None:
         try:
             with open(o.file, "rb") as fh:
@@ -138,11 +142,59 @@ def run_exec(o: ExecOptions, *, policy: PolicyHook | None = None) -> int:
         script = parse_source(source)
     except ParseError as err:
         return run_until_error(interp, err, source, what)
+    setup_run(interp, script, source, o)
     try:
         return interp.run_script(script)
     except RecursionError:
         os.write(2, b"bashflow: exec: nesting too deep (recursion limit of the interpreter)\n")
         return 2
+
+
+def setup_run(interp: Interpreter, script: s.Script, source: Source, o: ExecOptions) -> None:
+    """The run record's events and the scheduler of parallel runs, from the compiled plan
+    of this very tree (compile/runplan.py). Without events, -j1 and no workflow settings,
+    nothing is compiled; a script the compiler cannot take runs in order."""
+    events = None
+    if o.events_fd >= 0:
+        from bashflow.execute.events import Events, lift
+
+        events = Events(lift(o.events_fd), o.nonce)
+        interp.internal_fds.add(events.fd)
+    if events is None and o.jobs <= 1 and not o.settings and not o.skip_nodes:
+        return
+    from bashflow.compile.runplan import run_plan
+
+    try:
+        plan = run_plan(source, script, cwd=os.getcwd(),
+                        home=os.environ.get("HOME") or os.path.expanduser("~"))  # fmt: skip
+    except Exception:
+        return
+    if events is not None:
+        interp.events = events
+        interp.tracked = plan.pipelines
+        events.emit({"event": "plan", "nodes": plan.nodes, "edges": plan.edges}, whole=True)
+    if o.settings and not _same_nodes(plan.nodes, o.node_texts):
+        os.write(2, b"bashflow: warning: the workflow's nodes no longer match its script "
+                    b"(recompile it); its per-node settings are not used\n")  # fmt: skip
+        o.settings = None
+    if o.jobs > 1 or o.settings or o.skip_nodes:
+        from bashflow.execute.schedule import NodeSettings, Scheduler
+
+        settings = {int(k): NodeSettings(v) for k, v in (o.settings or {}).items()}
+        interp.scheduler = Scheduler(interp, plan, o.jobs, settings=settings, pools=o.pools,
+                                     skip=o.skip_nodes)  # fmt: skip
+
+
+def _same_nodes(nodes: list[dict[str, object]], texts: dict[int, str]) -> bool:
+    if len(nodes) != len(texts):
+        return False
+    for n in nodes:
+        text = texts.get(n["id"])  # type: ignore[call-overload]
+        shown = str(n["text"])
+        if text is None or not (text == shown or (shown.endswith("...") and
+                                text.startswith(shown[:-3]))):  # fmt: skip
+            return False
+    return True
 
 
 def _read_line(fd: int) -> str | None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 import selectors
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Protocol
 
 from bashflow.sandbox.spawner import Outcome, SandboxProcess
 
@@ -54,6 +56,28 @@ def _show(m: re.Match[bytes]) -> bytes:
     return b"\\x%02x" % seq[0]
 
 
+class Filter(Protocol):
+    """Rewrites one relayed stream (e.g. takes out the run record's markers)."""
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+class Hooks(Protocol):
+    """What the caller does while output flows: clear and redraw a status display around
+    writes to a terminal, and a periodic tick."""
+
+    def clear_screen(self) -> None: ...
+
+    def draw_screen(self) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+TICK_S = 0.1
+
+
 def relay(
     proc: SandboxProcess,
     pipes: dict[int, int],
@@ -61,6 +85,9 @@ def relay(
     limit_mib: int | None,
     escape: Collection[int] = (),
     close_gone: bool = False,
+    filters: Mapping[int, Filter] | None = None,
+    extra: Mapping[int, Callable[[bytes], None]] | None = None,
+    hooks: Hooks | None = None,
 ) -> tuple[Outcome, int]:
     """Copy each read end in `pipes` (read fd → destination fd) until EOF, then wait. Output
     for a destination in `escape` goes through a `TerminalEscaper`.
@@ -70,6 +97,11 @@ def relay(
     SIGPIPE (or EPIPE) on its next write, as it would writing to that pipe itself, and the
     other pipes go on.
 
+    `filters` (by read fd) rewrite a stream before it is escaped and written; `extra` read
+    fds are read as they become readable and handed to their callback, and once more when
+    the output has ended (they are not closed here); `hooks` are told around each write to
+    a terminal and every `TICK_S`.
+
     Returns the outcome and the number of bytes copied (as the tree wrote them); closes the
     read ends, also when interrupted (an exception from a signal handler).
     """
@@ -78,23 +110,53 @@ def relay(
     total = 0
     exceeded = False
     sel = selectors.DefaultSelector()
+    filters = filters or {}
+    extra = dict(extra or {})
     for fd in pipes:
         sel.register(fd, selectors.EVENT_READ)
+    for fd in extra:
+        sel.register(fd, selectors.EVENT_READ)
     open_fds = set(pipes)
+    ttys = {dest for dest in set(pipes.values()) if hooks is not None and os.isatty(dest)}
 
     def done(fd: int) -> None:
         sel.unregister(fd)
         os.close(fd)
         open_fds.discard(fd)
 
+    def put(fd: int, data: bytes) -> bool:
+        dest = pipes[fd]
+        if not data:
+            return True
+        if dest in ttys:
+            assert hooks is not None
+            hooks.clear_screen()
+            try:
+                return _write_all(dest, data, close_gone)
+            finally:
+                hooks.draw_screen()
+        return _write_all(dest, data, close_gone)
+
+    next_tick = time.monotonic() + TICK_S
     try:
         while open_fds:
-            for key, _ in sel.select():
+            timeout = max(0.0, next_tick - time.monotonic()) if hooks is not None else None
+            for key, _ in sel.select(timeout):
                 fd = int(key.fd)
+                if fd in extra:
+                    data = os.read(fd, 65536)
+                    if data:
+                        extra[fd](data)
+                    else:
+                        sel.unregister(fd)
+                        del extra[fd]
+                    continue
                 data = os.read(fd, 65536)
                 if not data:
+                    tail = filters[fd].flush() if fd in filters else b""
                     if fd in escapers:
-                        _write_all(pipes[fd], escapers[fd].flush(), close_gone)
+                        tail = escapers[fd].feed(tail) + escapers[fd].flush()
+                    put(fd, tail)
                     done(fd)
                     continue
                 if exceeded:
@@ -104,13 +166,29 @@ def relay(
                     exceeded = True
                     proc.kill()
                 total += len(data)
+                if fd in filters:
+                    data = filters[fd].feed(data)
                 if fd in escapers:
                     data = escapers[fd].feed(data)
-                if not _write_all(pipes[fd], data, close_gone):
+                if not put(fd, data):
                     done(fd)
+            if hooks is not None and time.monotonic() >= next_tick:
+                hooks.tick()
+                next_tick = time.monotonic() + TICK_S
+        for fd, take in extra.items():  # what was written before the output ended
+            os.set_blocking(fd, False)
+            try:
+                while data := os.read(fd, 65536):
+                    take(data)
+            except BlockingIOError:
+                pass
+            finally:
+                os.set_blocking(fd, True)
     finally:
         for fd in open_fds:
             os.close(fd)
+        for fd in extra:
+            sel.unregister(fd)
         sel.close()
     outcome = proc.wait()
     assert outcome is not None

@@ -1,0 +1,170 @@
+"""compile/runplan.py - what the interpreter needs of the graph to run a script in parallel.
+
+`run_plan(source, tree)` compiles the very tree the interpreter runs and answers, by the
+`id()` of the tree's own objects:
+
+* per pipeline: its node id (the interpreter reports each execution as an event);
+* per list of commands (the top level and every compound body written in the script):
+  for each item (`a && b || c` is one item), its nodes, the last earlier item it must wait
+  for (`after`: the graph's edges between the item's nodes and the list's other nodes;
+  edges only join siblings, and the interpreter finishes items in program order, so the
+  latest direct predecessor is enough), and whether it may run in a forked copy of the shell
+  (`fork`): it must not change what a fork cannot hand back - functions, the working
+  directory, positional parameters, background jobs, traps and options (barriers), control
+  flow (`exit`, `return`, `break`, `continue`) - and the only variables it sets are named
+  (`delta`: handed back to the shell when the item's turn comes).
+
+Payloads (`eval` text, `trap` handlers, `sh -c`), and function bodies walked again at a call,
+have no plan: the interpreter runs them in order.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from bashflow.compile.effects import normalize
+from bashflow.compile.graph import build_edges, resolve_effects
+from bashflow.compile.lower import Lowerer
+from bashflow.compile.model import CNode
+from bashflow.parser.syntax import Script
+from bashflow.source import Source
+
+NOT_HANDED_BACK = frozenset(
+    {
+        "PATH",  # clears the command hash table
+        "RANDOM",
+        "SRANDOM",
+        "SECONDS",
+        "LINENO",
+        "BASHPID",
+        "BASH_SUBSHELL",
+        "OPTIND",  # getopts keeps its own place within a word
+        "OPTARG",
+        "OPTERR",
+        "BASH_ARGV0",
+        "FUNCNAME",
+        "BASH_SOURCE",
+        "BASH_LINENO",
+        "DIRSTACK",
+        "PWD",
+        "OLDPWD",
+        "HISTFILE",
+        "HISTSIZE",
+        "COLUMNS",
+        "LINES",
+    }
+)
+"""Variables the shell reacts to when set: an item that sets one runs in the shell itself."""
+
+UNREPEATABLE_READS = frozenset({"RANDOM", "SRANDOM", "BASHPID"})
+"""Reading these in a fork would give a value the shell does not see or repeats."""
+
+
+class ItemPlan:
+    """One item of a list: its node ids, the item it waits for, and if it may be forked."""
+
+    __slots__ = ("after", "background", "delta", "fork", "nodes", "why")
+
+    def __init__(self, nodes: tuple[int, ...], after: int, fork: bool, delta: tuple[str, ...],
+                 why: str, background: bool) -> None:  # fmt: skip
+        self.nodes = nodes
+        self.after = after
+        """Index of the last earlier item of the list that must finish first; -1: none."""
+        self.fork = fork
+        self.delta = delta
+        self.why = why
+        """Why it may not be forked ("" when it may)."""
+        self.background = background
+
+
+class RunPlan:
+    """The plan of one script: events' node table and edges, pipelines and lists by id()."""
+
+    __slots__ = ("edges", "lists", "nodes", "pipelines")
+
+    def __init__(self) -> None:
+        self.nodes: list[dict[str, object]] = []
+        self.edges: list[tuple[int, int]] = []
+        self.pipelines: dict[int, int] = {}
+        self.lists: dict[int, list[ItemPlan]] = {}
+
+
+def forkable(nodes: list[CNode], background: bool) -> tuple[str, tuple[str, ...]]:
+    """("", names it sets) when the item may run in a fork; else (why not, ())."""
+    if background:
+        return "a background job", ()
+    names: dict[str, None] = {}
+    for n in nodes:
+        if n.eff_escapes:
+            return "`" + "`, `".join(sorted(n.eff_escapes)) + "`", ()
+        for kind, _path, name in n.eff_writes:
+            if kind == "any":
+                return "a barrier", ()
+            if kind in ("function", "cwd", "process"):
+                return f"changes the shell's {kind}", ()
+            if kind == "variable":
+                if name is None or name == "@":
+                    return "sets variables not known by name", ()
+                if name == "@env":
+                    continue
+                if name in NOT_HANDED_BACK:
+                    return f"sets ${name}", ()
+                names[name] = None
+        for kind, _path, name in n.eff_reads:
+            if kind in ("any", "process"):
+                return f"reads {kind}", ()
+            if kind == "variable" and name in UNREPEATABLE_READS:
+                return f"reads ${name}", ()
+    return "", tuple(names)
+
+
+def run_plan(source: Source, tree: Script, *, cwd: str, home: str) -> RunPlan:
+    """Compile `tree` (parsed from `source`) for the interpreter; see the module's doc."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        lw = Lowerer(source, tree, home=normalize(home), cwd=normalize(cwd))
+        nodes = lw.lower()
+        resolve_effects(nodes)
+        visible = [n for n in nodes if not n.hidden]
+        for i, n in enumerate(visible, 1):
+            n.id = i
+        edges = build_edges(nodes, lw.errexit)
+    finally:
+        if enabled:
+            gc.enable()
+    plan = RunPlan()
+    line_of = source.line_col
+    for n in visible:
+        parent = n.parent
+        while parent is not None and parent.hidden:
+            parent = parent.parent
+        text = n.text if len(n.text) <= 200 else n.text[:197] + "..."
+        plan.nodes.append({"id": n.id, "parent": parent.id if parent is not None else None,
+                           "kind": n.kind, "line": line_of(n.span.start)[0], "text": text})  # fmt: skip
+    preds: dict[int, list[int]] = {}
+    for src, dst, _kind, _why in edges:
+        plan.edges.append((src.id, dst.id))
+        preds.setdefault(dst.uid, []).append(src.uid)
+    for key, node in lw.pipeline_nodes.items():
+        if node.id:
+            plan.pipelines[key] = node.id
+    for key, (cl, per_item) in lw.list_nodes.items():
+        where: dict[int, int] = {}
+        for i, item_nodes in enumerate(per_item):
+            for n in item_nodes:
+                where[n.uid] = i
+        items: list[ItemPlan] = []
+        for i, item_nodes in enumerate(per_item):
+            after = -1
+            for n in item_nodes:
+                for p in preds.get(n.uid, ()):
+                    j = where.get(p, -1)
+                    if j < i and j > after:
+                        after = j
+            background = cl.items[i].terminator == "&"
+            why, delta = forkable(item_nodes, background)
+            items.append(ItemPlan(tuple(n.id for n in item_nodes), after, not why, delta, why,
+                                  background))  # fmt: skip
+        plan.lists[key] = items
+    return plan
