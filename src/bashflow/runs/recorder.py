@@ -494,6 +494,8 @@ class Recorder:
             self._dirty.add(node.node_id)
             if self.live is not None:
                 self.live.node(node.node_id, status=node.status)
+        if self.live is not None:
+            self.live.paused = False
         self._run_update.update(
             status=status, exit_status=exit_status, limit_name=limit, finished=time.time()
         )
