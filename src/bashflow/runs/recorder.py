@@ -202,6 +202,7 @@ class Recorder:
         script_sha: str | None = None,
         cap: int = DEFAULT_CAP,
         warn: Callable[[str], None] = _warn_stderr,
+        history: bool = True,
     ) -> Recorder:
         """Start recording a run. Raises RecorderError only when `events` cannot be opened;
         a history that cannot be written is one warning (through `warn`) and no history."""
@@ -246,7 +247,8 @@ class Recorder:
             "script_sha": script_sha,
             "jobs": jobs,
         }
-        rec._open_store(state_dir, row, keep)
+        if history:  # `bashflow exec --no-history`: events and the live view only
+            rec._open_store(state_dir, row, keep)
         rec.emit(
             {
                 "event": "run_started",
