@@ -113,6 +113,7 @@ def test_show_text(tmp_path: Path) -> None:
     assert re.fullmatch(r"\+\d+\.\d{3}s", rows[1][2])
     assert rows[2][1] == "failed" and rows[2][4:7] == ["SIGKILL", "2", "1"]
     assert rows[4][1] == "success" and rows[4][3] == "0.750s" and rows[4][6] == "3"
+    assert next(x for x in table if x.split()[:1] == ["4"]).endswith('  4    wc -l "$f"')
     assert rows[5][1:] == ["skipped", "-", "-", "-", "0", "0", "5", "never", "reached"]
     # captured output, indented under its node, redacted and escaped
     i = table.index(next(x for x in table if x.split()[:2] == ["1", "success"]))

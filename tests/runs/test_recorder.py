@@ -301,3 +301,19 @@ def test_corrupt_database_is_one_warning(tmp_path: Path) -> None:
     (state / "history.sqlite3").write_bytes(os.urandom(8192))
     warnings, _ = run_with_broken_history(tmp_path, str(state))
     assert len(warnings) == 1 and "not a database" in warnings[0]
+
+
+def test_unknown_events_pass_through(tmp_path: Path) -> None:
+    path = tmp_path / "ev"
+    rec = start(tmp_path, events=str(path))
+    rec.feed_events(ev(event="node_custom", node=9, detail="s3cr3t-deploy-value"))
+    rec.feed_events(ev(no_event_field=1) + b"[1, 2]\n")
+    rec.finish(0)
+    rec.close()
+    events = events_of(path)
+    assert events[1] == {"event": "node_custom", "run": rec.run_id, "time": events[1]["time"],
+                         "node": 9, "detail": "***"}  # fmt: skip
+    assert len(events) == 3
+    store = Store.open(str(tmp_path / "state"))
+    assert store.nodes(rec.run_id) == []
+    store.close()

@@ -280,7 +280,11 @@ def _show_text(run: dict[str, Any], nodes: list[dict[str, Any]], red: Any, *, ou
     out("\n")
     header = ("NODE", "STATUS", "START", "DURATION", "EXIT", "ATTEMPTS", "RUNS", "LINE", "TEXT")
     rows = [header]
+    parents = {n["node_id"]: n["parent"] for n in nodes}
     for n in nodes:
+        depth, up = 0, n["parent"]
+        while up is not None and depth < 50:  # a body's nodes are indented under theirs
+            depth, up = depth + 1, parents.get(up)
         start = "-" if n["first_start"] is None else f"+{n['first_start'] - run['started']:.3f}s"
         rows.append(
             (
@@ -292,7 +296,7 @@ def _show_text(run: dict[str, Any], nodes: list[dict[str, Any]], red: Any, *, ou
                 str(n["attempts"]),
                 str(n["executions"]),
                 "-" if n["line"] is None else str(n["line"]),
-                _safe(red.text(n["text"] or "")),
+                "  " * depth + _safe(red.text(n["text"] or "")),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(8)]

@@ -49,6 +49,7 @@ from bashflow.runs.store import (
 COMMIT_INTERVAL = 0.1
 TEXT_MAX = 1000
 FINISHED = ("success", "failed", "timed_out", "cancelled", "skipped")
+NODE_EVENTS = ("node_queued", "node_started", "node_retrying", "node_finished")
 
 
 class RecorderError(Exception):
@@ -346,7 +347,7 @@ class Recorder:
             self._plan(event)
         else:
             node_id = _int_or_none(event.get("node"))
-            if node_id is not None and node_id >= 0:
+            if node_id is not None and node_id >= 0 and kind in NODE_EVENTS:
                 self._node_event(kind, node_id, event)
         self.emit(event)
 
@@ -416,8 +417,6 @@ class Recorder:
             node.last_finish = self._epoch(t)
             if live is not None and node.active == 0:
                 live.node(node_id, status=node.status, end=t if t is not None else time.monotonic())
-        else:
-            return
         if live is not None and kind in ("node_queued", "node_retrying"):
             live.node(node_id, status=node.status)
         self._dirty.add(node_id)
