@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -237,3 +238,22 @@ def test_running_run_cannot_be_rerun(tmp_path: Path) -> None:
     assert (r.returncode, r.stderr) == (1, f"bashflow: run {rec.run_id} is still running\n")
     rec.finish(0)
     rec.close()
+
+
+def test_reading_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
+    d = str(tmp_path)
+    run_id = make_run(d)
+    locker = sqlite3.connect(tmp_path / "history.sqlite3", isolation_level=None)
+    # a run whose host is gone, which the sweep cannot mark while the lock is held
+    locker.execute("UPDATE runs SET status = 'running', host_pid = 1, host_pid_start = 1")
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        r = bashflow("runs", "--state-dir", d)
+        assert r.returncode == 0 and run_id in r.stdout and "running" in r.stdout
+        r = bashflow("show", run_id, "--state-dir", d)
+        assert r.returncode == 0 and "step 1" in r.stdout
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    r = bashflow("runs", "--state-dir", d)
+    assert r.returncode == 0 and "crashed" in r.stdout

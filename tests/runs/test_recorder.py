@@ -317,3 +317,31 @@ def test_unknown_events_pass_through(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "state"))
     assert store.nodes(rec.run_id) == []
     store.close()
+
+
+def test_history_locked_during_the_run_is_one_warning(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    state = tmp_path / "state"
+    path = tmp_path / "ev"
+    rec = Recorder.start(str(state), key="k", name="n", events=str(path), warn=warnings.append)
+    rec.feed_events(plan([(1, None, "a"), (2, None, "b")]))
+    rec.commit(force=True)
+    locker = sqlite3.connect(state / "history.sqlite3", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        node_run(rec, 1, "success", t=1.0, out=b"x\n")
+        rec.paused()
+        rec.resumed()
+        node_run(rec, 2, "success", t=2.0)
+        rec.finish(0)
+        rec.close()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert len(warnings) == 1 and "database is locked" in warnings[0]
+    assert [e["event"] for e in events_of(path)][-3:] == ["node_started", "node_finished",
+                                                          "run_finished"]  # fmt: skip
+    # what was committed before stays; the run is marked crashed once its host is gone
+    store = Store.open(str(state))
+    assert [n["status"] for n in store.nodes(rec.run_id)] == ["pending", "pending"]
+    store.close()

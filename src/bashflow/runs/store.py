@@ -266,7 +266,12 @@ class Store:
         ).fetchall()
         dead = [r[0] for r in rows if not host_alive(r[1], r[2], r[3])]
         if dead:
-            self.mark_crashed(dead)
+            try:
+                self.mark_crashed(dead)
+            except sqlite3.OperationalError:
+                # locked past the busy timeout, or read-only: reading goes on; the next
+                # open marks them
+                return []
         return dead
 
     def mark_crashed(self, run_ids: Sequence[str]) -> None:
