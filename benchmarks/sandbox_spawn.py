@@ -68,11 +68,25 @@ def _pair(
     return sandboxed, plain
 
 
-def _cpu_of(pid: int) -> float:
-    """CPU seconds of `pid` and its reaped children."""
+def _stat(pid: int) -> list[str]:
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of `pid` and its reaped children, plus those of its live children (an idle
+    sandbox's init, which has reaped the commands it ran): a child that is reaped meanwhile
+    moves from the second sum to the first."""
+    total = sum(int(x) for x in _stat(pid)[11:15])
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fields = _stat(int(name))
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                total += sum(int(x) for x in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _children_cpu() -> float:

@@ -160,6 +160,75 @@ def test_plans_are_forgotten_when_the_caller_drops_them(full: Probe, workdir: Pa
         assert spawner.server_state()["plans"] == 0
 
 
+def test_a_sandbox_is_reused_only_after_its_command_ended_by_itself(
+    full: Probe, workdir: Path
+) -> None:
+    """The init of a tree whose command ended normally takes the plan's next command: the
+    left-over background process is gone, and the next command sees only its init in its pid
+    namespace. A tree that was killed is not reused (a new sandbox is forked)."""
+    with Spawner() as spawner:
+        plan = prepare(policy(), workdir)
+        with open(os.devnull, "wb") as null:
+            first = spawner.spawn(plan, ["sh", "-c", "sleep 1000 & echo started"], stdout=null)
+        assert (o := first.wait(timeout=20)) is not None and o.exit_code == 0
+        r, w = os.pipe()
+        probe = "import os; print(*sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+        second = spawner.spawn(plan, ["python3", "-c", probe], stdout=w)
+        os.close(w)
+        assert (o := second.wait(timeout=20)) is not None and o.exit_code == 0
+        with os.fdopen(r) as f:
+            pids = [int(p) for p in f.read().split()]
+        assert second.pid == first.pid, "the same sandbox (its init) ran the second command"
+        assert len(pids) == 2 and pids[0] == 1, f"only the init and the command: {pids}"
+        assert not [p for p in psutil.process_iter(["cmdline"])
+                    if p.info["cmdline"] == ["sleep", "1000"]]  # fmt: skip
+        killed = spawner.spawn(plan, ["sleep", "100"])
+        killed.kill()
+        assert (o := killed.wait(timeout=20)) is not None and o.signal == signal.SIGKILL
+        after = spawner.spawn(plan, ["true"])
+        assert (o := after.wait(timeout=20)) is not None and o.exit_code == 0
+        assert after.pid != killed.pid, "a killed tree's sandbox is not reused"
+        state = spawner.server_state()
+        assert state["forked"] == 2 and state["idle"] == 1, state
+
+
+def test_a_plan_used_once_forks_one_sandbox_and_no_template(full: Probe, workdir: Path) -> None:
+    """The template namespaces are made when a plan needs a second sandbox (two trees at
+    once), not for a plan used once; no sandbox is forked ahead for a plan used once."""
+    with Spawner() as spawner:
+        plan = prepare(policy(), workdir)
+        assert (o := spawner.spawn(plan, ["true"]).wait(timeout=20)) is not None
+        assert o.exit_code == 0
+        state = spawner.server_state()
+        assert (state["forked"], state["templates"], state["idle"]) == (1, 0, 1), state
+        a = spawner.spawn(plan, ["sleep", "0.5"])
+        b = spawner.spawn(plan, ["sleep", "0.5"])
+        assert a.pid != b.pid
+        for proc in (a, b):
+            assert (o := proc.wait(timeout=20)) is not None and o.exit_code == 0
+        state = spawner.server_state()
+        assert (state["forked"], state["templates"], state["idle"]) == (2, 1, 1), state
+
+
+def test_a_reused_sandbox_counts_cpu_seconds_per_command(full: Probe, workdir: Path) -> None:
+    """The cgroup of a reused sandbox has the CPU time of the commands before: a command killed
+    from outside is not reported as `cpu_seconds` because the earlier ones used the budget."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.7: pass"
+    with Spawner() as spawner:
+        plan = prepare(policy(limits={"cpu_seconds": 1, "wall_seconds": 30}), workdir)
+        pids = set()
+        for _ in range(2):
+            proc = spawner.spawn(plan, ["python3", "-c", burn])
+            assert (o := proc.wait(timeout=30)) is not None and o.exit_code == 0, o
+            pids.add(proc.pid)
+        last = spawner.spawn(plan, ["sleep", "30"])
+        pids.add(last.pid)
+        assert len(pids) == 1, "one sandbox ran all three"
+        last.kill()
+        o = last.wait(timeout=20)
+        assert o is not None and o.signal == signal.SIGKILL and o.limit is None, o
+
+
 def test_a_dead_fork_server_is_a_sandbox_error(full: Probe, workdir: Path) -> None:
     from bashflow.sandbox.plan import SandboxError
 

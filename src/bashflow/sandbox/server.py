@@ -73,6 +73,9 @@ class _Launch:
     in_pidns: bool = False
     """Forked straight into its own pid namespace (`pid` is the tree's init)."""
     serial: int = 0
+    reused: bool = False
+    """The init of a tree that ended normally, waiting for its next job (`pid` is that init;
+    no pid report, and each job brings its own start-report pipe)."""
 
 
 @dataclass
@@ -90,6 +93,15 @@ class _Tree:
     errr: int = -1
     """Read end of the start report, while the init has not confirmed the start yet."""
     serial: int = 0
+    jobsock: socket.socket | None = None
+    """The init's job socket (pid namespace layer): kept so that the init can take the next
+    job of the plan once this one has ended normally (`Server.finish`)."""
+    in_pidns: bool = False
+    clean: bool = True
+    """No control request (signal, stop, kill) reached the tree: its init is in the state it
+    was created in."""
+    base_cpu: float = 0.0
+    """The cgroup's CPU time when the tree started (a reused sandbox's cgroup has some)."""
 
 
 class Server:
@@ -100,6 +112,8 @@ class Server:
         self.prepared: dict[str, Prepared] = {}
         self.warm: dict[str, _Launch] = {}
         self.plans: dict[str, Plan] = {}
+        self.launches: dict[str, int] = {}
+        """Sandboxes forked per plan: the second one makes the plan's template first."""
         self.userns: dict[tuple[int, int], int] = {}
         self.dying: dict[int, cg.Cgroup | None] = {}
         """Inits whose tree was reported but that are not reaped yet (their cgroup goes then)."""
@@ -163,8 +177,6 @@ class Server:
                 os.close(fd)
         prep = Prepared(tuple(rules), proc_readable, tuple(write_dirs), mask_dirs, mask_files,
                         self.uid, self.gid, runtime=_runtime_mounts(plan))  # fmt: skip
-        if Layer.MOUNT in plan.layers:
-            prep = self.template(plan, prep)
         self.prepared[plan.key] = prep
         return prep
 
@@ -193,9 +205,14 @@ class Server:
 
     # -- spawning -------------------------------------------------------------------------
     def launch(self, plan: Plan, prep: Prepared) -> _Launch:
-        """Fork a child that applies the plan up to the point where it needs the job (cgroup,
-        mount namespace) and then waits for it. Done ahead of time ("warm") after each spawn,
-        so the next spawn of the same plan skips the fork and the mount set-up."""
+        """Fork a child that applies the plan, up to the point where it needs the job, and
+        then waits for it. The first sandbox of a plan does its mount step itself; the second
+        one makes the plan's template namespaces first (`template`), which every later one
+        joins (a plan used once never pays for a template it would not use again)."""
+        used = self.launches.get(plan.key, 0)
+        self.launches[plan.key] = used + 1
+        if used == 1 and Layer.MOUNT in plan.layers and prep.mntns < 0:
+            prep = self.prepared[plan.key] = self.template(plan, prep)
         group: cg.Cgroup | None = None
         self.counter += 1
         if self.hierarchy is not None and Layer.CGROUP in plan.layers:
@@ -249,7 +266,18 @@ class Server:
             return
         group = launch.cgroup
         direct = Layer.PID in plan.layers  # the tree's init confirms the start to the caller
-        if launch.in_pidns:
+        errr, errw, serial, base_cpu = launch.errr, -1, launch.serial, 0.0
+        if launch.reused:  # the init of an earlier tree: a start-report pipe for this job
+            pid = launch.pid
+            errr, errw = os.pipe2(os.O_CLOEXEC)
+            job = replace(job, errw=True)
+            self.counter += 1
+            serial = self.counter
+            if self.events is not None:
+                self.events.follow(pid, serial)
+            if group is not None and plan.limits.cpu_seconds is not None:
+                base_cpu = group.cpu_seconds()
+        elif launch.in_pidns:
             pid = launch.pid
             os.close(launch.pidr)
         else:  # A reports B's pid (or fails first: EOF)
@@ -259,38 +287,47 @@ class Server:
             if pid != launch.pid:  # A only forked the tree's init (pid namespace) and exited
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(launch.pid, 0)
+        sent = list(fds)
         if pid and direct:
             job = replace(job, pid=pid, confirm=True)
-            fds = [reply.fileno(), *fds]
+            sent.insert(0, reply.fileno())
+        if errw >= 0:
+            sent.insert(0, errw)
         if self.events is not None:  # from now on this tree's forks and exits count
             if not self.events.listening:
                 self.events.listen(True)
                 self.sel.register(self.events.fileno(), selectors.EVENT_READ, ("events", 0))
             if pid and pid != launch.pid:
-                self.events.follow(pid, launch.serial)
+                self.events.follow(pid, serial)
         with contextlib.suppress(OSError):  # if the child died early, its error is on errr
-            socket.send_fds(launch.sock, [pickle.dumps(job)], fds)
-        if pid and direct:
-            fds.pop(0)
+            socket.send_fds(launch.sock, [pickle.dumps(job)], sent)
         _close_all(fds)
-        launch.sock.close()
-        err = "" if pid and direct else _read_all(launch.errr).decode(errors="replace")
+        if errw >= 0:
+            os.close(errw)
+        jobsock: socket.socket | None = launch.sock
+        if not direct:  # no init: the process became the command
+            launch.sock.close()
+            jobsock = None
+        err = "" if pid and direct else _read_all(errr).decode(errors="replace")
         if err or not pid:
-            os.close(launch.errr)
-            self.abandon(pid, group, launch.statr, launch.serial)
+            os.close(errr)
+            if jobsock is not None:
+                jobsock.close()
+            self.abandon(pid, group, launch.statr, serial)
             reply.send(pickle.dumps(("error", err or "the sandboxed process did not start")))
             return
         wall = plan.limits.wall_seconds
         deadline = time.monotonic() + wall if wall else None
-        tree = _Tree(pid, reply, plan, group, deadline, launch.statr, serial=launch.serial)
+        tree = _Tree(pid, reply, plan, group, deadline, launch.statr, serial=serial,
+                     jobsock=jobsock, in_pidns=launch.in_pidns, base_cpu=base_cpu)  # fmt: skip
         self.trees[pid] = tree
         self.sel.register(reply, selectors.EVENT_READ, ("tree", pid))
         self.sel.register(launch.statr, selectors.EVENT_READ, ("status", pid))
         if direct:  # the init answers "spawned"; a failure to start arrives on errr
-            tree.errr = launch.errr
-            self.sel.register(launch.errr, selectors.EVENT_READ, ("started", pid))
+            tree.errr = errr
+            self.sel.register(errr, selectors.EVENT_READ, ("started", pid))
         else:
-            os.close(launch.errr)
+            os.close(errr)
             reply.send(pickle.dumps(("spawned", pid)))
 
     def abandon(self, pid: int, group: cg.Cgroup | None, statr: int, serial: int) -> None:
@@ -313,6 +350,8 @@ class Server:
         if err:
             del self.trees[pid]
             self.unregister(tree.sock, tree.statr)
+            if tree.jobsock is not None:
+                tree.jobsock.close()
             self.abandon(pid, tree.cgroup, tree.statr, tree.serial)
             with contextlib.suppress(OSError):
                 tree.sock.send(pickle.dumps(("error", err)))
@@ -343,7 +382,8 @@ class Server:
         """End a sandbox that waits for a job."""
         launch.sock.close()  # the waiting child sees EOF and exits
         for fd in (launch.errr, launch.pidr, launch.statr):
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(launch.pid, 0)
         if launch.cgroup is not None:
@@ -354,6 +394,7 @@ class Server:
     # -- control ----------------------------------------------------------------------------
     def control(self, tree: _Tree, msg: tuple[object, ...]) -> None:
         kind = msg[0]
+        tree.clean = False
         if kind == "kill":
             self.kill(tree)
         elif kind == "signal":
@@ -377,6 +418,7 @@ class Server:
                 os.kill(pid, sig)
 
     def kill(self, tree: _Tree) -> None:
+        tree.clean = False
         if tree.cgroup is not None:
             tree.cgroup.kill()
         with contextlib.suppress(ProcessLookupError):
@@ -397,9 +439,12 @@ class Server:
         self.unregister(tree.statr)
         data = b""
         with contextlib.suppress(OSError):
-            data = os.read(tree.statr, 4)
-        if len(data) == 4:
-            self.finish(pid, struct.unpack("i", data)[0], reaped=False)
+            data = os.read(tree.statr, 8)
+        if len(data) == 8:
+            status, spent = struct.unpack("ii", data)
+            if spent:  # the init exits now (`spawner._spent`): not to be reused
+                tree.clean = False
+            self.finish(pid, status, reaped=False)
 
     def finish(self, pid: int, status: int, *, reaped: bool = True) -> None:
         if self.trees[pid].errr >= 0:  # its start report first: it may not have started
@@ -411,10 +456,9 @@ class Server:
         if reaped:  # the init's own status, unless it reported the command's first
             with contextlib.suppress(OSError):
                 os.set_blocking(tree.statr, False)
-                reported = os.read(tree.statr, 4)
-                if len(reported) == 4:
-                    status = struct.unpack("i", reported)[0]
-        os.close(tree.statr)
+                reported = os.read(tree.statr, 8)
+                if len(reported) == 8:
+                    status = struct.unpack("ii", reported)[0]
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
         lim = tree.plan.limits
         events = tree.cgroup.events() if tree.cgroup is not None else {}
@@ -425,7 +469,7 @@ class Server:
                 sig == signal.SIGKILL
                 and lim.cpu_seconds is not None
                 and tree.cgroup is not None
-                and tree.cgroup.cpu_seconds() >= lim.cpu_seconds
+                and tree.cgroup.cpu_seconds() - tree.base_cpu >= lim.cpu_seconds
             ):
                 tree.limit, tree.value = "cpu_seconds", str(lim.cpu_seconds)
             elif signal.SIGXFSZ in (sig, *killed):
@@ -444,6 +488,18 @@ class Server:
         if self.events is not None and not self.trees and self.events.listening:
             self.unregister(self.events.fileno())
             self.events.listen(False)  # no tree runs: no need to hear of every fork
+        key = tree.plan.key
+        if (not reaped and tree.jobsock is not None and tree.clean and tree.limit is None
+                and not any(events.values()) and not killed and key in self.prepared
+                and key not in self.warm):  # fmt: skip
+            # the command ended by itself and the rest of its tree is gone: its init, still
+            # fully contained and alone in its cgroup and namespaces, takes the plan's next job
+            self.warm[key] = _Launch(pid, tree.jobsock, -1, -1, tree.statr, tree.cgroup,
+                                     tree.in_pidns, reused=True)  # fmt: skip
+            return
+        if tree.jobsock is not None:
+            tree.jobsock.close()  # not reused: the init sees EOF and exits
+        os.close(tree.statr)
         if reaped:
             if tree.cgroup is not None:  # after the reply: the caller need not wait for it
                 tree.cgroup.remove()
@@ -452,9 +508,10 @@ class Server:
         self.refill(tree.plan)
 
     def refill(self, plan: Plan) -> None:
-        """Prepare the next sandbox for `plan` while the caller is busy elsewhere."""
+        """Prepare the next sandbox for `plan` while the caller is busy elsewhere, once the
+        plan has been used more than once (a plan used once is not paid for twice)."""
         prep = self.prepared.get(plan.key)
-        if prep is not None and plan.key not in self.warm:
+        if prep is not None and plan.key not in self.warm and self.launches.get(plan.key, 0) > 1:
             with contextlib.suppress(OSError):
                 self.warm[plan.key] = self.launch(plan, prep)
 
@@ -523,6 +580,14 @@ class Server:
                 group = self.dying.pop(pid)
                 if group is not None:
                     group.remove()
+            else:  # an idle init that retired (`spawner._spent`) or was killed
+                for key, launch in list(self.warm.items()):
+                    if launch.reused and launch.pid == pid:
+                        del self.warm[key]
+                        launch.sock.close()
+                        os.close(launch.statr)
+                        if launch.cgroup is not None:
+                            launch.cgroup.remove()
 
     def shutdown(self) -> None:
         if self.events is not None:
@@ -613,8 +678,12 @@ class Server:
             self.forget(dead)
         if request[0] == "state":
             with contextlib.suppress(OSError):
-                reply.send(pickle.dumps({"plans": len(self.plans), "prepared": len(self.prepared),
-                                         "idle": len(self.warm), "trees": len(self.trees)}))  # fmt: skip
+                reply.send(pickle.dumps({
+                    "plans": len(self.plans), "prepared": len(self.prepared),
+                    "idle": len(self.warm), "trees": len(self.trees),
+                    "forked": sum(self.launches.values()),
+                    "templates": sum(p.mntns >= 0 for p in self.prepared.values()),
+                }))  # fmt: skip
             reply.close()
             return True
         _kind, key, plan, job, _released = request
@@ -627,6 +696,7 @@ class Server:
         """Drop what is kept for a plan the caller has let go of: the plan, its idle sandbox,
         its rule and template fds (trees still running under it keep their own copy)."""
         self.plans.pop(key, None)
+        self.launches.pop(key, None)
         launch = self.warm.pop(key, None)
         if launch is not None:
             self.drop_launch(launch)

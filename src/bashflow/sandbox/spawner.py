@@ -59,6 +59,9 @@ class Job:
     confirm: bool = False
     """Set by the server: the first fd received is the caller's reply socket, and the sandbox
     itself answers `("spawned", pid)` once the command has started (one hop fewer)."""
+    errw: bool = False
+    """Set by the server for a reused sandbox: before the reply socket comes this job's
+    start-report pipe (the first job reports on the one the sandbox was forked with)."""
 
 
 @dataclass(frozen=True)
@@ -141,11 +144,12 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
     what grants the right to create the others; root instead drops to an unprivileged uid at the
     uid step. The pid namespace step forks: this process (A) reports the pid of its child (B,
     pid 1 of the new namespace) on `pidw` and exits (as root the server saves that fork: it
-    forks A into a new pid namespace, `in_pidns`, and A is B); B applies the remaining layers, then waits,
-    fully contained, for its job on `jobsock`; it starts the command (C) and stays as the
-    namespace's init, reporting C's wait status on `statw`. Any failure is written to `errw`
-    (closed once the command has started) and exits 125 (126/127 when the program cannot be
-    executed or found).
+    forks A into a new pid namespace, `in_pidns`, and A is B); B applies the remaining layers,
+    then waits, fully contained, for its job on `jobsock`; it starts the command (C) and stays
+    as the namespace's init, reporting C's wait status (and whether it retires) on `statw`,
+    then waits for the plan's next job until the server closes `jobsock`. Any failure is
+    written to `errw` (closed once the command has started; a later job brings its own) and
+    exits 125 (126/127 when the program cannot be executed or found).
     """
     from bashflow.sandbox import landlock, namespaces, rlimits, seccomp
 
@@ -223,42 +227,52 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
         if Layer.SECCOMP in layers:
             step = "seccomp"
             seccomp.load_filter(plan.seccomp_bpf)
-        step = "job"  # not a layer: a warm sandbox waits here, fully contained, for its job
-        job, fds = _receive_job(jobsock)
-        reply = fds.pop(0) if job.confirm else -1
-        if Layer.PID not in layers:  # no init: this process becomes the command itself
-            _become(job, fds, errw, statw, reply)
         # B is the namespace's init (an init ignores SIGXFSZ, SIGXCPU, SIGTERM... from inside,
-        # so the command must not be pid 1). It starts the command (C) with posix_spawn (no
-        # copy of this process to tear down at exec), or forks it for a callable, then reaps
-        # everything; when the command has ended it kills what is left of the tree, reaps it
-        # and reports the command's raw wait status on `statw`, so the server can answer
-        # before this process (and with it the namespaces) is torn down.
-        step = "cwd"
-        os.chdir(job.cwd)
-        step = "exec"
-        # (RLIMIT_AS, the weaker memory fallback, counts this process's size against the
-        # vfork-style child's stack: fork then)
-        forked = job.call or any(r.resource == resource.RLIMIT_AS for r in plan.rlimits)
-        if forked:
-            child = _fork_job(job, fds, errw, statw, reply)
-        else:
-            child = _spawn_command(job, fds)
-            _confirm(reply, job.pid)
-        prctl(PR_SET_DUMPABLE, 0)  # our pipes to the server stay out of reach of /proc/1/fd
-        os.close(errw)  # the server sees EOF: started
-        status = 0
+        # so the command must not be pid 1). For each job it starts the command (C) with
+        # posix_spawn (no copy of this process to tear down at exec), or forks it for a
+        # callable, then reaps everything; when the command has ended it kills what is left of
+        # the tree, reaps it and reports the command's raw wait status on `statw`. Then it
+        # waits for the next job of the same plan: the server reuses a sandbox whose command
+        # ended normally instead of forking and containing a new one (it closes `jobsock`
+        # when it does not, and this process exits).
+        sock = socket.socket(fileno=jobsock)
         while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == child:
-                break
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signal.SIGKILL)  # every other process of the namespace
-        with contextlib.suppress(ChildProcessError):
+            step = "job"  # not a layer: a warm sandbox waits here, fully contained, for its job
+            job, fds = _receive_job(sock)
+            if job.errw:
+                errw = fds.pop(0)
+            reply = fds.pop(0) if job.confirm else -1
+            if Layer.PID not in layers:  # no init: this process becomes the command itself
+                _become(job, fds, errw, statw, reply)
+            step = "cwd"
+            os.chdir(job.cwd)
+            step = "exec"
+            # (RLIMIT_AS, the weaker memory fallback, counts this process's size against the
+            # vfork-style child's stack: fork then)
+            forked = job.call or any(r.resource == resource.RLIMIT_AS for r in plan.rlimits)
+            if forked:
+                child = _fork_job(job, fds, errw, statw, reply)
+            else:
+                child = _spawn_command(job, fds)
+                _confirm(reply, job.pid)
+            del job, fds
+            prctl(PR_SET_DUMPABLE, 0)  # our pipes to the server stay out of reach of /proc/1/fd
+            os.close(errw)  # the server sees EOF: started
+            errw = -1
+            status = 0
             while True:
-                os.waitpid(-1, 0)
-        os.write(statw, struct.pack("i", status))
-        os._exit(0)
+                pid, status = os.waitpid(-1, 0)
+                if pid == child:
+                    break
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signal.SIGKILL)  # every other process of the namespace
+            with contextlib.suppress(ChildProcessError):
+                while True:
+                    os.waitpid(-1, 0)
+            spent = _spent()  # (told with the status, so no job is sent to a retiring init)
+            os.write(statw, struct.pack("ii", status, spent))
+            if spent:
+                os._exit(0)
     except _ExecFailed as e:
         _fail(errw, e.report, e.code)
     except BaseException as e:
@@ -434,12 +448,18 @@ def _call(fn: Callable[..., object], args: tuple[object, ...]) -> int:
     return 1
 
 
-def _receive_job(jobsock: int) -> tuple[Job, list[int]]:
-    sock = socket.socket(fileno=jobsock)
-    try:
-        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 64, socket.MSG_CMSG_CLOEXEC)
-    finally:
-        sock.close()
+def _spent() -> bool:
+    """Whether this init has used half of its own RLIMIT_CPU (each job costs it a little CPU:
+    it retires before the limit could ever stop it instead of a command)."""
+    soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+    if soft == resource.RLIM_INFINITY:
+        return False
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return (used.ru_utime + used.ru_stime) * 2 >= soft
+
+
+def _receive_job(sock: socket.socket) -> tuple[Job, list[int]]:
+    msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 64, socket.MSG_CMSG_CLOEXEC)
     if not msg:
         os._exit(0)  # the server went away or dropped this warm child
     job = pickle.loads(msg)
@@ -745,8 +765,9 @@ class Spawner:
         return tuple(out)
 
     def server_state(self) -> dict[str, int]:
-        """What the fork server holds (plans, prepared plans, idle sandboxes, running trees):
-        for tests and diagnostics. Releases the plans that died here first."""
+        """What the fork server holds: `plans`, `prepared` plans, `templates` made, `idle`
+        sandboxes, running `trees`, and the sandboxes `forked` for the plans it still holds.
+        For tests and diagnostics. Releases the plans that died here first."""
         self.start()
         assert self._sock is not None
         client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -819,7 +840,10 @@ class Spawner:
         if not reply:
             client.close()
             raise SandboxError("the sandbox fork server is gone")
-        kind, value = pickle.loads(reply)
+        kind, value = [*pickle.loads(reply), ""][:2]
+        if kind == "exited":  # (an idle sandbox killed from outside before it took the job)
+            client.close()
+            raise SandboxError("sandbox setup failed: the sandbox ended before its command started")
         if kind != "spawned":
             client.close()
             text = str(value)
