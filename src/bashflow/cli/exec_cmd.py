@@ -283,6 +283,6 @@ def run(args: argparse.Namespace) -> int:
                 f"bashflow exec: --workdir {o.workdir}: {os.strerror(err.errno or 2)}\n"
             )
             return EXIT_USAGE
-    from bashflow.execute.main import run_exec
+    from bashflow.execute.host import run_plain
 
-    return run_exec(o)
+    return run_plain(o)

@@ -21,6 +21,7 @@ have no plan: the interpreter runs them in order.
 from __future__ import annotations
 
 import gc
+import re
 
 from bashflow.compile.effects import normalize
 from bashflow.compile.graph import build_edges, resolve_effects
@@ -59,6 +60,15 @@ NOT_HANDED_BACK = frozenset(
 UNREPEATABLE_READS = frozenset({"RANDOM", "SRANDOM", "BASHPID"})
 """Reading these in a fork would give a value the shell does not see or repeats."""
 
+PURE_BUILTINS = frozenset({"echo", "printf", "test", "[", "true", "false", ":", "pwd"})
+"""Builtins an early-started item may run: they read only what their words name."""
+
+INDIRECT = ("${!", "$((", "$[", "((", "let ")
+"""Text that reads variables the graph cannot name: indirection, and arithmetic (a variable
+whose value is another variable's name is evaluated recursively)."""
+
+_ARITH_TEST = re.compile(r"\s-(eq|ne|lt|le|gt|ge)\s")
+
 
 class ItemPlan:
     """One item of a list: its node ids, the item it waits for, and if it may be forked."""
@@ -89,12 +99,40 @@ class RunPlan:
         self.lists: dict[int, list[ItemPlan]] = {}
 
 
+def plain(n: CNode) -> str:
+    """Why the graph may not know every variable the node (and what is inside it) reads or
+    sets, or "": only programs, assignments, the builtins of PURE_BUILTINS and compound
+    commands of those, without indirection or arithmetic. The graph is exact for these; an
+    item is started early only when it is (the rest runs in order, in the shell)."""
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        stack.extend(x.children)
+        text = x.text
+        if any(mark in text for mark in INDIRECT):
+            return "indirection or arithmetic"
+        if x.kind == "command":
+            how = x.resolution
+            if how == "builtin":
+                if x.name not in PURE_BUILTINS or (x.name == "printf" and "-v" in (x.words or ())):
+                    return f"the builtin `{x.name}`"
+            elif how == "keyword":
+                if _ARITH_TEST.search(text) or not text.startswith("[["):
+                    return "arithmetic"
+            elif how not in ("program", "assignment"):
+                return f"a {how} command"
+    return ""
+
+
 def forkable(nodes: list[CNode], background: bool) -> tuple[str, tuple[str, ...]]:
     """("", names it sets) when the item may run in a fork; else (why not, ())."""
     if background:
         return "a background job", ()
     names: dict[str, None] = {}
     for n in nodes:
+        why = plain(n)
+        if why:
+            return why, ()
         if n.eff_escapes:
             return "`" + "`, `".join(sorted(n.eff_escapes)) + "`", ()
         for kind, _path, name in n.eff_writes:

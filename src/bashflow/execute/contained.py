@@ -14,11 +14,10 @@ kills the tree on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from bashflow.errors import EXIT_USAGE
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from bashflow.cli.exec_cmd import ExecOptions
     from bashflow.policy.lite import LitePolicy
     from bashflow.policy.model import Policy
-    from bashflow.runs.recorder import Recorder
     from bashflow.sandbox.plan import Plan
     from bashflow.sandbox.spawner import SandboxProcess, Spawner
 
@@ -119,16 +117,6 @@ def _same_file(a: int, b: int) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-class _Interrupted(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    raise _Interrupted(signum)
-
-
 def run_sandboxed(o: ExecOptions, so: SandboxOptions) -> int:
     """Run the script of `o` inside the sandbox of its policy; returns exec's exit status."""
     from bashflow.errors import PolicyError
@@ -155,6 +143,7 @@ def run_sandboxed(o: ExecOptions, so: SandboxOptions) -> int:
 
 
 def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
+    from bashflow.execute.host import script_key
     from bashflow.execute.policy_hook import precheck, resolve_policy
     from bashflow.sandbox.plan import prepare
     from bashflow.sandbox.probe import Layer
@@ -212,37 +201,12 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
             return EXIT_SANDBOX
         for layer in sorted(plan.accepted_missing, key=lambda la: la.value):
             sys.stderr.write(f"bashflow: warning: running without the {layer.value} layer\n")
-        key = (
-            os.path.realpath(os.path.join(workdir, o.workflow_path or o.file or ""))
-            if o.file is not None and o.command is None
-            else run_key(text)
-        )
+        key = script_key(o, workdir, text)
         return _start_and_relay(o, (policy, plan.home), so, spawner, plan, stdin_fd,
                                 key=key, name=filename, workdir=workdir)  # fmt: skip
     finally:
         if script_fd >= 0:
             os.close(script_fd)
-
-
-def run_key(text: str) -> str:
-    """The history's name for a script given as text (`-c`, stdin): `wf-` and 16 hex digits
-    of its sha256, as `bashflow compile` names a workflow."""
-    import hashlib
-
-    return "wf-" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def start_recorder(o: ExecOptions, key: str, name: str, cwd: str) -> Recorder | None:
-    """The run record (history, --events, live view), or None with `--no-history` and no
-    --events. Raises RecorderError when --events cannot be opened."""
-    if not o.history and o.events_path is None:
-        return None
-    from bashflow.runs.recorder import Recorder
-
-    live = 2 if not o.quiet and os.isatty(2) else None
-    return Recorder.start(o.state_dir, key=key, name=name, argv=o.invocation, cwd=cwd,
-                          env=os.environ, jobs=o.jobs, keep=o.keep_runs, events=o.events_path,
-                          live_fd=live, host_pid=os.getpid())  # fmt: skip
 
 
 def _start_and_relay(
@@ -257,6 +221,7 @@ def _start_and_relay(
     name: str,
     workdir: str,
 ) -> int:
+    from bashflow.execute.host import Cancelled, Control, start_recorder
     from bashflow.runs.recorder import RecorderError
     from bashflow.sandbox.relay import relay
 
@@ -281,10 +246,7 @@ def _start_and_relay(
         pass_fds = (ev_w,)
     # pause / resume from another terminal (`bashflow pause RUN`: SIGUSR1, `resume`: SIGUSR2)
     # arrive through a pipe, so the fork server is asked from the relay loop, not a handler
-    ctl_r, ctl_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-    old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in (signal.SIGUSR1, signal.SIGUSR2):
-        old[sig] = signal.signal(sig, lambda signum, _f: _poke(ctl_w, signum))
+    ctl = Control().__enter__()
     proc: SandboxProcess | None = None
     pipes = {out_r: 1} if merged else {out_r: 1, err_r: 2}
     relaying = False
@@ -306,7 +268,7 @@ def _start_and_relay(
                     os.close(ev_w)
             escape = () if so.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
             relaying = True  # from here on relay() closes the read ends
-            extra = {ctl_r: _control(proc, rec)}
+            extra = {ctl.r: ctl.taker(proc.stop, proc.cont, rec)}
             filters = {}
             if rec is not None:
                 extra[ev_r] = rec.feed_events
@@ -315,7 +277,7 @@ def _start_and_relay(
             outcome, _ = relay(proc, pipes, limit_mib=plan.limits.output_mib, escape=escape,
                                close_gone=True, filters=filters, extra=extra,
                                hooks=rec)  # fmt: skip
-        except _Interrupted as e:
+        except Cancelled as e:
             if proc is not None:
                 proc.kill()
                 proc.wait()
@@ -325,11 +287,9 @@ def _start_and_relay(
             if not relaying:
                 for fd in pipes:
                     os.close(fd)
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
-            for fd in (ev_r, ctl_r, ctl_w):
-                if fd >= 0:
-                    os.close(fd)
+            ctl.__exit__()
+            if ev_r >= 0:
+                os.close(ev_r)
         status = outcome.exit_code
         if outcome.limit:
             limit = outcome.limit
@@ -343,25 +303,3 @@ def _start_and_relay(
         if rec is not None:
             rec.finish(status, cancelled=cancelled, limit=limit)
             rec.close()
-
-
-def _poke(fd: int, signum: int) -> None:
-    with contextlib.suppress(OSError):
-        os.write(fd, bytes([signum]))
-
-
-def _control(proc: SandboxProcess, rec: Recorder | None) -> Callable[[bytes], None]:
-    """Pause (SIGUSR1) and resume (SIGUSR2) requests: freeze or thaw the whole tree."""
-
-    def take(data: bytes) -> None:
-        for signum in data:
-            if signum == signal.SIGUSR1:
-                proc.stop()
-                if rec is not None:
-                    rec.paused()
-            elif signum == signal.SIGUSR2:
-                proc.cont()
-                if rec is not None:
-                    rec.resumed()
-
-    return take

@@ -199,11 +199,10 @@ class ListRun:
         traps = st.traps
         if traps and (traps.get("ERR") or traps.get("DEBUG") or traps.get("RETURN")):
             return False
-        for name in plan.delta:
-            v = st.find(name)
-            if v is not None and v.flags & NAMEREF:
-                return False
-        return True
+        if st.shopt["lastpipe"]:  # a pipeline's last element sets the shell's variables
+            return False
+        # a reference reads or sets a variable the graph knows by another name
+        return not any(v.flags & NAMEREF for scope in st.scopes for v in scope.values())
 
     def launch_ready(self, i: int) -> None:
         sched = self.sched
@@ -237,10 +236,24 @@ class ListRun:
                 cap = sched.pools.get(settings.pool, 1)
                 if sched.pool_use.get(settings.pool, 0) >= cap:
                     continue
+                if self.pool_waits(settings.pool, i, j):
+                    continue
             if not self.may_fork(p):
                 continue
             self.ahead[j] = self.start(j, settings)
             free -= 1
+
+    def pool_waits(self, pool: str, i: int, j: int) -> bool:
+        """An item of `pool` from `i` (the shell's own) up to `j` has not started: it goes
+        first, so the shell never reaches an item whose pool later items have filled."""
+        sched = self.sched
+        for k in range(i, j):
+            if k in self.ahead:
+                continue
+            s_ = sched.node_settings(self.plans[k])
+            if s_ is not None and s_.pool == pool:
+                return True
+        return False
 
     def _priority(self, j: int) -> int:
         s = self.sched.node_settings(self.plans[j])
