@@ -128,3 +128,13 @@ def test_recorder_drives_the_view(pty: tuple[int, int], tmp_path: object) -> Non
 def test_helpers() -> None:
     assert printable("a\tb\x00\x7f\x9bé") == "a\\tb\\x00\\x7f\\x9bé"
     assert [fmt_seconds(x) for x in (0.04, 59.9, 61, 3725)] == ["0.0s", "59.9s", "1m01s", "1h02m"]
+
+
+def test_unknown_terminal_size_is_80_columns() -> None:
+    master, slave = os.openpty()  # no window size set: 0 columns
+    try:
+        view = LiveView(slave)
+        assert view.width() == 80
+    finally:
+        os.close(master)
+        os.close(slave)

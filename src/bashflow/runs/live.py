@@ -120,9 +120,11 @@ class LiveView:
     # --- the screen
     def width(self) -> int:
         try:
-            return max(20, os.get_terminal_size(self.fd).columns)
+            columns = os.get_terminal_size(self.fd).columns
         except OSError:
-            return 80
+            columns = 0
+        # 0: a terminal whose size nobody set (a bare pty)
+        return max(20, columns) if columns > 0 else 80
 
     def lines(self) -> list[str]:
         now = self.clock()
