@@ -158,6 +158,7 @@ def test_show_redacts_what_was_stored_unredacted(tmp_path: Path) -> None:
     assert "key ***" in r.stdout and "export T=***" in r.stdout and "AKIA" not in r.stdout
 
 
+@pytest.mark.slow
 def test_errors(tmp_path: Path) -> None:
     d = str(tmp_path)
     r = bashflow("show", "nope", "--state-dir", d)
@@ -240,6 +241,7 @@ def test_running_run_cannot_be_rerun(tmp_path: Path) -> None:
     rec.close()
 
 
+@pytest.mark.slow
 def test_reading_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
     d = str(tmp_path)
     run_id = make_run(d)

@@ -72,6 +72,7 @@ def live_run(state: str, run_id: str, pid: int, start: int | None, status: str =
     store.close()
 
 
+@pytest.mark.slow
 def test_pause_resume_cancel_signal_the_host(
     tmp_path: Path, host: tuple[subprocess.Popen[bytes], Path]
 ) -> None:

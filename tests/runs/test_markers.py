@@ -87,6 +87,7 @@ def captured(f: OutputFilter) -> dict[int, bytes]:
     return {n: c.value() for n, c in f.captures.items() if c.value()}
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(streams())
 def test_output_and_attribution_exact_under_any_chunking(

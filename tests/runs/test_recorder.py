@@ -280,6 +280,7 @@ def test_state_dir_that_is_a_file_is_one_warning(tmp_path: Path) -> None:
     assert events[-1]["event"] == "run_finished"
 
 
+@pytest.mark.slow
 def test_locked_database_is_one_warning(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
@@ -319,6 +320,7 @@ def test_unknown_events_pass_through(tmp_path: Path) -> None:
     store.close()
 
 
+@pytest.mark.slow
 def test_history_locked_during_the_run_is_one_warning(tmp_path: Path) -> None:
     warnings: list[str] = []
     state = tmp_path / "state"
