@@ -21,8 +21,9 @@ from bashflow.errors import EXIT_USAGE
 
 USAGE = (
     "usage: bashflow exec [--policy P | --profile NAME] [--workdir DIR] [-j N] [--no-sandbox]"
-    " [-q] [--no-precheck] [--accept-weaker LAYER] [--raw-tty] [bash options]"
-    " (-c CMD [NAME [ARGS...]] | FILE [ARGS...] | -s [ARGS...])"
+    " [-q] [--no-precheck] [--accept-weaker LAYER] [--raw-tty] [--events FILE]"
+    " [--state-dir DIR] [--keep-runs N] [--no-history] [bash options]"
+    " (-c CMD [NAME [ARGS...]] | FILE [ARGS...] | WORKFLOW.json | -s [ARGS...])"
 )
 
 
@@ -35,7 +36,13 @@ bashflow options (before the script):
   --profile NAME     a built-in policy profile (strict, workspace, permissive);
                      the default is workspace
   --workdir DIR      run in DIR (what the script writes there stays)
-  -j N               accepted (parallel execution comes later)
+  -j N               run up to N independent commands at the same time (default: the
+                     number of CPUs); output is still released in program order
+  --events FILE      write the run's events as JSON lines to FILE (- for stdout)
+  --state-dir DIR    where the run history is kept (default $BASHFLOW_STATE_DIR,
+                     else $XDG_STATE_HOME/bashflow or ~/.local/state/bashflow)
+  --keep-runs N      keep the last N runs of this script in the history (default 5)
+  --no-history       do not record the run (events and the live view still work)
   --no-sandbox       run without the kernel sandbox (trusted scripts; warns)
   -q, --quiet        no warning for --no-sandbox (also BASHFLOW_QUIET=1)
   --no-precheck      skip the static policy check
@@ -45,6 +52,9 @@ bashflow options (before the script):
 bash options: -e -u -x -v -n -f -a -C -E -T ..., -o NAME, +o NAME, -O SHOPT, +O SHOPT
 
 Without --no-sandbox the interpreter runs inside the sandbox (125 if none can be set up).
+A WORKFLOW.json from `bashflow compile` runs its script with the per-node settings
+(timeout_seconds, retry, priority, pool). Every run is recorded: `bashflow runs`,
+`bashflow show RUN`, `bashflow cancel|pause|resume RUN`, `bashflow rerun RUN --failed`.
 Exit status: the script's own; 126 a command denied; 124 wall timeout; 128+N a limit or
 signal; 125 no sandbox; 2 bad invocation or syntax error.
 """
