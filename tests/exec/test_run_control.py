@@ -166,7 +166,7 @@ def test_the_scripts_wall_timeout_is_recorded(wd: Path) -> None:
     out, err = proc.communicate(timeout=120)
     if proc.returncode == 125:
         pytest.skip(f"no sandbox here: {err.decode()}")
-    assert proc.returncode == 124, err
+    assert (out, proc.returncode) == (b"started\n", 124), err
     assert b"bashflow: limit exceeded: wall_seconds (1)" in err
     latest = runs(wd)[0]
     record = show(wd, str(latest["id"]))
