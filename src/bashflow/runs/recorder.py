@@ -47,6 +47,7 @@ from bashflow.runs.store import (
 )
 
 COMMIT_INTERVAL = 0.1
+OUTPUT_INTERVAL = 1.0
 TEXT_MAX = 1000
 FINISHED = ("success", "failed", "timed_out", "cancelled", "skipped")
 NODE_EVENTS = ("node_queued", "node_started", "node_retrying", "node_finished")
@@ -175,6 +176,7 @@ class Recorder:
         self._new_nodes: list[int] = []
         self._new_edges: list[tuple[int, int]] = []
         self._dirty: set[int] = set()
+        self._output_written: dict[int, float] = {}
         self._run_update: dict[str, Any] = {}
         self._last_commit = 0.0
         self._in_commit = False
@@ -555,9 +557,22 @@ class Recorder:
             return
         red = self.redactor
         outputs: dict[int, dict[str, Any]] = {}
+        now = time.monotonic()
         for stream, f in self.filters.items():
             name = "stdout" if stream == 1 else "stderr"
-            for node_id in f.take_dirty():
+            for node_id in list(f.dirty):
+                # a running node's output is redacted and rewritten at most every
+                # OUTPUT_INTERVAL (it is the whole capture each time); at its end, at once
+                node = self.nodes.get(node_id)
+                if (
+                    node is not None
+                    and node.active
+                    and not self._finished
+                    and now - self._output_written.get(node_id, 0.0) < OUTPUT_INTERVAL
+                ):
+                    continue
+                f.dirty.discard(node_id)
+                self._output_written[node_id] = now
                 row = outputs.setdefault(node_id, {})
                 row[name], row[name + "_dropped"] = f.captures[node_id].redacted_tail(red.data)
                 self._node(node_id)
