@@ -217,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         cli = medians["bashflow --version"]
         print(f"fresh processes, median of {args.runs} (load average {os.getloadavg()[0]:.1f}):")
         for name, ms in medians.items():
-            extra = "" if name.startswith("python3") else f"  (+{ms - base:.1f} ms over python"
+            extra = "" if name.startswith("python3") else f"  ({ms - base:+.1f} ms over python"
             if name.startswith("bashflow ") and name != "bashflow --version":
-                extra += f", +{ms - cli:.1f} ms over bashflow --version"
+                extra += f", {ms - cli:+.1f} ms over bashflow --version"
             print(f"  {name:<42} {ms:7.1f} ms{extra}{')' if extra else ''}")
         show = medians[f"bashflow show {run_id}"]
         verdict = "ok" if show < SHOW_TARGET_MS else "OVER TARGET"
