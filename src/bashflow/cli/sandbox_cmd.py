@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from bashflow.errors import EXIT_USAGE, PolicyError
+
+if TYPE_CHECKING:
+    from bashflow.sandbox.spawner import Spawner
 
 EXIT_SANDBOX = 125
 
@@ -35,12 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bashflow.policy.profiles import load_policy
-    from bashflow.render import render_error
-    from bashflow.sandbox.plan import SandboxError, prepare
-    from bashflow.sandbox.probe import Layer
-    from bashflow.sandbox.relay import relay
-    from bashflow.sandbox.spawner import ExecDenied, Spawner
+    from bashflow.sandbox.spawner import Spawner
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -48,6 +47,19 @@ def run(args: argparse.Namespace) -> int:
     if not command:
         print("bashflow sandbox run: no command given (use -- CMD ARGS...)", file=sys.stderr)
         return EXIT_USAGE
+    # The fork server first: its start-up (a fresh interpreter) overlaps reading the policy.
+    with Spawner() as spawner:
+        return _run(args, command, spawner)
+
+
+def _run(args: argparse.Namespace, command: list[str], spawner: Spawner) -> int:
+    from bashflow.policy.profiles import load_policy
+    from bashflow.render import render_error
+    from bashflow.sandbox.plan import SandboxError, prepare
+    from bashflow.sandbox.probe import Layer
+    from bashflow.sandbox.relay import relay
+    from bashflow.sandbox.spawner import ExecDenied
+
     try:
         policy = load_policy(args.policy)
         weaker = [Layer(name) for name in args.accept_weaker]
@@ -74,21 +86,20 @@ def run(args: argparse.Namespace) -> int:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     stdin = 0 if not os.isatty(0) else None
-    with Spawner() as spawner:
-        try:
-            proc = spawner.spawn(plan, command, stdin=stdin, stdout=out_w, stderr=err_w)
-        except ExecDenied as e:
-            print(f"bashflow: denied: {e.message}", file=sys.stderr)
-            return e.exit_code
-        except SandboxError as e:
-            print(f"bashflow: sandbox: {e.message}", file=sys.stderr)
-            return EXIT_SANDBOX
-        finally:
-            os.close(out_w)
-            os.close(err_w)
-        escape = () if args.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
-        outcome, _ = relay(proc, {out_r: 1, err_r: 2}, limit_mib=plan.limits.output_mib,
-                           escape=escape)  # fmt: skip
+    try:
+        proc = spawner.spawn(plan, command, stdin=stdin, stdout=out_w, stderr=err_w)
+    except ExecDenied as e:
+        print(f"bashflow: denied: {e.message}", file=sys.stderr)
+        return e.exit_code
+    except SandboxError as e:
+        print(f"bashflow: sandbox: {e.message}", file=sys.stderr)
+        return EXIT_SANDBOX
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    escape = () if args.raw_tty else [fd for fd in (1, 2) if os.isatty(fd)]
+    outcome, _ = relay(proc, {out_r: 1, err_r: 2}, limit_mib=plan.limits.output_mib,
+                       escape=escape)  # fmt: skip
     if outcome.limit:
         print(f"bashflow: limit exceeded: {outcome.limit} ({outcome.value})", file=sys.stderr)
     return outcome.exit_code

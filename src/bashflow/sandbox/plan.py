@@ -77,6 +77,10 @@ class Plan:
     """Program directories mounted noexec (all but `exec_files` in them unloadable)."""
     exec_files: tuple[str, ...] = ()
     disk_baseline: tuple[int, int] = (0, 0)
+    disk_scan: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
+    """The baseline's walk of the work dir: the file system's used bytes and inodes just before
+    it (statvfs), when it ended (`time.monotonic()`, system-wide) and how long it took. The
+    fork server starts watching from it instead of walking the work dir a second time."""
     deny_exec: tuple[str, ...] = ()
     """With `commands.allow = ["*"]`: the real files of the whole programs `commands.deny`
     names (`perl` or `/usr/bin/perl`: that path, and the files of that name on PATH or in the
@@ -183,8 +187,16 @@ def prepare(
 
         bpf = build_filter(network=policy.network.allow)
     baseline = (0, 0)
+    scan = (0, 0, 0.0, 0.0)
     if policy.limits.disk_mib is not None or policy.limits.inodes is not None:
+        import time
+
+        st = os.statvfs(wd)
+        start = time.monotonic()
         baseline = disk_usage(wd)
+        end = time.monotonic()
+        scan = ((st.f_blocks - st.f_bfree) * st.f_frsize, st.f_files - st.f_ffree, end,
+                end - start)  # fmt: skip
     noexec_dirs: tuple[str, ...] = ()
     exec_files: tuple[str, ...] = ()
     deny_exec: tuple[str, ...] = ()
@@ -199,7 +211,7 @@ def prepare(
         env_set=tuple(sorted(env_set.items())), env_pass=tuple(policy.env.pass_),
         limits=Limits.of(policy.limits), rlimits=rl, seccomp_bpf=bpf, layers=layers,
         accepted_missing=frozenset(info.missing()), landlock_abi=info.landlock_abi,
-        root=info.root, disk_baseline=baseline, noexec_dirs=noexec_dirs, exec_files=exec_files,
+        root=info.root, disk_baseline=baseline, disk_scan=scan, noexec_dirs=noexec_dirs, exec_files=exec_files,
         runtime=runtime_paths() if interpreter else (), deny_exec=deny_exec,
     )  # fmt: skip
     return plan

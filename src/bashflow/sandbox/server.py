@@ -537,6 +537,10 @@ class Server:
         max_used = base_used + lim.disk_mib * 1024 * 1024 if lim.disk_mib is not None else None
         max_inodes = base_inodes + lim.inodes if lim.inodes is not None else None
         state = self.disk.get(plan.workdir)
+        if state is None and plan.disk_scan[2]:  # start from the plan's baseline walk
+            fs_used0, fs_inodes0, at, cost = plan.disk_scan
+            state = _DiskState(base_used, base_inodes, fs_used0, fs_inodes0, at, cost)
+            self.disk[plan.workdir] = state
         now = time.monotonic()
         fs_used, fs_inodes = 0, 0
         with contextlib.suppress(OSError):
