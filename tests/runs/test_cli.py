@@ -259,3 +259,27 @@ def test_reading_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
         locker.close()
     r = bashflow("runs", "--state-dir", d)
     assert r.returncode == 0 and "crashed" in r.stdout
+
+
+def test_undecodable_names_and_arguments(tmp_path: Path) -> None:
+    d = str(tmp_path)
+    arg = os.fsdecode(b"caf\xe9.sh")  # a file name that is not UTF-8
+    rec = Recorder.start(
+        d, key=os.fsdecode(b"/w/caf\xe9.sh"), name=arg, argv=["--no-sandbox", arg],
+        cwd=os.fsdecode(b"/w/d\xe9"), env={},
+    )  # fmt: skip
+    rec.feed_events(ev(event="plan", nodes=[{"id": 1, "parent": None, "kind": "command",
+                                             "line": 1, "text": "echo \ud800 " + arg}], edges=[]))  # fmt: skip
+    rec.finish(0)
+    rec.close()
+    r = bashflow("show", "last", "--state-dir", d)
+    assert r.returncode == 0, r.stderr
+    assert "command   bashflow exec --no-sandbox 'caf\\xe9.sh'" in r.stdout
+    r = bashflow("show", "last", "--state-dir", d, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    # the arguments come back exactly (rerun runs them); names are for reading
+    assert doc["run"]["argv"] == ["--no-sandbox", arg]
+    assert doc["run"]["cwd"] == "/w/d\ufffd" and doc["nodes"][0]["text"].startswith("echo \ufffd")
+    assert bashflow("runs", "--state-dir", d, "--json").returncode == 0
+    assert bashflow("runs", "--state-dir", d).returncode == 0

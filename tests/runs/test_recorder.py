@@ -347,3 +347,14 @@ def test_history_locked_during_the_run_is_one_warning(tmp_path: Path) -> None:
     store = Store.open(str(state))
     assert [n["status"] for n in store.nodes(rec.run_id)] == ["pending", "pending"]
     store.close()
+
+
+def test_events_with_lone_surrogates_stay_valid_json(tmp_path: Path) -> None:
+    path = tmp_path / "ev"
+    name = os.fsdecode(b"caf\xe9.sh")
+    rec = start(tmp_path, events=str(path), name=name)
+    rec.feed_events(b'{"event":"plan","nodes":[{"id":1,"text":"echo \\ud800"}],"edges":[]}\n')
+    rec.finish(0)
+    rec.close()
+    events = events_of(path)
+    assert events[0]["name"] == name and events[1]["nodes"][0]["text"] == "echo \ud800"

@@ -92,6 +92,14 @@ def _open(args: argparse.Namespace, *, missing_ok: bool) -> Any:
 
 
 # --- formatting helpers
+def _print_json(doc: object) -> None:
+    """UTF-8 JSON; a lone surrogate (an undecodable byte of an argument) as its JSON escape."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.buffer.flush()
+
+
 def _clock(t: float | None) -> str:
     if t is None:
         return "-"
@@ -165,7 +173,7 @@ def _runs(args: argparse.Namespace) -> int:
                 nodes_failed=r["nodes_failed"],
             )
             out.append(item)
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        _print_json(out)
         return EXIT_OK
     if not runs:
         print("no runs recorded", file=sys.stderr)
@@ -250,7 +258,7 @@ def _show_json(
             item["stderr"] = _output_text(n["stderr"], red)
         doc_nodes.append(item)
     doc = {"run": doc_run, "nodes": doc_nodes, "edges": [list(e) for e in edges]}
-    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    _print_json(doc)
 
 
 def _show_text(run: dict[str, Any], nodes: list[dict[str, Any]], red: Any, *, output: bool) -> None:

@@ -32,6 +32,10 @@ def printable(text: str) -> str:
         code = ord(ch)
         if code < 0x20 or 0x7F <= code < 0xA0:
             out.append(_NAMED.get(ch, f"\\x{code:02x}"))
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     return "".join(out)

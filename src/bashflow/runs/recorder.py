@@ -139,6 +139,16 @@ class _Node:
         }
 
 
+def clean(text: str) -> str:
+    """`text` as SQLite can store it: lone surrogates (undecodable bytes of a file name, JSON
+    escapes) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
+
+
 def _warn_stderr(message: str) -> None:
     with contextlib.suppress(OSError, ValueError):
         print(message, file=sys.stderr, flush=True)
@@ -236,14 +246,14 @@ class Recorder:
         red = rec.redactor
         row: dict[str, Any] = {
             "id": rec.run_id,
-            "key": key,
-            "name": red.text(name),
+            "key": clean(key),
+            "name": clean(red.text(name)),
             "status": "running",
             "started": now,
             "host_pid": pid,
             "host_pid_start": proc_start_time(pid),
             "host_boot": boot_id(),
-            "cwd": cwd,
+            "cwd": clean(cwd),
             # exactly as given: `bashflow rerun` runs it again (the database is 0600 in a
             # 0700 directory; `show` and the events redact it)
             "argv": list(argv),
@@ -276,7 +286,7 @@ class Recorder:
                 except sqlite3.IntegrityError:
                     row["id"] = self.run_id = new_run_id(row["started"])
             self._last_commit = time.monotonic()
-        except (StoreError, sqlite3.Error, OSError) as err:
+        except (StoreError, sqlite3.Error, OSError, ValueError) as err:
             self._history_failed(err)
 
     def _history_failed(self, err: BaseException) -> None:
@@ -301,7 +311,8 @@ class Recorder:
             if k not in obj:
                 obj[k] = v
         line = json.dumps(self.redactor.value(obj), ensure_ascii=False, separators=(",", ":"))
-        data = (line + "\n").encode("utf-8", "surrogateescape")
+        # a lone surrogate becomes its JSON escape (it is inside a JSON string)
+        data = (line + "\n").encode("utf-8", "backslashreplace")
         try:
             while data:
                 data = data[os.write(fd, data) :]
@@ -363,10 +374,10 @@ class Recorder:
                 continue
             node = self._node(node_id)
             node.parent = _int_or_none(item.get("parent"))
-            node.kind = str(item.get("kind") or "") or None
+            node.kind = clean(str(item.get("kind") or "")) or None
             node.line = _int_or_none(item.get("line"))
             text = item.get("text")
-            node.text = red.text(str(text))[:TEXT_MAX] if text is not None else None
+            node.text = clean(red.text(str(text))[:TEXT_MAX]) if text is not None else None
             if node_id not in self._new_nodes:
                 self._new_nodes.append(node_id)
             if self.live is not None:
@@ -595,7 +606,7 @@ class Recorder:
         self._new_nodes, self._new_edges, self._dirty, self._run_update = [], [], set(), {}
         try:
             store.write(self.run_id, run=run_update, plan=plan, edges=edges, progress=progress)
-        except (sqlite3.Error, OSError) as err:
+        except (sqlite3.Error, OSError, ValueError) as err:
             self._history_failed(err)
 
 

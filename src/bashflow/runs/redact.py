@@ -116,9 +116,10 @@ class Redactor:
         return data
 
     def text(self, text: str) -> str:
-        raw = text.encode("utf-8", "surrogateescape")
+        # surrogatepass: lone surrogates (from JSON escapes, from undecodable bytes) survive
+        raw = text.encode("utf-8", "surrogatepass")
         out = self.data(raw)
-        return text if out == raw else out.decode("utf-8", "surrogateescape")
+        return text if out == raw else out.decode("utf-8", "surrogatepass")
 
     def argv(self, argv: Sequence[str]) -> list[str]:
         """An argument list: each argument redacted, and the argument after a secret-named
