@@ -152,7 +152,9 @@ def test_plans_are_forgotten_when_the_caller_drops_them(full: Probe, workdir: Pa
             gc.collect()
         state = spawner.server_state()
         assert state["plans"] == 1 and state["prepared"] == 1, state
-        assert len(os.listdir(f"/proc/{spawner.server_pid}/fd")) <= fds_before
+        # (a prepared plan holds an fd per Landlock rule, dozens: a sockets' worth of slack
+        # for replies the server is closing as we look)
+        assert len(os.listdir(f"/proc/{spawner.server_pid}/fd")) <= fds_before + 2
         o = spawner.spawn(kept, ["true"]).wait()  # the plan still held is still known
         assert o is not None and o.exit_code == 0
         del kept
