@@ -358,3 +358,30 @@ def test_events_with_lone_surrogates_stay_valid_json(tmp_path: Path) -> None:
     rec.close()
     events = events_of(path)
     assert events[0]["name"] == name and events[1]["nodes"][0]["text"] == "echo \ud800"
+
+
+def test_malformed_events_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bashflow.runs import recorder
+
+    monkeypatch.setattr(recorder, "MAX_PENDING", 1000)
+    path = tmp_path / "ev"
+    rec = start(tmp_path, events=str(path))
+    rec.feed_events(ev(event="node_started", node=1e300, t=float("inf")))
+    rec.feed_events(ev(event="node_started", node=2**70))
+    rec.feed_events(b'{"event":"node_finished","node":3,"t":"x","duration":[1],"status":{}}\n')
+    rec.feed_events(b'{"event":"plan","nodes":{"id":1},"edges":[[1],[1,"a"],7]}\n')
+    rec.feed_events(b'{"event":"plan","nodes":[{"id":4,"parent":1e999,"line":"x"}]}\n')
+    rec.feed_events(b'{"event":"node_started","node":5,"attempt":1e999}\n')
+    rec.feed_events(b"x" * 600)
+    rec.feed_events(b"y" * 600)  # an overlong line: dropped up to its newline
+    rec.feed_events(b"zz\n" + ev(event="node_queued", node=6, t=1.0))
+    rec.finish(0)
+    rec.close()
+    store = Store.open(str(tmp_path / "state"))
+    nodes = {n["node_id"]: n for n in store.nodes(rec.run_id)}
+    store.close()
+    assert set(nodes) == {3, 4, 5, 6}
+    assert nodes[3]["status"] == "failed" and nodes[3]["duration"] == 0
+    assert nodes[4]["parent"] is None and nodes[4]["line"] is None
+    assert nodes[6]["status"] == "cancelled"  # queued when the run ended
+    assert events_of(path)[-2]["event"] == "node_queued"

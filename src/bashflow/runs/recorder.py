@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import sqlite3
@@ -47,6 +48,11 @@ from bashflow.runs.store import (
 )
 
 COMMIT_INTERVAL = 0.1
+INT_LIMIT = 2**62
+MAX_PENDING = 64 * 1024 * 1024
+"""A longer line from the events pipe is dropped (the pipe is the interpreter's, but bytes
+on it are not trusted to be well-formed)."""
+MAX_NODES = 1_000_000
 OUTPUT_INTERVAL = 1.0
 TEXT_MAX = 1000
 FINISHED = ("success", "failed", "timed_out", "cancelled", "skipped")
@@ -66,15 +72,23 @@ def new_nonce() -> bytes:
 
 
 def _int_or_none(value: object) -> int | None:
+    """An integer SQLite can hold, from an event field (anything else: None)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    number = int(value)
+    return number if -INT_LIMIT < number < INT_LIMIT else None
 
 
 def _float_or_none(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class _Node:
@@ -192,6 +206,8 @@ class Recorder:
         self._in_commit = False
         self._again = False
         self._pending = b""
+        self._skip_line = False
+        self.bad_events = 0
         self._warned = False
         self._finished = False
         self._closed = False
@@ -324,9 +340,18 @@ class Recorder:
     # --- events from the interpreter
     def feed_events(self, data: bytes) -> None:
         """Raw bytes from the events pipe: complete lines are handled, the rest kept."""
+        if self._skip_line:  # the rest of an overlong line
+            cut = data.find(b"\n")
+            if cut < 0:
+                return
+            data = data[cut + 1 :]
+            self._skip_line = False
         buf = self._pending + data if self._pending else data
         lines = buf.split(b"\n")
         self._pending = lines.pop()
+        if len(self._pending) > MAX_PENDING:
+            self._pending = b""
+            self._skip_line = True
         for line in lines:
             if line.strip():
                 self._handle_line(line)
@@ -341,11 +366,16 @@ class Recorder:
             return
         if not isinstance(event, dict) or not isinstance(event.get("event"), str):
             return
-        self.handle_event(event)
+        try:
+            self.handle_event(event)
+        except Exception:  # malformed beyond what handle_event expects: drop that event
+            self.bad_events += 1
 
     def _node(self, node_id: int) -> _Node:
         node = self.nodes.get(node_id)
         if node is None:
+            if len(self.nodes) >= MAX_NODES:
+                raise ValueError("too many nodes")
             node = self.nodes[node_id] = _Node(node_id)
             self._new_nodes.append(node_id)
         return node
