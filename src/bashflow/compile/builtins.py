@@ -125,7 +125,12 @@ def builtin_effects(lw: Lowerer, node: CNode, argv: list[Field], st: State) -> N
             node.status_dep = True
         if name in ("break", "continue") and len(argv) > 1 and argv[1].text not in ("1",):
             node.escapes.add("exit")  # leaves more than the innermost loop: never cheaper
-    elif name in ("wait", "jobs"):
+    elif name == "wait":
+        # what the jobs it waits for wrote is complete only now (edges out of a `&` node
+        # order only its start): everything after it waits for it
+        node.reads[ALL_PROCESSES] = None
+        node.barrier("`wait`: the background jobs' effects are complete only after it")
+    elif name == "jobs":
         node.reads[ALL_PROCESSES] = None
     elif name == "trap":
         ops, flags = _operands(argv)
