@@ -385,10 +385,36 @@ def test_a_forgotten_write_shows_up_when_the_nodes_overlap(runner: Runner) -> No
         env={**os.environ, "BASHFLOW_STATE_DIR": str(runner.state)},
     )  # fmt: skip
     got = Outcome(proc.stdout, proc.stderr, proc.returncode, snapshot(wd))
+    plan = _plan_edges(events)
+    if plan is not None:  # the forced-wrong spec reached the interpreter's compile
+        assert not _ordered(plan, RACE, 2, 3), plan
     if _overlapped(events, RACE, 2, 3):
         assert differences(ref, got) != []
     else:
         assert differences(ref, got) == []
+
+
+def _plan_edges(events: Path) -> list[list[int]] | None:
+    """The edges of the `plan` event (None when there is none)."""
+    for line in events.read_text().splitlines():
+        e = json.loads(line)
+        if e.get("event") == "plan":
+            return [list(x) for x in e.get("edges", [])]
+    return None
+
+
+def _ordered(edges: list[list[int]], text: str, first_line: int, second_line: int) -> bool:
+    """Whether `edges` (node ids) make a path from the node on one line to the other's."""
+    doc = compile_script(text, cwd="/work").to_json()
+    node = {n["span"]["start"]["line"]: n["id"] for n in doc["nodes"] if n["parent"] is None}
+    reach, todo = set(), [node[first_line]]
+    while todo:
+        a = todo.pop()
+        for x, y in edges:
+            if x == a and y not in reach:
+                reach.add(y)
+                todo.append(y)
+    return node[second_line] in reach
 
 
 def _overlapped(events: Path, text: str, first_line: int, second_line: int) -> bool:
