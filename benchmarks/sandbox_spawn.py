@@ -13,6 +13,10 @@
 3. CPU: the CPU time a sandboxed spawn costs (the fork server and every process it started,
    the command included) against a plain spawn's (its child): unlike wall time, it hardly
    depends on what else the machine is running.
+4. Fresh: wall and CPU time of sandboxes that are not reused (a harmless signal 0 sent to each
+   tree makes the server retire its init, as after any control request), i.e. what each of
+   several trees of one plan at once costs: a fork of the server and the whole containment,
+   from the plan's template.
 """
 
 from __future__ import annotations
@@ -94,11 +98,21 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _cpu(spawner: Spawner, plan: Plan, n: int) -> tuple[float, float]:
+def _fresh(spawner: Spawner, plan: Plan) -> None:
+    """A sandboxed /bin/true whose sandbox is not reused (see 4. above)."""
+    proc = spawner.spawn(plan, ["/bin/true"])
+    proc.send_signal(0)
+    proc.wait()
+
+
+def _cpu(spawner: Spawner, plan: Plan, n: int, *, fresh: bool = False) -> tuple[float, float]:
     """CPU ms per spawn: sandboxed (server and its children), plain (the child)."""
     before = _cpu_of(spawner.server_pid)
     for _ in range(n):
-        spawner.spawn(plan, ["/bin/true"]).wait()
+        if fresh:
+            _fresh(spawner, plan)
+        else:
+            spawner.spawn(plan, ["/bin/true"]).wait()
     time.sleep(0.2)  # the last tree's init is reaped
     sandboxed = (_cpu_of(spawner.server_pid) - before) * 1000 / n
     before = _children_cpu()
@@ -126,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     sb, pl = _pair(spawner, plan, args.n)
     sb_paced, pl_paced = _pair(spawner, plan, args.n, pace_ms=args.pace_ms)
     cpu_sb, cpu_pl = _cpu(spawner, plan, args.n)
+    fresh = _ms(lambda: _fresh(spawner, plan), args.n)
+    cpu_fresh, _ = _cpu(spawner, plan, args.n, fresh=True)
 
     ballast = bytearray(args.grow_mib << 20)
     for i in range(0, len(ballast), 4096):
@@ -163,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_plain_ms": round(cpu_pl, 3),
         "cpu_sandboxed_ms": round(cpu_sb, 3),
         "cpu_ratio": round(cpu_sb / cpu_pl, 2) if cpu_pl else None,
+        "fresh_sandboxed_ms": round(med(fresh), 3),
+        "cpu_fresh_sandboxed_ms": round(cpu_fresh, 3),
         "load_average": round(os.getloadavg()[0], 2),
     }
     if args.json:
