@@ -106,8 +106,6 @@ class OutputFilter:
     def _marker(self, kind: int, node: int) -> None:
         if kind == 0x42:  # B
             self.open[node] = self.open.get(node, 0) + 1
-            if node not in self.captures:
-                self.captures[node] = Capture(self.cap, self.margin)
         else:
             depth = self.open.get(node, 0) - 1
             if depth > 0:

@@ -90,6 +90,14 @@ _SECRET_OPTION = re.compile(
 )
 
 
+def _encode(value: str) -> bytes:
+    """As the value appears in output: undecodable bytes (surrogateescape) as themselves."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+
+
 def secret_values(env: Mapping[str, str]) -> list[str]:
     """The values of `env` that are secrets by their variable's name, longest first."""
     values = {v for k, v in env.items() if len(v) >= MIN_VALUE and SECRET_NAME.search(k)}
@@ -103,7 +111,7 @@ class Redactor:
         values = secret_values(env or {})
         self._values: re.Pattern[bytes] | None = None
         if values:
-            encoded = [v.encode("utf-8", "surrogateescape") for v in values]
+            encoded = [_encode(v) for v in values]
             self._values = re.compile(b"|".join(re.escape(v) for v in encoded))
 
     def data(self, data: bytes) -> bytes:
