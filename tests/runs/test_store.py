@@ -191,3 +191,34 @@ def test_prefix_lookup_is_literal(tmp_path: Path) -> None:
     assert store.ids_with_prefix("r-1") == ["r-1_a", "r-1xa"]
     assert store.ids_with_prefix("r-3") == []
     store.close()
+
+
+WRITER = """
+import sys
+from bashflow.runs.recorder import Recorder
+warnings = []
+for i in range(5):
+    r = Recorder.start(sys.argv[1], key=f"/w/{sys.argv[2]}.sh", name="n", env={},
+                       warn=warnings.append, keep=3)
+    r.feed_events(b'{"event":"plan","nodes":[{"id":1,"text":"a"}],"edges":[]}\\n')
+    r.finish(0)
+    r.close()
+print(len(warnings))
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_writers_on_a_fresh_history(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(state), str(i)], stdout=subprocess.PIPE)
+        for i in range(6)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6
+    assert outs == [b"0\n"] * 6  # every run recorded: no warnings
+    store = Store.open(str(state))
+    runs = store.list_runs(100)
+    store.close()
+    assert len(runs) == 6 * 3 and {r["status"] for r in runs} == {"success"}
+    assert all(r["nodes"] == 1 for r in runs)
