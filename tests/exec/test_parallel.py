@@ -259,9 +259,6 @@ def test_sandbox_differences_still_exist(runner: Runner) -> None:
         assert differences(ref, runner.run("j1", script, setup_fn), volatile), (name, why)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the grammar cache is written to ./~/.cache inside the sandbox"
-)
 def test_the_run_leaves_no_tilde_directory(runner: Runner) -> None:
     wd = runner.workdir(None)
     r = subprocess.run([*EXEC, *WEAKER, "--workdir", str(wd), "-c", "[[ a == a ]] && echo $((1+1))"],

@@ -17,6 +17,10 @@ _lock = threading.Lock()
 
 def _cache_file(name: str) -> str | bool:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        # no home (inside the sandbox HOME is unset and the uid has no passwd entry):
+        # "~/.cache" would be a directory named `~` in the current one - no cache then
+        return False
     path = os.path.join(base, "bashflow")
     try:
         os.makedirs(path, exist_ok=True)
