@@ -9,7 +9,6 @@ a run whose host is gone is marked crashed on the spot.
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
@@ -22,11 +21,11 @@ class ControlError(Exception):
     exit_code = 1
 
 
-ACTIONS: dict[str, tuple[signal.Signals, tuple[str, ...], str]] = {
-    # action: (signal, statuses it applies to, verb for messages)
-    "cancel": (signal.SIGTERM, ("running", "paused"), "cancelling"),
-    "pause": (signal.SIGUSR1, ("running",), "pausing"),
-    "resume": (signal.SIGUSR2, ("paused",), "resuming"),
+ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    # action: (signal name, statuses it applies to, verb for messages)
+    "cancel": ("SIGTERM", ("running", "paused"), "cancelling"),
+    "pause": ("SIGUSR1", ("running",), "pausing"),
+    "resume": ("SIGUSR2", ("paused",), "resuming"),
 }
 
 
@@ -63,7 +62,10 @@ def find_run(store: Store, ref: str) -> dict[str, Any]:
 def signal_run(store: Store, run: dict[str, Any], action: str) -> str:
     """Send `action`'s signal to the run's host; returns what was done (one line).
     ControlError when the run is not in a state the action applies to, or its host is gone."""
-    sig, statuses, verb = ACTIONS[action]
+    import signal
+
+    sig_name, statuses, verb = ACTIONS[action]
+    sig = getattr(signal, sig_name)
     run_id = run["id"]
     status = run["status"]
     if status not in ("running", "paused"):

@@ -26,13 +26,31 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 
+
 # Each rule: a pattern, its replacement (group 1 is a key or prefix that stays), and literals
 # (lowercase) one of which every match contains: a rule whose literals are all absent from
 # the text is not run (a 64 KiB buffer is scanned for literals in well under a millisecond;
 # running every pattern over it costs tens).
-_RULES: list[tuple[re.Pattern[bytes], bytes, tuple[bytes, ...]]] = [
+class _Lazy:
+    """A pattern compiled when first needed (most text never needs most of them: `show` and
+    a run start faster)."""
+
+    __slots__ = ("_compiled", "flags", "source")
+
+    def __init__(self, source: bytes, flags: int = 0) -> None:
+        self.source = source
+        self.flags = flags
+        self._compiled: re.Pattern[bytes] | None = None
+
+    def sub(self, replacement: bytes, data: bytes) -> bytes:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled.sub(replacement, data)
+
+
+_RULES: list[tuple[_Lazy, bytes, tuple[bytes, ...]]] = [
     (
-        re.compile(
+        _Lazy(
             rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?"
             rb"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
             re.DOTALL,
@@ -41,26 +59,26 @@ _RULES: list[tuple[re.Pattern[bytes], bytes, tuple[bytes, ...]]] = [
         (b"private key-----",),
     ),
     (
-        re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+        _Lazy(rb"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
         MASK,
         (b"ghp_", b"gho_", b"ghs_", b"ghu_", b"ghr_", b"github_pat_"),
     ),
-    (re.compile(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), MASK, (b"akia", b"asia")),
-    (re.compile(rb"\bxox[abposr]-[A-Za-z0-9-]{10,}"), MASK, (b"xox",)),
+    (_Lazy(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), MASK, (b"akia", b"asia")),
+    (_Lazy(rb"\bxox[abposr]-[A-Za-z0-9-]{10,}"), MASK, (b"xox",)),
     # sk-..., sk-ant-..., sk-proj-...: at least 20 more characters, letters and digits mixed
     (
-        re.compile(rb"\bsk-(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}"),
+        _Lazy(rb"\bsk-(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}"),
         MASK,
         (b"sk-",),
     ),
     (
-        re.compile(rb"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        _Lazy(rb"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
         MASK,
         (b"eyj",),
     ),
-    (re.compile(rb"(\b[Bb]earer[ \t]+)[A-Za-z0-9._~+/-]{8,}=*"), rb"\1***", (b"bearer",)),
+    (_Lazy(rb"(\b[Bb]earer[ \t]+)[A-Za-z0-9._~+/-]{8,}=*"), rb"\1***", (b"bearer",)),
     (
-        re.compile(
+        _Lazy(
             rb"(?i)(\b(?:password|passwd|passphrase|pwd|pass|token|access_token|refresh_token"
             rb"|id_token|auth_token|secret|client_secret|api_?key|apikey|private_?key|auth)=)"
             rb"[^\s&'\";,]+"
@@ -69,7 +87,7 @@ _RULES: list[tuple[re.Pattern[bytes], bytes, tuple[bytes, ...]]] = [
         (b"pass", b"pwd=", b"token=", b"secret=", b"apikey=", b"api_key=", b"private", b"auth="),
     ),
     (
-        re.compile(
+        _Lazy(
             rb"(?i)((?<![\w-])--?(?:password|passwd|passphrase|token|secret|api-?key|auth-token)"
             rb"[ \t]+)(?!-)[^\s'\"]+"
         ),
@@ -78,7 +96,7 @@ _RULES: list[tuple[re.Pattern[bytes], bytes, tuple[bytes, ...]]] = [
     ),
     # scheme://user:PASSWORD@host
     (
-        re.compile(rb"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)"),
+        _Lazy(rb"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)"),
         rb"\1***",
         (b"://",),
     ),
