@@ -70,6 +70,10 @@ whose value is another variable's name is evaluated recursively)."""
 _ARITH_TEST = re.compile(r"\s-(eq|ne|lt|le|gt|ge)\s")
 
 
+BACKGROUND = "a background job"
+"""Why a plain `&` item is not started early (the shell forks it at once anyway)."""
+
+
 class ItemPlan:
     """One item of a list: its node ids, the item it waits for, and if it may be forked."""
 
@@ -126,13 +130,14 @@ def plain(n: CNode) -> str:
 
 def forkable(nodes: list[CNode], background: bool) -> tuple[str, tuple[str, ...]]:
     """("", names it sets) when the item may run in a fork; else (why not, ())."""
-    if background:
-        return "a background job", ()
-    names: dict[str, None] = {}
     for n in nodes:
         why = plain(n)
         if why:
             return why, ()
+    if background:
+        return BACKGROUND, ()
+    names: dict[str, None] = {}
+    for n in nodes:
         if n.eff_escapes:
             return "`" + "`, `".join(sorted(n.eff_escapes)) + "`", ()
         for kind, _path, name in n.eff_writes:
@@ -193,8 +198,9 @@ def run_plan(source: Source, tree: Script, *, cwd: str, home: str) -> RunPlan:
             for n in item_nodes:
                 where[n.uid] = i
         items: list[ItemPlan] = []
+        opaque = -1  # the last item the graph may not describe exactly: nothing passes it
         for i, item_nodes in enumerate(per_item):
-            after = -1
+            after = opaque
             for n in item_nodes:
                 for p in preds.get(n.uid, ()):
                     j = where.get(p, -1)
@@ -202,6 +208,8 @@ def run_plan(source: Source, tree: Script, *, cwd: str, home: str) -> RunPlan:
                         after = j
             background = cl.items[i].terminator == "&"
             why, delta = forkable(item_nodes, background)
+            if why and why != BACKGROUND:
+                opaque = i
             items.append(ItemPlan(tuple(n.id for n in item_nodes), after, not why, delta, why,
                                   background))  # fmt: skip
         plan.lists[key] = items

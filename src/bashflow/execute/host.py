@@ -155,6 +155,11 @@ def _child(o: ExecOptions, ev_r: int, ctl: Control) -> None:
     code = 1
     try:
         os.close(ev_r)
+        # nothing of the host's (the history database!) may stay open in the shell: a script
+        # that writes to an fd it never opened must get EBADF, as under bash
+        keep = sorted({0, 1, 2, o.events_fd})
+        for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")], strict=True):
+            os.closerange(low + 1, high)
         for sig, handler in ctl.old.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         if not os.isatty(0):
