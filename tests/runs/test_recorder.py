@@ -385,3 +385,33 @@ def test_malformed_events_are_dropped(tmp_path: Path, monkeypatch: pytest.Monkey
     assert nodes[4]["parent"] is None and nodes[4]["line"] is None
     assert nodes[6]["status"] == "cancelled"  # queued when the run ended
     assert events_of(path)[-2]["event"] == "node_queued"
+
+
+def test_events_reader_gone_is_one_warning(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from bashflow.runs.recorder import Recorder\n"
+        "from tests.runs.helpers import node_run, plan\n"
+        "r = Recorder.start(sys.argv[1], key='k', name='n', events='-', env={})\n"
+        "r.feed_events(plan([(1, None, 'a')]))\n"
+        "for i in range(50):\n"
+        "    node_run(r, 1, 'success', t=float(i))\n"
+        "r.finish(0)\n"
+        "r.close()\n"
+        "sys.stderr.write('done\\n')\n"
+    )
+    r, w = os.pipe()
+    os.close(r)  # the reader of --events - is gone before the run starts
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=w, stderr=subprocess.PIPE,
+        text=True, check=False, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    os.close(w)
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines() == [
+        "bashflow: warning: events not written: Broken pipe",
+        "done",
+    ]
+    store = Store.open(str(tmp_path))
+    assert store.list_runs(1)[0]["status"] == "success"
+    store.close()
