@@ -42,6 +42,29 @@ def test_exit_status_comes_back(spawner: Spawner, full: Probe, workdir: Path) ->
         assert ("boom inside" in err) == (kind == "raise")
 
 
+def test_one_plan_runs_functions_one_after_another(
+    spawner: Spawner, full: Probe, workdir: Path
+) -> None:
+    """A plan's sandbox, reused, runs one function after another with each one's status and
+    stderr (an exception's traceback belongs to its own run only)."""
+    plan = prepare(policy(), workdir, interpreter=True)
+    pids = set()
+    for kind, code in (("return", 7), ("raise", 1), ("exit", 3), ("none", 0)):
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            proc = spawner.run_contained(plan, contained_fns.status, (kind,), stdout=out_w,
+                                         stderr=err_w)  # fmt: skip
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        ran = collect(proc, plan, out_r, err_r)
+        assert ran.outcome.exit_code == code, (kind, ran.err)
+        assert ("boom inside" in ran.err) == (kind == "raise")
+        pids.add(proc.pid)
+    assert len(pids) == 1, "the same sandbox ran all four"
+
+
 def test_needs_an_interpreter_plan(spawner: Spawner, full: Probe, workdir: Path) -> None:
     with pytest.raises(SandboxError, match="interpreter=True"):
         spawner.run_contained(prepare(policy(), workdir), contained_fns.status, ("return",))
