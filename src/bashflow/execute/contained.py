@@ -222,12 +222,11 @@ def _start_and_relay(
     workdir: str,
 ) -> int:
     from bashflow.execute.host import Cancelled, Control, start_recorder
-    from bashflow.runs.recorder import RecorderError
     from bashflow.sandbox.relay import relay
 
     try:
         rec = start_recorder(o, key, name, workdir)
-    except RecorderError as err:
+    except ValueError as err:  # RecorderError: --events cannot be opened
         sys.stderr.write(f"bashflow exec: {err}\n")
         return EXIT_USAGE
     sys.stdout.flush()

@@ -45,8 +45,9 @@ def script_key(o: ExecOptions, workdir: str, text: str) -> str:
 
 
 def start_recorder(o: ExecOptions, key: str, name: str, cwd: str) -> Recorder | None:
-    """The run record, or None with `--no-history` and no --events. Raises RecorderError
-    when --events cannot be opened."""
+    """The run record, or None with `--no-history` and no --events (then nothing of the
+    history is imported). Raises RecorderError (a ValueError) when --events cannot be
+    opened."""
     if not o.history and o.events_path is None:
         return None
     from bashflow.runs.recorder import Recorder
@@ -111,14 +112,13 @@ def _cancel(signum: int, _frame: object) -> None:
 def run_plain(o: ExecOptions) -> int:
     """`--no-sandbox`: the interpreter in a forked child, recorded from here."""
     from bashflow.execute.main import run_exec
-    from bashflow.runs.recorder import RecorderError
 
     cwd = os.getcwd()
     text = o.command if o.command is not None else (o.script_text or "")
     name = o.name or "bashflow" if o.command is not None else o.file or "bashflow"
     try:
         rec = start_recorder(o, script_key(o, cwd, text), name, cwd)
-    except RecorderError as err:
+    except ValueError as err:  # RecorderError: --events cannot be opened
         sys.stderr.write(f"bashflow exec: {err}\n")
         return EXIT_USAGE
     if rec is None:

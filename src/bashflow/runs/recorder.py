@@ -59,7 +59,7 @@ FINISHED = ("success", "failed", "timed_out", "cancelled", "skipped")
 NODE_EVENTS = ("node_queued", "node_started", "node_retrying", "node_finished")
 
 
-class RecorderError(Exception):
+class RecorderError(ValueError):
     """The --events destination cannot be opened (a usage error: the run should not start)."""
 
 
