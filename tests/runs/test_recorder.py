@@ -415,3 +415,50 @@ def test_events_reader_gone_is_one_warning(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path))
     assert store.list_runs(1)[0]["status"] == "success"
     store.close()
+
+
+DISK_FULL = """
+import json, sys
+from bashflow.runs.recorder import Recorder
+from tests.runs.helpers import node_run, plan
+warnings = []
+r = Recorder.start(sys.argv[1], key="k", name="n", events=sys.argv[2], env={},
+                   warn=warnings.append)
+r.feed_events(plan([(i, None, f"step {i}") for i in range(1, 101)]))
+for i in range(1, 101):
+    node_run(r, i, "success", t=float(i), out=bytes([65 + i % 26]) * 60000)
+    r.commit(force=True)
+r.finish(0)
+r.close()
+print(json.dumps(warnings))
+"""
+
+
+@pytest.mark.slow
+def test_disk_full_is_one_warning(tmp_path: Path) -> None:
+    """The state dir on a 512 KiB tmpfs (in a private mount namespace): 100 nodes of 60 KB
+    output each fill it during the run."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare is None or os.geteuid() != 0:
+        pytest.skip("needs unshare and root for a private tmpfs")
+    state = tmp_path / "state"
+    state.mkdir()
+    events = tmp_path / "ev"
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        f"mount -t tmpfs -o size=512k tmpfs {state} || exit 99; "
+        f'exec {sys.executable} -c "$0" {state} {events}'
+    )
+    proc = subprocess.run(
+        [unshare, "--mount", "--propagation", "private", "sh", "-c", script, DISK_FULL],
+        capture_output=True, text=True, check=False, cwd=repo,
+    )  # fmt: skip
+    if proc.returncode == 99:
+        pytest.skip("tmpfs cannot be mounted here")
+    assert proc.returncode == 0, proc.stderr
+    warnings = json.loads(proc.stdout)
+    assert len(warnings) == 1 and "full" in warnings[0], warnings
+    kinds = [e["event"] for e in events_of(events)]
+    assert kinds.count("node_finished") == 100 and kinds[-1] == "run_finished"
