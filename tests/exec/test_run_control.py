@@ -127,8 +127,11 @@ def test_pause_holds_the_run_and_resume_continues_it(wd: Path) -> None:
     assert record["run"]["status"] == "success"  # type: ignore[index]
 
 
-def test_cancel_kills_the_run_and_records_it(wd: Path) -> None:
-    proc = start(wd, "sleep 300\necho never\n", "-j1")
+@pytest.mark.parametrize("how", [["-j1"], ["-j4"], ["--no-sandbox", "-q", "-j4"]])
+def test_cancel_kills_the_run_and_records_it(wd: Path, how: list[str]) -> None:
+    # at -j4 the second sleep has started early in a fork of the shell (a process group of
+    # its own): a cancel must reach it too, sandboxed or not
+    proc = start(wd, "sleep 300\nsleep 300\necho never\n", *how)
     skip_without_sandbox(proc)
     run = running(wd)
     assert cli(wd, "cancel", run).returncode == 0

@@ -162,8 +162,6 @@ def _child(o: ExecOptions, ev_r: int, ctl: Control) -> None:
             os.closerange(low + 1, high)
         for sig, handler in ctl.old.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
-        if not os.isatty(0):
-            os.setpgid(0, 0)  # its own group: a cancel kills what it started too
         code = run_exec(o)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -177,14 +175,38 @@ def _child(o: ExecOptions, ev_r: int, ctl: Control) -> None:
 
 
 def _kill(pid: int, sig: int) -> None:
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-            return
-    except OSError:
-        pass
-    with contextlib.suppress(OSError):
-        os.kill(pid, sig)
+    """`sig` to the shell and every process under it (its early-started items have process
+    groups of their own, so a group is not enough): stopped first, so none can fork away."""
+    tree = descendants(pid)
+    if sig == signal.SIGKILL:
+        for p in tree:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGSTOP)
+        tree = descendants(pid)
+    for p in tree:
+        with contextlib.suppress(OSError):
+            os.kill(p, sig)
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process under it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
 
 
 def _watch(pid: int, ev_r: int, ctl: Control, rec: Recorder) -> int:
