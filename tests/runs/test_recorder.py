@@ -462,3 +462,52 @@ def test_disk_full_is_one_warning(tmp_path: Path) -> None:
     assert len(warnings) == 1 and "full" in warnings[0], warnings
     kinds = [e["event"] for e in events_of(events)]
     assert kinds.count("node_finished") == 100 and kinds[-1] == "run_finished"
+
+
+READ_ONLY = """
+import json, sys
+from bashflow.runs.recorder import Recorder
+from tests.runs.helpers import node_run, plan
+warnings = []
+r = Recorder.start(sys.argv[1], key="k", name="n", events=sys.argv[2], env={},
+                   warn=warnings.append)
+r.feed_events(plan([(1, None, "a")]))
+node_run(r, 1, "success", t=1.0)
+r.finish(0)
+r.close()
+print(json.dumps(warnings))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("existing", [False, True], ids=["empty", "with-history"])
+def test_read_only_state_dir_is_one_warning(tmp_path: Path, existing: bool) -> None:
+    """The state dir bind-mounted read-only (in a private mount namespace; root ignores
+    file modes, not a read-only mount)."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare is None or os.geteuid() != 0:
+        pytest.skip("needs unshare and root for a read-only bind mount")
+    state = tmp_path / "state"
+    state.mkdir()
+    if existing:
+        Store.open(str(state)).close()
+    events = tmp_path / "ev"
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        f"mount --bind {state} {state} && mount -o remount,ro,bind {state} || exit 99; "
+        f'exec {sys.executable} -c "$0" {state} {events}'
+    )
+    proc = subprocess.run(
+        [unshare, "--mount", "--propagation", "private", "sh", "-c", script, READ_ONLY],
+        capture_output=True, text=True, check=False, cwd=repo,
+    )  # fmt: skip
+    if proc.returncode == 99:
+        pytest.skip("no read-only bind mount here")
+    assert proc.returncode == 0, proc.stderr
+    warnings = json.loads(proc.stdout)
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("bashflow: warning: run history not written: ")
+    assert warnings[0].endswith(f"unable to open database file ({state} is not writable)")
+    assert [e["event"] for e in events_of(events)][-1] == "run_finished"

@@ -141,6 +141,15 @@ def describe(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
+def _reason(err: BaseException, directory: str) -> str:
+    """sqlite's "unable to open database file" also means a directory it cannot write (the
+    WAL's index is a file beside the database): say so."""
+    reason = describe(err)
+    if "unable to open" in reason and not os.access(directory, os.W_OK):
+        reason += f" ({directory} is not writable)"
+    return reason
+
+
 def proc_start_time(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat (start time in clock ticks since boot); None if no such pid."""
     try:
@@ -201,7 +210,7 @@ class Store:
         try:
             conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
         except (sqlite3.Error, OSError) as err:
-            raise StoreError(f"cannot open {path}: {describe(err)}") from None
+            raise StoreError(f"cannot open {path}: {_reason(err, directory)}") from None
         store = cls(conn, path)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
@@ -210,7 +219,7 @@ class Store:
                 store.sweep()
         except (sqlite3.Error, OSError) as err:
             conn.close()
-            raise StoreError(f"{path}: {describe(err)}") from None
+            raise StoreError(f"{path}: {_reason(err, directory)}") from None
         return store
 
     def _setup(self) -> None:
