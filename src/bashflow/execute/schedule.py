@@ -135,11 +135,27 @@ class Scheduler:
         self.skip = frozenset(skip)
         self.running = 0
         self.child = False
+        self.timed: set[Ahead] = set()
+        """Running items with a deadline (killed when it passes, even before their turn)."""
 
     # ------------------------------------------------------------------ a list's run
 
     def items(self, lst: s.CommandList) -> list[ItemPlan] | None:
         return self.plan.lists.get(id(lst))
+
+    def enforce_deadlines(self, now: float) -> float | None:
+        """Kill the items whose timeout has passed; the next deadline, if any."""
+        soonest: float | None = None
+        for a in self.timed:
+            if a.deadline is None:
+                continue
+            if now >= a.deadline:
+                a.timed_out = True
+                a.deadline = None
+                _kill_group(a.pid)
+            elif soonest is None or a.deadline < soonest:
+                soonest = a.deadline
+        return soonest
 
     def node_settings(self, plan: ItemPlan) -> NodeSettings | None:
         for n in plan.nodes:
@@ -169,6 +185,8 @@ class ListRun:
         sched = self.sched
         interp = sched.interp
         plan = self.plans[i]
+        if sched.timed:
+            sched.enforce_deadlines(time.monotonic())
         if sched.skip and plan.fork and set(plan.nodes) <= sched.skip:
             return self.skipped(plan)
         if sched.jobs > 1 and not sched.child:
@@ -292,6 +310,8 @@ class ListRun:
             if settings.pool is not None:
                 sched.pool_use[settings.pool] = sched.pool_use.get(settings.pool, 0) + 1
         sched.running += 1
+        if a.deadline is not None:
+            sched.timed.add(a)
         return a
 
     # ------------------------------------------------------------------ commit
@@ -363,16 +383,12 @@ class ListRun:
         exited = False
         while not exited:
             timeout = -1
-            if a.deadline is not None:
-                timeout = max(0, int((a.deadline - time.monotonic()) * 1000) + 1)
+            soonest = self.sched.enforce_deadlines(time.monotonic()) if self.sched.timed else None
+            if soonest is not None:  # this item's deadline or another running item's
+                timeout = max(0, int((soonest - time.monotonic()) * 1000) + 1)
             try:
                 ready = poller.poll(timeout)
             except InterruptedError:
-                continue
-            if not ready and a.deadline is not None and time.monotonic() >= a.deadline:
-                a.timed_out = True
-                _kill_group(a.pid)
-                a.deadline = None
                 continue
             for fd, _ev in ready:
                 if fd == a.pidfd:
@@ -411,6 +427,7 @@ class ListRun:
         a.out_r = a.err_r = a.pidfd = -1
         sched = self.sched
         sched.running -= 1
+        sched.timed.discard(a)
         if a.settings is not None and a.settings.pool is not None:
             sched.pool_use[a.settings.pool] -= 1
 
