@@ -13,7 +13,7 @@ import psutil
 import pytest
 from tests.sandbox.conftest import policy
 
-from bashflow.sandbox.plan import prepare
+from bashflow.sandbox.plan import Plan, prepare
 from bashflow.sandbox.probe import Probe
 from bashflow.sandbox.spawner import Spawner
 
@@ -192,6 +192,37 @@ def test_a_sandbox_is_reused_only_after_its_command_ended_by_itself(
         assert after.pid != killed.pid, "a killed tree's sandbox is not reused"
         state = spawner.server_state()
         assert state["forked"] == 2 and state["idle"] == 1, state
+
+
+def test_a_command_that_changes_its_init_ends_its_reuse(full: Probe, workdir: Path) -> None:
+    """A command may lower the limits, priority or CPU affinity of its sandbox's init (same
+    uid: prlimit, setpriority, sched_setaffinity); the next command of the plan must not
+    inherit them, so that init retires and the next command gets a new sandbox."""
+    show = ("import os, resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE),"
+            " os.getpriority(os.PRIO_PROCESS, 0), sorted(os.sched_getaffinity(0)))")  # fmt: skip
+    tamper = ("import os, resource\nresource.prlimit(1, resource.RLIMIT_NOFILE, (16, 16))\n"
+              "os.setpriority(os.PRIO_PROCESS, 1, 15)\nos.sched_setaffinity(1, {0})\n"
+              "print(resource.prlimit(1, resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 1))")  # fmt: skip
+
+    def run_py(spawner: Spawner, plan: Plan, code: str) -> tuple[int, str]:
+        r, w = os.pipe()
+        proc = spawner.spawn(plan, ["python3", "-c", code], stdout=w)
+        os.close(w)
+        o = proc.wait(timeout=20)
+        with os.fdopen(r) as f:
+            out = f.read().strip()
+        assert o is not None and o.exit_code == 0, out
+        return proc.pid, out
+
+    with Spawner() as spawner:
+        plan = prepare(policy(), workdir)
+        first_pid, before = run_py(spawner, plan, show)
+        tamper_pid, changed = run_py(spawner, plan, tamper)
+        assert tamper_pid == first_pid, "the second command ran in the reused sandbox"
+        assert changed == "(16, 16) 15", "control: the init really was changed"
+        after_pid, after = run_py(spawner, plan, show)
+        assert after_pid != tamper_pid
+        assert after == before
 
 
 def test_a_plan_used_once_forks_one_sandbox_and_no_template(full: Probe, workdir: Path) -> None:

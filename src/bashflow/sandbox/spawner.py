@@ -236,6 +236,7 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
         # ended normally instead of forking and containing a new one (it closes `jobsock`
         # when it does not, and this process exits).
         sock = socket.socket(fileno=jobsock)
+        own = _own_state()
         while True:
             step = "job"  # not a layer: a warm sandbox waits here, fully contained, for its job
             job, fds = _receive_job(sock)
@@ -269,7 +270,8 @@ def contain(plan: Plan, prep: Prepared, cgroup: Cgroup | None, jobsock: int, err
             with contextlib.suppress(ChildProcessError):
                 while True:
                     os.waitpid(-1, 0)
-            spent = _spent()  # (told with the status, so no job is sent to a retiring init)
+            # (told with the status, so no job is sent to a retiring init)
+            spent = _spent() or _own_state() != own
             os.write(statw, struct.pack("ii", status, spent))
             if spent:
                 os._exit(0)
@@ -446,6 +448,24 @@ def _call(fn: Callable[..., object], args: tuple[object, ...]) -> int:
     with contextlib.suppress(Exception):
         print(code, file=sys.stderr, flush=True)
     return 1
+
+
+_RLIMITS = tuple(sorted({getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")}))
+SYS_IOPRIO_GET = 252
+IOPRIO_WHO_PROCESS = 1
+
+
+def _own_state() -> tuple[object, ...]:
+    """What a process with this init's uid can change about it from inside the sandbox
+    (`prlimit`, `setpriority`, `sched_setaffinity`/`sched_setscheduler`, `ioprio_set`) and the
+    next command would inherit from it: an init whose state differs after a job retires
+    instead of taking the plan's next one."""
+    from bashflow.sandbox._sys import syscall
+
+    return (tuple(resource.getrlimit(r) for r in _RLIMITS), os.getpriority(os.PRIO_PROCESS, 0),
+            frozenset(os.sched_getaffinity(0)), os.sched_getscheduler(0),
+            os.sched_getparam(0).sched_priority,
+            syscall(SYS_IOPRIO_GET, IOPRIO_WHO_PROCESS, 0))  # fmt: skip
 
 
 def _spent() -> bool:
