@@ -77,10 +77,11 @@ class Plan:
     """Program directories mounted noexec (all but `exec_files` in them unloadable)."""
     exec_files: tuple[str, ...] = ()
     disk_baseline: tuple[int, int] = (0, 0)
-    disk_scan: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
+    disk_scan: tuple[int, int, float, float] = field(default=(0, 0, 0.0, 0.0), compare=False)
     """The baseline's walk of the work dir: the file system's used bytes and inodes just before
     it (statvfs), when it ended (`time.monotonic()`, system-wide) and how long it took. The
-    fork server starts watching from it instead of walking the work dir a second time."""
+    fork server starts watching from it instead of walking the work dir a second time. A
+    measurement, not part of what the plan enforces: plans compare equal without it."""
     deny_exec: tuple[str, ...] = ()
     """With `commands.allow = ["*"]`: the real files of the whole programs `commands.deny`
     names (`perl` or `/usr/bin/perl`: that path, and the files of that name on PATH or in the
