@@ -60,6 +60,9 @@ TEMPLATES = [
     "ls {d} 2>&1",
 ]
 
+PIPELINES = {"head -n 1 {f} | tr a-z A-Z > {g}"}
+"""Templates whose elements run at once (a pipeline): `{g}` is never `{f}` there."""
+
 FAILING = "grep -q nosuchword {f}"
 """The command that fails under `set -e` (grep's status 1: the script ends there)."""
 
@@ -74,7 +77,9 @@ def render(steps: list[Step], errexit: bool = False, fail_at: int | None = None)
     if errexit:
         lines.append("set -e")
     body: list[str] = []
-    for t, f, g, h, d, w, v, n in steps:
+    for t, f, g0, h, d, w, v, n in steps:
+        # a pipeline that reads f and writes g races with itself when g is f, in bash too
+        g = (g0 + 1) % len(FILES) if g0 == f and TEMPLATES[t] in PIPELINES else g0
         body.append(
             TEMPLATES[t].format(
                 f=FILES[f], g=FILES[g], h=FILES[h], d=DIRS[d], w=WORDS[w], v=WORDS[v], n=n + 1
