@@ -105,12 +105,23 @@ def test_outcomes_come_back_as_in_bash(tmp_path: Path, jobs: str) -> None:
 
 
 @pytest.mark.parametrize("jobs", ["-j1", "-j4"])
-def test_set_e_stops_before_later_side_effects(tmp_path: Path, jobs: str) -> None:
-    script = "set -e\necho before\nfalse\necho never\ntouch made\n"
+@pytest.mark.parametrize("how", ["set -e in the script", "exec -e"])
+def test_set_e_stops_before_later_side_effects(tmp_path: Path, jobs: str, how: str) -> None:
+    body = "echo before\nfalse\necho never\ntouch made\n"
+    script = "set -e\n" + body if how == "set -e in the script" else body
+    flags = ["-e"] if how == "exec -e" else []
     (tmp_path / "e.sh").write_text(script)
-    proc = run(["--no-sandbox", "-q", jobs, "e.sh"], tmp_path)
+    events = tmp_path / "ev.jsonl"
+    proc = run(["--no-sandbox", "-q", jobs, "--events", str(events), *flags, "e.sh"], tmp_path)
     assert (proc.stdout, proc.returncode) == ("before\n", 1)
     assert not (tmp_path / "made").exists()
+    # `echo never` may have started early (no side effect); it is then recorded cancelled
+    last: dict[int, str] = {}
+    for line in events.read_text().splitlines():
+        e = json.loads(line)
+        if e["event"] == "node_finished":
+            last[e["node"]] = e["status"]
+    assert last.get(len(script.splitlines()) - 1, "cancelled") == "cancelled", last
 
 
 def test_items_that_change_the_shell_run_in_it(tmp_path: Path) -> None:

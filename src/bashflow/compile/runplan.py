@@ -161,12 +161,16 @@ def forkable(nodes: list[CNode], background: bool) -> tuple[str, tuple[str, ...]
     return "", tuple(names)
 
 
-def run_plan(source: Source, tree: Script, *, cwd: str, home: str) -> RunPlan:
-    """Compile `tree` (parsed from `source`) for the interpreter; see the module's doc."""
+def run_plan(source: Source, tree: Script, *, cwd: str, home: str,
+             errexit: bool = False) -> RunPlan:  # fmt: skip
+    """Compile `tree` (parsed from `source`) for the interpreter; see the module's doc.
+    `errexit`: the shell starts with `set -e` (`bashflow exec -e`), which the text alone
+    does not say."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         lw = Lowerer(source, tree, home=normalize(home), cwd=normalize(cwd))
+        lw.errexit = lw.errexit or errexit
         nodes = lw.lower()
         resolve_effects(nodes)
         visible = [n for n in nodes if not n.hidden]

@@ -203,7 +203,7 @@ def _run(o: ExecOptions, so: SandboxOptions, spawner: Spawner) -> int:
             sys.stderr.write(f"bashflow: warning: running without the {layer.value} layer\n")
         key = script_key(o, workdir, text)
         return _start_and_relay(o, (policy, plan.home), so, spawner, plan, stdin_fd,
-                                key=key, name=filename, workdir=workdir)  # fmt: skip
+                                key=key, name=filename, workdir=workdir, text=text)  # fmt: skip
     finally:
         if script_fd >= 0:
             os.close(script_fd)
@@ -220,12 +220,13 @@ def _start_and_relay(
     key: str,
     name: str,
     workdir: str,
+    text: str,
 ) -> int:
     from bashflow.execute.host import Cancelled, Control, start_recorder
     from bashflow.sandbox.relay import relay
 
     try:
-        rec = start_recorder(o, key, name, workdir)
+        rec = start_recorder(o, key, name, workdir, text)
     except ValueError as err:  # RecorderError: --events cannot be opened
         sys.stderr.write(f"bashflow exec: {err}\n")
         return EXIT_USAGE

@@ -44,18 +44,24 @@ def script_key(o: ExecOptions, workdir: str, text: str) -> str:
     return run_key(text)
 
 
-def start_recorder(o: ExecOptions, key: str, name: str, cwd: str) -> Recorder | None:
+def start_recorder(o: ExecOptions, key: str, name: str, cwd: str,
+                   text: str | None = None) -> Recorder | None:  # fmt: skip
     """The run record, or None with `--no-history` and no --events (then nothing of the
     history is imported). Raises RecorderError (a ValueError) when --events cannot be
     opened."""
     if not o.history and o.events_path is None:
         return None
+    import hashlib
+
     from bashflow.runs.recorder import Recorder
 
     live = 2 if not o.quiet and os.isatty(2) else None
+    # `rerun --failed` refuses a script that changed since: its node numbers may differ
+    sha = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest() if text else None
     return Recorder.start(o.state_dir, key=key, name=name, argv=o.invocation, cwd=cwd,
                           env=os.environ, jobs=o.jobs, keep=o.keep_runs, events=o.events_path,
-                          live_fd=live, host_pid=os.getpid(), history=o.history)  # fmt: skip
+                          live_fd=live, host_pid=os.getpid(), history=o.history,
+                          script_sha=sha)  # fmt: skip
 
 
 class Control:
@@ -117,7 +123,7 @@ def run_plain(o: ExecOptions) -> int:
     text = o.command if o.command is not None else (o.script_text or "")
     name = o.name or "bashflow" if o.command is not None else o.file or "bashflow"
     try:
-        rec = start_recorder(o, script_key(o, cwd, text), name, cwd)
+        rec = start_recorder(o, script_key(o, cwd, text), name, cwd, _script_text(o, text))
     except ValueError as err:  # RecorderError: --events cannot be opened
         sys.stderr.write(f"bashflow exec: {err}\n")
         return EXIT_USAGE
@@ -147,6 +153,18 @@ def run_plain(o: ExecOptions) -> int:
         rec.finish(status, cancelled=cancelled)
         rec.close()
     return status
+
+
+def _script_text(o: ExecOptions, text: str) -> str | None:
+    """The script's text for its hash: `-c` or a workflow's; a FILE read here (None when
+    it cannot be read: the shell reports that)."""
+    if text or o.file is None:
+        return text or None
+    try:
+        with open(o.file, "rb") as fh:
+            return fh.read().decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
 
 
 def _child(o: ExecOptions, ev_r: int, ctl: Control) -> None:

@@ -166,7 +166,8 @@ def setup_run(interp: Interpreter, script: s.Script, source: Source, o: ExecOpti
 
     try:
         plan = run_plan(source, script, cwd=os.getcwd(),
-                        home=os.environ.get("HOME") or os.path.expanduser("~"))  # fmt: skip
+                        home=os.environ.get("HOME") or os.path.expanduser("~"),
+                        errexit=interp.state.options["errexit"])  # fmt: skip
     except Exception:
         return
     if events is not None:

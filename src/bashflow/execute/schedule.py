@@ -482,6 +482,9 @@ class ListRun:
             self.kill(self.ahead.pop(j))
 
     def kill(self, a: Ahead) -> None:
+        """An early-started item that will not be reached: killed, its output dropped, and
+        its nodes recorded `cancelled` (bash would not have run it; whatever it reported
+        before is overridden)."""
         _kill_group(a.pid)
         with contextlib.suppress(ChildProcessError, InterruptedError):
             os.waitpid(a.pid, 0)
@@ -489,6 +492,13 @@ class ListRun:
             os.close(a.result)
             a.result = -1
         self.release(a)
+        ev = self.sched.interp.events
+        if ev is not None:
+            now = time.monotonic()
+            for n in a.plan.nodes:
+                ev.emit({"event": "node_finished", "node": n, "status": "cancelled",
+                         "exit": None, "signal": None, "attempt": a.attempt,
+                         "duration": round(now - a.started, 6), "t": now})  # fmt: skip
 
     def abandon(self) -> None:
         """The list was left early (an exit, an error): kill what started early, unseen."""

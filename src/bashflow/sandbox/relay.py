@@ -75,7 +75,8 @@ class Hooks(Protocol):
     def tick(self) -> None: ...
 
 
-TICK_S = 0.1
+TICK_S = 0.05
+"""How often `hooks.tick` runs: a status change reaches the live view within it."""
 
 
 def relay(
