@@ -162,6 +162,25 @@ def test_plans_are_forgotten_when_the_caller_drops_them(full: Probe, workdir: Pa
         assert spawner.server_state()["plans"] == 0
 
 
+def test_more_plans_than_are_kept_prepared(full: Probe, workdir: Path) -> None:
+    """Beyond MAX_PREPARED plans in use, the least recently used one is let go (its rule fds,
+    template and idle sandbox) and prepared again when used again; the others keep theirs."""
+    from bashflow.sandbox.server import MAX_PREPARED
+
+    with Spawner() as spawner:
+        plans = [prepare(policy(), workdir) for _ in range(MAX_PREPARED + 1)]
+        for plan in [*plans[:MAX_PREPARED], plans[0], plans[MAX_PREPARED]]:
+            o = spawner.spawn(plan, ["true"]).wait(timeout=20)
+            assert o is not None and o.exit_code == 0
+        state = spawner.server_state()
+        assert state["prepared"] == MAX_PREPARED and state["idle"] == MAX_PREPARED, state
+        first = spawner.spawn(plans[0], ["true"])  # used again just before: still idle
+        assert first.wait(timeout=20) is not None
+        assert spawner.server_state()["forked"] == MAX_PREPARED + 1, "plans[0] was reused"
+        outcome = spawner.spawn(plans[1], ["true"]).wait(timeout=20)  # let go: prepared again
+        assert outcome is not None and outcome.exit_code == 0
+
+
 def test_a_sandbox_is_reused_only_after_its_command_ended_by_itself(
     full: Probe, workdir: Path
 ) -> None:

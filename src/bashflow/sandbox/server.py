@@ -33,6 +33,9 @@ from bashflow.sandbox.spawner import Job, Prepared, contain, mount_steps
 
 _MSG = 1 << 20
 SANDBOX_UID_BASE = 1_000_000_000
+MAX_PREPARED = 16
+"""Plans kept prepared at once (their rule fds, template, idle sandbox); the least recently
+used one is let go beyond that, and prepared again if it is used again."""
 TICK_SECONDS = 0.02
 """How often the watched limits are checked while trees run. Each tick compares the file
 system's used blocks and inodes (statvfs, O(1)) with those at the work dir's last full scan:
@@ -114,6 +117,8 @@ class Server:
         self.plans: dict[str, Plan] = {}
         self.launches: dict[str, int] = {}
         """Sandboxes forked per plan: the second one makes the plan's template first."""
+        self.templated: set[str] = set()
+        """Plans whose template was made (or failed) since they were prepared."""
         self.userns: dict[tuple[int, int], int] = {}
         self.dying: dict[int, cg.Cgroup | None] = {}
         """Inits whose tree was reported but that are not reaped yet (their cgroup goes then)."""
@@ -138,8 +143,9 @@ class Server:
 
     # -- per plan, once -------------------------------------------------------------------
     def prepare(self, plan: Plan) -> Prepared:
-        prep = self.prepared.get(plan.key)
+        prep = self.prepared.pop(plan.key, None)
         if prep is not None:
+            self.prepared[plan.key] = prep  # the most recently used last
             return prep
         rules: list[tuple[int, int, bool]] = []
         proc_readable = False
@@ -170,11 +176,8 @@ class Server:
         under = [d for d in plan.deny if any(within(d, a) for a in allowed)]
         mask_dirs = tuple(d for d in under if os.path.isdir(d))
         mask_files = tuple(d for d in under if os.path.exists(d) and not os.path.isdir(d))
-        if len(self.prepared) >= 16:  # keep the fd table small: forget the oldest plan
-            self.drop_warm()
-            old = self.prepared.pop(next(iter(self.prepared)))
-            for fd in old.fds():
-                os.close(fd)
+        if len(self.prepared) >= MAX_PREPARED:  # keep the fd table small
+            self.unprepare(next(iter(self.prepared)))  # the least recently used plan
         prep = Prepared(tuple(rules), proc_readable, tuple(write_dirs), mask_dirs, mask_files,
                         self.uid, self.gid, runtime=_runtime_mounts(plan))  # fmt: skip
         self.prepared[plan.key] = prep
@@ -211,7 +214,8 @@ class Server:
         joins (a plan used once never pays for a template it would not use again)."""
         used = self.launches.get(plan.key, 0)
         self.launches[plan.key] = used + 1
-        if used == 1 and Layer.MOUNT in plan.layers and prep.mntns < 0:
+        if used and Layer.MOUNT in plan.layers and plan.key not in self.templated:
+            self.templated.add(plan.key)  # (once: without a template, the full mount step)
             prep = self.prepared[plan.key] = self.template(plan, prep)
         group: cg.Cgroup | None = None
         self.counter += 1
@@ -701,9 +705,15 @@ class Server:
         its rule and template fds (trees still running under it keep their own copy)."""
         self.plans.pop(key, None)
         self.launches.pop(key, None)
+        self.unprepare(key)
+
+    def unprepare(self, key: str) -> None:
+        """Close what was prepared for a plan (rule fds, template) and end its idle sandbox;
+        it is prepared again if used again."""
         launch = self.warm.pop(key, None)
         if launch is not None:
             self.drop_launch(launch)
+        self.templated.discard(key)
         prep = self.prepared.pop(key, None)
         if prep is not None:
             for fd in prep.fds():
