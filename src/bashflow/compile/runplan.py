@@ -68,6 +68,10 @@ INDIRECT = ("${!", "$((", "$[", "((", "let ")
 whose value is another variable's name is evaluated recursively)."""
 
 _ARITH_TEST = re.compile(r"\s-(eq|ne|lt|le|gt|ge)\s")
+_SUBSCRIPT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\[|\(\s*\[")
+"""An array subscript (`a[i+1]=x`, `${a[i]}`, `a=([i]=x)`): arithmetic, reading variables
+the graph does not name."""
+ARITH_KINDS = frozenset({"arith", "arith_for"})
 
 
 BACKGROUND = "a background job"
@@ -113,8 +117,12 @@ def plain(n: CNode) -> str:
         x = stack.pop()
         stack.extend(x.children)
         text = x.text
-        if any(mark in text for mark in INDIRECT):
+        if any(mark in text for mark in INDIRECT) or _SUBSCRIPT.search(text):
             return "indirection or arithmetic"
+        if x.kind in ARITH_KINDS or (x.kind == "cond" and _ARITH_TEST.search(text)):
+            return "arithmetic"
+        if x.kind in ("select", "coproc"):
+            return f"a {x.kind} command"
         if x.kind == "command":
             how = x.resolution
             if how == "builtin":
