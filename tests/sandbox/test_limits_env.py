@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.sandbox.conftest import policy, run, sh, unsandboxed
+from tests.sandbox.conftest import Ran, collect, policy, run, sh, unsandboxed
 
 from bashflow.sandbox.plan import prepare
 from bashflow.sandbox.probe import Probe
@@ -165,3 +165,38 @@ def test_rlimit_signal_of_any_process_is_reported(
     assert (r.outcome.limit, r.outcome.value) == ("cpu_seconds", "1")
     r = sh(spawner, policy(limits=_limits(cpu_seconds=1, file_size_mib=1)), "echo fine", workdir)
     assert (r.out, r.outcome.limit) == ("fine\n", None)
+
+
+def test_limits_are_reported_in_a_reused_sandbox(full: Probe, workdir: Path) -> None:
+    """A sandbox reused for the plan's next command reports limits as a new one does: a
+    child's SIGXFSZ (as root: the process events follow the reused init again), the memory
+    cgroup's OOM kill, SIGXCPU. A limit ends the sandbox's reuse, so a clean command runs
+    before each one, in the sandbox the limited command then reuses (the same init)."""
+    limits = _limits(file_size_mib=1, memory_mib=64, cpu_seconds=1, wall_seconds=20)
+    bomb = "x = []\nfor _ in range(128):\n    x.append(bytearray(16 << 20))\n"
+    cases = [
+        (["python3", "-c", bomb], "memory_mib", "64"),
+        (["sh", "-c", "(while :; do :; done); echo after $?"], "cpu_seconds", "1"),
+    ]
+    if full.root:
+        cases.insert(0, (["sh", "-c", "head -c 3000000 /dev/zero > big; echo after $?"],
+                         "file_size_mib", "1"))  # fmt: skip
+
+    def start(argv: list[str]) -> tuple[int, Ran]:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            proc = spawner.spawn(plan, argv, stdout=out_w, stderr=err_w)
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        return proc.pid, collect(proc, plan, out_r, err_r)
+
+    with Spawner() as spawner:
+        plan = prepare(policy(limits=limits), workdir)
+        for argv, field, value in cases:
+            clean_pid, clean = start(["echo", "fine"])
+            assert (clean.out, clean.outcome.limit) == ("fine\n", None)
+            pid, r = start(argv)
+            assert pid == clean_pid, "the limited command ran in the reused sandbox"
+            assert (r.outcome.limit, r.outcome.value) == (field, value), (r.code, r.err[-300:])
