@@ -109,14 +109,6 @@ def _unsearchable_ancestor(workdir: str) -> str | None:
     return None
 
 
-def _same_file(a: int, b: int) -> bool:
-    try:
-        sa, sb = os.fstat(a), os.fstat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
 def run_sandboxed(o: ExecOptions, so: SandboxOptions) -> int:
     """Run the script of `o` inside the sandbox of its policy; returns exec's exit status."""
     from bashflow.errors import PolicyError
@@ -222,6 +214,7 @@ def _start_and_relay(
     workdir: str,
     text: str,
 ) -> int:
+    from bashflow.execute.events import same_file
     from bashflow.execute.host import Cancelled, Control, start_recorder
     from bashflow.sandbox.relay import relay
 
@@ -232,7 +225,7 @@ def _start_and_relay(
         return EXIT_USAGE
     sys.stdout.flush()
     sys.stderr.flush()
-    merged = _same_file(1, 2)
+    merged = same_file(1, 2)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     if merged:
         err_r, err_w = -1, out_w

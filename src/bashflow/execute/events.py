@@ -43,6 +43,12 @@ def _ident(fd: int) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def same_file(a: int, b: int) -> bool:
+    """fds `a` and `b` are open on the same file or pipe (stdout and stderr as one stream)."""
+    ia = _ident(a)
+    return ia is not None and ia == _ident(b)
+
+
 class Events:
     """The events pipe `fd` and the marker `nonce` (empty: no markers)."""
 

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.errors import ExitShell, ShellError
+from bashflow.execute.events import same_file
 from bashflow.execute.runner import exit_status
 from bashflow.execute.state import NAMEREF, Var
 
@@ -284,7 +285,7 @@ class ListRun:
         a = Ahead(j, self.items[j], self.plans[j])
         a.settings = settings
         a.attempt = attempt
-        merged = _same_stream(1, 2)
+        merged = same_file(1, 2)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         with contextlib.suppress(OSError):
             fcntl.fcntl(out_w, F_SETPIPE_SZ, PIPE_SIZE)
@@ -509,14 +510,6 @@ class ListRun:
 
 def _failed(outcome: tuple[Any, ...]) -> bool:
     return bool(outcome[0] in ("exit", "error") or outcome[1] != 0)
-
-
-def _same_stream(a: int, b: int) -> bool:
-    try:
-        sa, sb = os.fstat(a), os.fstat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def _kill_group(pid: int) -> None:
