@@ -57,6 +57,25 @@ def test_cpu_seconds_hard_limit(spawner: Spawner, full: Probe, workdir: Path) ->
     assert (r.code, r.outcome.limit, r.outcome.value) == (137, "cpu_seconds", "1")
 
 
+def test_a_tree_killed_by_the_caller_is_not_a_cpu_limit(
+    spawner: Spawner, full: Probe, workdir: Path
+) -> None:
+    """cpu_seconds is per process: two processes of 0.7 s each stay within 1 s, although the
+    tree's CPU time passes it. Killed by the caller afterwards, the tree reports no limit (its
+    SIGKILL is the caller's, not the hard CPU limit's)."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.7: pass"
+    script = f"python3 -c '{burn}' && python3 -c '{burn}' && echo burnt && exec sleep 30"
+    plan = prepare(policy(limits=_limits(cpu_seconds=1, wall_seconds=30)), workdir)
+    r, w = os.pipe()
+    proc = spawner.spawn(plan, ["sh", "-c", script], stdout=w)
+    os.close(w)
+    with os.fdopen(r) as out:
+        assert out.readline() == "burnt\n", "each process stayed within its own CPU limit"
+        proc.kill()
+        o = proc.wait(timeout=20)
+    assert o is not None and o.signal == 9 and o.limit is None, o
+
+
 def test_memory_bomb(spawner: Spawner, full: Probe, workdir: Path) -> None:
     bomb = "x = []\nfor _ in range(128):\n    x.append(bytearray(16 << 20))\n"  # 2 GiB at most
     r = run(spawner, policy(limits=_limits(memory_mib=64)), ["python3", "-c", bomb], workdir)

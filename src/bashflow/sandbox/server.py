@@ -105,6 +105,9 @@ class _Tree:
     was created in."""
     base_cpu: float = 0.0
     """The cgroup's CPU time when the tree started (a reused sandbox's cgroup has some)."""
+    killed: bool = False
+    """The caller killed it (kill, SIGKILL, or dropping its handle): a SIGKILL is then not a
+    limit's."""
 
 
 class Server:
@@ -400,9 +403,12 @@ class Server:
         kind = msg[0]
         tree.clean = False
         if kind == "kill":
+            tree.killed = True
             self.kill(tree)
         elif kind == "signal":
-            self.signal_tree(tree, int(str(msg[1])))
+            sig = int(str(msg[1]))
+            tree.killed = tree.killed or sig == signal.SIGKILL
+            self.signal_tree(tree, sig)
         elif kind == "stop":
             if tree.cgroup is None or not tree.cgroup.freeze(True):
                 self.signal_tree(tree, signal.SIGSTOP)
@@ -471,6 +477,7 @@ class Server:
             # the command's own signal, or that of any process of the tree
             if signal.SIGXCPU in (sig, *killed) or (
                 sig == signal.SIGKILL
+                and not tree.killed
                 and lim.cpu_seconds is not None
                 and tree.cgroup is not None
                 and tree.cgroup.cpu_seconds() - tree.base_cpu >= lim.cpu_seconds
@@ -650,6 +657,7 @@ class Server:
                             data = b""
                         if not data:  # the caller dropped its handle: the tree goes too
                             self.unregister(tree.sock)
+                            tree.killed = True
                             self.kill(tree)
                         else:
                             msg = pickle.loads(data)
