@@ -43,6 +43,8 @@ TEMPLATES = [
     "wc -l < {f}",
     "sed -i 's/{w}/{v}/' {f} 2>/dev/null",
     "mkdir -p {d}; touch {d}/x.txt",
+    "mkdir -p {d}/sub; echo {w} > {d}/y.txt",
+    "rm -rf {d}",
     "[ -f {f} ] && cat {f}",
     "[ -s {f} ] || echo {f} is empty >&2",
     "x=$(cat {f} 2>/dev/null)",
