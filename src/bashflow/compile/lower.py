@@ -55,6 +55,7 @@ from bashflow.parser.syntax import (
     SimpleCommand,
     Subshell,
     While,
+    Word,
 )
 from bashflow.policy.builtins import BUILTINS, KEYWORDS, dispatch
 from bashflow.policy.extract import Walker
@@ -421,6 +422,8 @@ class Lowerer(Walker):
         for a in n.assignments:
             value = self.assignment_value(a, st)
             name = self.resolve_nameref(a.name, st, a.span)
+            if isinstance(a.value, ArrayLiteral):
+                self.array_globs(a.value, st, node)
             if n.words:
                 # `NAME=v cmd`: only the command's environment, but how the assignment goes
                 # depends on NAME's attributes (readonly: refused; -i: evaluated; -u, -l)
@@ -477,6 +480,15 @@ class Lowerer(Walker):
         reason = self.pending_code.pop(node.uid, None)
         if reason is not None and not node.payload_ok:
             node.barrier(reason)
+
+    def array_globs(self, lit: ArrayLiteral, st: State, node: CNode) -> None:
+        """`a=(*.txt)`: an array's words are expanded as a command's are, globs included:
+        the directory listing is a read."""
+        for el in lit.elements:
+            if isinstance(el, Word) and facts.globbed(el):
+                for f in self.expand(el, st):
+                    if f.glob and not f.exact:
+                        fx.glob_listing(node, f, st.cwd)
 
     def l_BraceGroup(self, n: BraceGroup, st: State, node: CNode) -> None:
         self.compound_redirects(n.redirects, st, node)
