@@ -57,6 +57,8 @@ CATEGORIES = {
     "idioms",  # real-world patterns that combine several of the above
     "real-scripts",  # installed scripts (.ci/apt-packages.txt) run for usage and versions
     "unseen",  # mixed-feature cases written after the interpreter, to measure first-run passes
+    "nested-shell",  # bash run from the script ($BASH) and the call stack of -c / stdin
+    "job-notes",  # what bash prints when a signal ends a job
 }
 
 

@@ -59,6 +59,18 @@ def test_redirect_forms() -> None:
     assert cmd.redirects[7].fd_var == "fd"
 
 
+def test_fd_variable_may_be_an_array_element() -> None:
+    # bash takes `{NAME[SUBSCRIPT]}` before a redirection operator as well (valid_array_reference)
+    text = "exec {CAT[1]}>&- {fds[$i+1]}<f {a}>g"
+    cmd = simple(text)
+    assert [r.fd_var for r in cmd.redirects] == ["CAT[1]", "fds[$i+1]", "a"]
+    assert word_texts(text) == ["exec"]
+    for word in ("{1a}>f", "{a[]}>f", "{a b}>f", "{a[1]x}>f"):
+        # not a name or element: a word, as bash reads it
+        c = simple(f"echo {word}")
+        assert all(r.fd_var is None for r in c.redirects), word
+
+
 def test_digits_not_followed_by_redirect_are_a_word() -> None:
     text = "echo a2>f 22 >g"
     cmd = simple(text)
@@ -381,6 +393,9 @@ def test_double_quote_escapes() -> None:
         ("${x^^}", {"op": "^^"}),
         ("${x,}", {"op": ","}),
         ("${x,,[a-z]}", {"op": ",,"}),
+        ("${x~}", {"op": "~"}),
+        ("${x~~}", {"op": "~~"}),
+        ("${a[@]~~[a-m]}", {"op": "~~", "name": "a"}),
         ("${x:1:2}", {"op": ":"}),
         ("${x: -1}", {"op": ":"}),
         ("${x@Q}", {"op": "@"}),

@@ -27,6 +27,7 @@ CASES = [
     r"$'\0101\x4A\x4g\777'",
     r"$'a\c?b\cZ\c['",
     r"$'\U0001F600\u263a'",
+    r"$'\U110000|\uD800|\U7FFFFFFF|\U80000000'",  # bash writes UTF-8's original form
     r"mixed'single'\"dq\"$'ansi\n'tail",
     r"{a,b,c}",
     r"x{a,b}y",

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bashflow.execute import casemap, pattern
+from bashflow.execute import pattern
 from bashflow.execute.errors import ExpansionError
 from bashflow.parser import syntax as s
 
@@ -35,7 +35,6 @@ Segment = tuple[str, int]
 _PATTERN_SPECIAL = frozenset("*?[]\\!@+()|")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")
-_TOGGLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(~~?)\}\Z")
 _TRANSFORM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)@.\}\Z")
 
 
@@ -320,15 +319,6 @@ class Expander:
                 m = _TRANSFORM.match(text)
                 if m is not None and not self.state.is_set(m.group(1)):
                     continue  # bash checks a transform's letter only on a set variable
-                m = _TOGGLE.match(text)
-                if m is not None:  # `${x~}` / `${x~~}`: the parser leaves case toggling to us
-                    toggled = self.state.get(m.group(1)) or ""
-                    if m.group(2) == "~":
-                        toggled = casemap.swapcase(toggled[:1]) + toggled[1:]
-                    else:
-                        toggled = casemap.swapcase(toggled)
-                    segs.append((toggled, QUOTED if quoted else SPLIT))
-                    continue
                 raise ExpansionError(f"{text}: {part.error}")  # type: ignore[union-attr]
             elif kind is s.ArrayLiteral:
                 segs.append((self.source_text(part.span), QUOTED))

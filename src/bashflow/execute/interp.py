@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from typing import TYPE_CHECKING, Any
 
 from bashflow.execute.arith_eval import Evaluator
@@ -84,7 +83,6 @@ class Interpreter(
         self.pending_signals: list[int] = []
         self.running_trap: bool = False
         self.cs_level: int = 0
-        self.killed_subshell = 0
         self.exported_functions: set[str] = set()
         self.local_options: list[dict[str, bool] | None] = []
         self.shown_traps: dict[str, str] | None = None
@@ -449,33 +447,20 @@ class Interpreter(
                     self.error(err.message)
                     self.state.last_status = 1
                     return 1
-                return self.run_compound(cmd)
+                return self.run_compound_noted(cmd)
             finally:
                 self.restore(saved)
-                self.report_killed_subshell()
-        status = self.run_compound(cmd)
-        self.report_killed_subshell()
+                self.flush_job_note()
+        status = self.run_compound_noted(cmd)
+        self.flush_job_note()
         return status
-
-    def report_killed_subshell(self) -> None:
-        """bash reports a foreground subshell killed by a signal (`Terminated`, ...)."""
-        if self.killed_subshell:
-            signum, self.killed_subshell = self.killed_subshell, 0
-            with contextlib.suppress(ValueError, OSError):
-                self.write(2, (signal.strsignal(signum) or f"Signal {signum}") + "\n")
 
     def run_compound(self, cmd: s.Command) -> int:
         self.state.lineno = self.line_of(cmd)
         if isinstance(cmd, s.BraceGroup):
             return self.run_list(cmd.body)
         if isinstance(cmd, s.Subshell):
-            body = cmd.body
-            pid = self.fork(lambda: self.run_list(body))
-            status = self.wait_pid(pid)
-            if status > 128 and status - 128 not in (signal.SIGINT, signal.SIGPIPE):
-                self.killed_subshell = status - 128  # reported once its redirections are undone
-            self.state.last_status = status
-            return status
+            return self.run_subshell(cmd)
         if isinstance(cmd, s.If):
             return self.run_if(cmd)
         if isinstance(cmd, s.While):

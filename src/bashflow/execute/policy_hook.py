@@ -93,6 +93,20 @@ class PolicyHook:
         self.cache[key] = reason
         return reason
 
+    def judge_redirect(self, path: str) -> str | None:
+        """A redirection to `path` (`/dev/tcp/...`): None when allowed, else why not."""
+        from bashflow.policy.check import check
+
+        cwd = os.getcwd()
+        key = (cwd, (">", path))
+        if key not in self.cache:
+            verdict = check(f": > {single_quote(path)}", self.policy, cwd=cwd, home=self.home)
+            reason = None
+            if not verdict.allowed:
+                reason = "; ".join(f.message for f in verdict.findings) or "not allowed"
+            self.cache[key] = reason
+        return self.cache[key]
+
 
 def resolve_policy(o: ExecOptions) -> LitePolicy:
     """`--policy FILE` (or a profile name that is not a file), else `--profile NAME`, else

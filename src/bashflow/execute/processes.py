@@ -23,16 +23,175 @@ from bashflow.execute.errors import (
     ShellError,
 )
 from bashflow.execute.redirect import Saved, is_open
-from bashflow.execute.runner import wait_status
+from bashflow.execute.runner import exit_status, killed_by, wait_raw, wait_status
 from bashflow.parser import syntax as s
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
 
 
+def tail_command(lst: s.CommandList) -> s.SimpleCommand | None:
+    """The simple command bash runs in place of a subshell (exec, no fork) when it is the
+    last thing the subshell's list does: a plain last item, not negated, not timed."""
+    if not lst.items:
+        return None
+    item = lst.items[-1]
+    ao = item.command
+    if item.terminator == "&" or ao.rest:
+        return None
+    p = ao.first
+    if len(p.commands) != 1 or p.negated or p.timed is not None:
+        return None
+    cmd = p.commands[0]
+    return cmd if type(cmd) is s.SimpleCommand else None
+
+
+def _status_text(status: int, signum: int) -> str:
+    if signum:
+        return strsignal(signum)
+    return "Done" if status == 0 else f"Exit {status}"
+
+
+def strsignal(signum: int) -> str:
+    try:
+        return signal.strsignal(signum) or f"Signal {signum}"
+    except ValueError:
+        return f"Signal {signum}"
+
+
 class Processes:
     cs_status: int | None
     shown_traps: dict[str, str] | None
+    # the simple command this forked shell runs last, which bash would exec in its place
+    exec_last: s.SimpleCommand | None = None
+    # bash's note on a foreground job a signal ended, printed once redirections are undone
+    job_note: str | None = None
+    # a command substitution's shell notes no jobs
+    quiet_jobs = False
+    # the line of the top-level compound command or function running (see note_line)
+    top_line: int | None = None
+
+    def note_job(self: Interpreter, procs: list[tuple[int, int, int, str]], line: int) -> None:
+        """bash's note on a foreground job, `procs` its processes as (pid, status, signal,
+        command text): nothing unless a signal other than SIGINT/SIGPIPE ended it (the last
+        process, or under pipefail the last that failed); for SIGTERM or a signal the shell
+        traps only the signal's name, else `NAME: line N:` and the job listed as bash lists
+        it (pid, status, command)."""
+        if self.quiet_jobs or not procs:
+            return
+        decisive = procs[-1]
+        if self.state.options["pipefail"]:
+            for proc in reversed(procs):
+                if proc[1]:
+                    decisive = proc
+                    break
+        signum = decisive[2]
+        if not signum or signum in (signal.SIGINT, signal.SIGPIPE):
+            return
+        try:
+            trapped = signal.Signals(signum).name in self.state.traps
+        except ValueError:
+            trapped = False
+        if signum == signal.SIGTERM or trapped:
+            self.job_note = strsignal(signum) + "\n"
+            return
+        lines = []
+        last = ""
+        for i, (pid, status, sig, text) in enumerate(procs):
+            what = _status_text(status, sig)
+            if i == 0:
+                lines.append(f"{pid:5d} {what:<24}{text}")
+            else:
+                shown = "" if what == last else what
+                pad = 24 - (len(shown) or 2)  # bash pads a blank status as if it were "| "
+                lines.append(f"     {pid:5d} {shown}{' ' * pad}| {text}")
+            last = what
+        self.job_note = f"{self.error_name}: line {line}: " + "\n".join(lines) + "\n"
+
+    def reaped_job(self: Interpreter, pid: int, ws: int) -> int:
+        """A background job `wait` reaped: bash notes one a signal ended (not SIGINT, SIGTERM
+        or SIGPIPE, nor a signal the shell traps) as `NAME: line N: PID Killed  TEXT`."""
+        status = exit_status(ws)
+        signum = killed_by(ws)
+        text = self.state.job_texts.pop(pid, "")
+        if signum and signum not in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            try:
+                trapped = signal.Signals(signum).name in self.state.traps
+            except ValueError:
+                trapped = False
+            if not trapped:
+                line = self.top_line if self.top_line is not None else self.state.lineno
+                self.note_job([(pid, status, signum, text)], line)
+                self.flush_job_note()
+        return status
+
+    def flush_job_note(self: Interpreter) -> None:
+        note, self.job_note = self.job_note, None
+        if note:
+            with contextlib.suppress(OSError):
+                self.write(2, note)
+
+    def end_line(self: Interpreter, node: s.Command) -> int:
+        line: int = self.source.line_col(max(node.span.end - 1, node.span.start))[0]
+        return line + self.line_offset
+
+    def note_line(self: Interpreter, node: s.Command) -> int:
+        """The line bash names in a job note: bash's line of the top-level command (where
+        the parser finished it; `for` and `case` keep their first line) or of the function
+        being run, not the line of the command inside them."""
+        return self.top_line if self.top_line is not None else self.end_line(node)
+
+    def run_compound_noted(self: Interpreter, cmd: s.Command) -> int:
+        if self.top_line is not None:
+            return self.run_compound(cmd)
+        start = isinstance(cmd, (s.For, s.Case, s.Select))
+        self.top_line = self.line_of(cmd) if start else self.end_line(cmd)
+        try:
+            return self.run_compound(cmd)
+        finally:
+            self.top_line = None
+
+    def command_text(self: Interpreter, cmd: s.Command) -> str:
+        """A command as bash shows it in a job listing."""
+        from bashflow.parser.printer import format_command
+
+        try:
+            return format_command(cmd, self.source.text).rstrip("\n")
+        except Exception:
+            return self.source_text(cmd.span)
+
+    def die_like(self: Interpreter, signum: int) -> None:
+        """End this forked shell by `signum`, as the program bash would have exec'd in its
+        place died (so the parent sees a death by signal, not an exit status)."""
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_DFL)  # (not for SIGKILL, which needs none)
+        with contextlib.suppress(OSError, ValueError):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        with contextlib.suppress(OSError):
+            os.kill(os.getpid(), signum)
+        os._exit(128 + signum)
+
+    def run_subshell(self: Interpreter, cmd: s.Subshell) -> int:
+        body = cmd.body
+
+        def child() -> int:
+            self.exec_last = tail_command(body)
+            return self.run_list(body)
+
+        pid = self.fork(child)
+        ws = self.wait_raw_pid(pid)
+        status = exit_status(ws) if ws >= 0 else 127
+        signum = killed_by(ws) if ws >= 0 else 0
+        if signum:
+            self.note_job([(pid, status, signum, self.command_text(cmd))], self.note_line(cmd))
+        self.state.last_status = status
+        return status
+
+    def wait_raw_pid(self: Interpreter, pid: int) -> int:
+        try:
+            return wait_raw(pid)
+        except ChildProcessError:
+            return -1
 
     def run_multi(self: Interpreter, p: s.Pipeline) -> list[int]:
         cmds = p.commands
@@ -74,6 +233,14 @@ class Processes:
                     os.close(wout)
                 if rnext >= 0:
                     os.close(rnext)
+                # bash runs a simple command in place of the element (exec), and a `( )`
+                # element's list in the element itself
+                if type(cmd) is s.SimpleCommand:
+                    self.exec_last = cmd
+                elif type(cmd) is s.Subshell and not cmd.redirects:
+                    self.state.lineno = self.line_of(cmd)
+                    self.exec_last = tail_command(cmd.body)
+                    return self.run_list(cmd.body)
                 return self.run_command(cmd)
 
             pid = self.fork(child)
@@ -83,7 +250,22 @@ class Processes:
             if w >= 0:
                 os.close(w)
             prev_read = r
-        return [self.wait_pid(pid) for pid in pids]
+        procs = []
+        for pid in pids:
+            ws = self.wait_raw_pid(pid)
+            procs.append(
+                (pid, exit_status(ws) if ws >= 0 else 127, killed_by(ws) if ws >= 0 else 0)
+            )
+        if any(sig for _, _, sig in procs):
+            self.note_job(
+                [
+                    (pid, st, sig, self.command_text(c))
+                    for (pid, st, sig), c in zip(procs, cmds, strict=True)
+                ],
+                self.note_line(cmds[-1]),
+            )
+            self.flush_job_note()
+        return [st for _, st, _ in procs]
 
     def fork(self: Interpreter, fn: Callable[[], int], *, background: bool = False) -> int:
         """Run `fn` in a forked copy of this shell (a subshell); returns the child's pid."""
@@ -93,6 +275,9 @@ class Processes:
         status = 1
         try:
             self.in_subshell = True
+            self.exec_last = None
+            self.quiet_jobs = False
+            self.job_note = None
             self.state.subshell_level += 1
             self.jobs.clear()
             self.waited.clear()
@@ -151,6 +336,7 @@ class Processes:
             os.dup2(w, 1)
             os.close(w)
             self.cs_level += 1
+            self.quiet_jobs = True
             if not self.state.shopt["inherit_errexit"]:
                 self.state.options["errexit"] = False
             return self.run_list(body)
@@ -240,16 +426,25 @@ class Processes:
                 os.close(fd)
 
     def run_background(self: Interpreter, ao: s.AndOr) -> int:
+        only = ao.first.commands[0] if not ao.rest and len(ao.first.commands) == 1 else None
+        if only is not None and (ao.first.negated or ao.first.timed is not None):
+            only = None
+
         def child() -> int:
             if not self.state.options["monitor"]:
                 devnull = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(devnull, 0)
                 os.close(devnull)
+            if type(only) is s.SimpleCommand:
+                self.exec_last = only  # bash execs it in place of the job's shell
             return self.run_andor(ao)
 
         pid = self.fork(child, background=True)
         self.jobs.append(pid)
         self.job_table.append(pid)
+        self.state.job_texts[pid] = (
+            self.command_text(only) if only is not None else self.source_text(ao.span)
+        )
         self.state.last_bg_pid = pid
         self.state.last_status = 0
         return 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from bashflow.parser.words import byte_char, code_point
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ANSI = {"\a": "\\a", "\b": "\\b", "\x1b": "\\E", "\f": "\\f", "\n": "\\n", "\r": "\\r",
          "\t": "\\t", "\v": "\\v", "\\": "\\\\", "'": "\\'"}  # fmt: skip
@@ -103,13 +105,13 @@ def echo_escapes(
             k = i + 2
             while k < n and k < i + 5 and text[k] in _OCTAL:
                 k += 1
-            out.append(_byte(int(text[i + 2 : k] or "0", 8) & 0xFF))
+            out.append(byte_char(int(text[i + 2 : k] or "0", 8) & 0xFF))
             i = k
         elif c in _OCTAL and bare_octal:
             k = i + 1
             while k < n and k < i + 4 and text[k] in _OCTAL:
                 k += 1
-            out.append(_byte(int(text[i + 1 : k], 8) & 0xFF))
+            out.append(byte_char(int(text[i + 1 : k], 8) & 0xFF))
             i = k
         elif c == "x":
             k = i + 2
@@ -119,7 +121,7 @@ def echo_escapes(
                 out.append("\\x")
                 i += 2
             else:
-                out.append(_byte(int(text[i + 2 : k], 16)))
+                out.append(byte_char(int(text[i + 2 : k], 16)))
                 i = k
         elif c in "uU":
             limit = 4 if c == "u" else 8
@@ -136,24 +138,3 @@ def echo_escapes(
             out.append("\\" + c)
             i += 2
     return "".join(out), False
-
-
-def code_point(value: int) -> str:
-    """`\\u`/`\\U` as bash writes it: the UTF-8 bytes of `value`, also for a surrogate and
-    past U+10FFFF (UTF-8's original form, up to 6 bytes; nothing past 0x7FFFFFFF), kept as
-    surrogate-escaped bytes where they are not valid UTF-8."""
-    if value < 0x110000 and not 0xD800 <= value <= 0xDFFF:
-        return chr(value)
-    if value > 0x7FFFFFFF:
-        return ""
-    size = 3 if value < 0x10000 else 4 if value < 0x200000 else 5 if value < 0x4000000 else 6
-    tail = bytearray()
-    for _ in range(size - 1):
-        tail.append(0x80 | (value & 0x3F))
-        value >>= 6
-    lead = (0xFF << (8 - size)) & 0xFF | value
-    return bytes([lead, *reversed(tail)]).decode("utf-8", "surrogateescape")
-
-
-def _byte(value: int) -> str:
-    return chr(value) if value < 0x80 else bytes([value]).decode("utf-8", "surrogateescape")

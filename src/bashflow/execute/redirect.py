@@ -19,6 +19,7 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from bashflow.execute.errors import CommandError
+from bashflow.execute.state import ASSOC
 from bashflow.parser import syntax as s
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class Redirector:
             if target == "-" or (target.endswith("-") and target[:-1].isdigit()):
                 fd = r.fd if r.fd is not None else default
                 if r.fd_var is not None:
-                    held = self.state.get(r.fd_var) or ""
+                    held = self.fd_var_get(r.fd_var) or ""
                     if not held.isdigit():
                         raise CommandError(f"{r.fd_var}: ambiguous redirect")
                     fd = int(held)
@@ -162,7 +163,7 @@ class Redirector:
                 if stat_mod.S_ISREG(st.st_mode):
                     raise CommandError(f"{path}: cannot overwrite existing file")
         try:
-            fd_new = os.open(path, flags, 0o666)
+            fd_new = self.open_target(path, flags)
         except OSError as err:
             if err.errno == errno.EEXIST:
                 raise CommandError(f"{path}: cannot overwrite existing file") from None
@@ -176,6 +177,80 @@ class Redirector:
             return
         self.install(r, default, fd_new, saved)
 
+    def open_target(self: Interpreter, path: str, flags: int) -> int:
+        """Open a redirection's file; `/dev/tcp/HOST/PORT` and `/dev/udp/HOST/PORT` are a
+        socket connected there, as bash makes them (not in posix mode)."""
+        if path.startswith(("/dev/tcp/", "/dev/udp/")) and not self.state.options["posix"]:
+            host, sep, port = path[9:].partition("/")
+            if sep:
+                return self.net_open(path, path[5:8], host, port)
+        return os.open(path, flags, 0o666)
+
+    def net_open(self: Interpreter, path: str, proto: str, host: str, port: str) -> int:
+        """bash's netopen: resolve HOST and PORT, connect to each address in turn; errors
+        worded as bash words them (`connect: ...` without a line number, then the
+        redirection's own error)."""
+        import socket
+
+        if self.policy is not None:
+            denied = self.policy.judge_redirect(path)
+            if denied is not None:
+                line = f"({self.source.filename}:{self.state.lineno})"
+                self.write(2, f"bashflow: denied: {denied} {line}\n")
+                raise CommandError(f"{path}: {os.strerror(errno.EACCES)}")
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        try:
+            infos = socket.getaddrinfo(host, port, 0, kind)
+        except socket.gaierror as err:
+            what = port if err.errno == socket.EAI_SERVICE else host
+            self.error(f"{what}: {err.strerror}")
+            raise CommandError(f"{path}: {os.strerror(errno.EINVAL)}") from None
+        failed, reason = "connect", os.strerror(errno.EINVAL)
+        for family, socktype, protocol, _, address in infos:
+            try:
+                sock = socket.socket(family, socktype, protocol)
+            except OSError as err:
+                failed, reason = "socket", _strerror(err)
+                continue
+            try:
+                sock.connect(address)
+            except OSError as err:
+                sock.close()
+                failed, reason = "connect", _strerror(err)
+                continue
+            return sock.detach()
+        # only the last address's failure is reported, as bash reports it
+        self.write(2, f"{self.error_name}: {failed}: {reason}\n")
+        raise CommandError(f"{path}: {reason}")
+
+    def fd_var_ref(self: Interpreter, name: str) -> tuple[str, str | None]:
+        """`{name}` or `{name[sub]}`: the variable and the element's key (None: a plain
+        variable); the subscript is expanded and, for an indexed array, evaluated."""
+        if not name.endswith("]"):
+            return name, None
+        base, _, sub = name[:-1].partition("[")
+        if "$" in sub or "`" in sub:
+            sub = self.expand_prompt(sub)
+        return base, self.arith.subscript(base, sub)
+
+    def fd_var_get(self: Interpreter, name: str) -> str | None:
+        base, key = self.fd_var_ref(name)
+        if key is None:
+            return self.state.get(name)
+        v = self.state.lookup(base)
+        if v is None:
+            return None
+        if not isinstance(v.value, dict):
+            return v.value if key == "0" else None
+        return v.value.get(key if v.flags & ASSOC else int(key))
+
+    def fd_var_set(self: Interpreter, name: str, value: str) -> None:
+        base, key = self.fd_var_ref(name)
+        if key is None:
+            self.state.set(name, value)
+        else:
+            self.state.set_elem(base, key, value)
+
     def install(
         self: Interpreter, r: s.Redirect, default: int, fd_new: int, saved: Saved | None
     ) -> None:
@@ -183,7 +258,7 @@ class Redirector:
             fd = fcntl.fcntl(fd_new, fcntl.F_DUPFD, 10)
             os.close(fd_new)
             os.set_inheritable(fd, True)
-            self.state.set(r.fd_var, str(fd))
+            self.fd_var_set(r.fd_var, str(fd))
             return
         fd = r.fd if r.fd is not None else default
         if fd_new == fd:
@@ -199,7 +274,7 @@ class Redirector:
                 new = fcntl.fcntl(src, fcntl.F_DUPFD, 10)
             except OSError:
                 raise CommandError(f"{src}: Bad file descriptor") from None
-            self.state.set(r.fd_var, str(new))
+            self.fd_var_set(r.fd_var, str(new))
             return
         if not is_open(src) or src in self.internal_fds:
             raise CommandError(f"{src}: Bad file descriptor")

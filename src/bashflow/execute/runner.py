@@ -12,14 +12,23 @@ import errno
 import os
 
 
-def wait_status(pid: int) -> int:
+def wait_raw(pid: int) -> int:
+    """The wait status of `pid` (os.waitpid's, retried on EINTR)."""
     while True:
         try:
             _, ws = os.waitpid(pid, 0)
         except InterruptedError:
             continue
-        break
-    return exit_status(ws)
+        return ws
+
+
+def wait_status(pid: int) -> int:
+    return exit_status(wait_raw(pid))
+
+
+def killed_by(ws: int) -> int:
+    """The signal that ended a process with wait status `ws`, or 0."""
+    return os.WTERMSIG(ws) if os.WIFSIGNALED(ws) else 0
 
 
 def exit_status(ws: int) -> int:
@@ -41,6 +50,8 @@ class Runner:
     """Starts a program and waits for it."""
 
     last_pid = 0
+    last_signal = 0
+    """The signal that ended the last program `run` waited for (0: it exited)."""
 
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int | str | None:
         """The exit status; a message when it could not start; None for ENOEXEC (a
@@ -52,7 +63,9 @@ class Runner:
                 return None
             return exec_error(path, err)
         self.last_pid = pid
-        return wait_status(pid)
+        ws = wait_raw(pid)
+        self.last_signal = killed_by(ws)
+        return exit_status(ws)
 
     def replace(self, path: str, argv: list[str], env: dict[str, str]) -> str | None:
         """`exec`: replace this process; returns a message only if that failed."""

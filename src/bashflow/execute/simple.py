@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,10 @@ from bashflow.execute.errors import (
     ReturnFromFunction,
     ShellError,
 )
+from bashflow.execute.nested import is_bash, lower_shell_level, run_bash
 from bashflow.execute.quoting import quote_trace
 from bashflow.execute.redirect import Saved
-from bashflow.execute.state import ARRAY, EXPORT, Var
+from bashflow.execute.state import ARRAY, BASH_PATH, EXPORT, Var
 from bashflow.parser import syntax as s
 from bashflow.source import Source
 
@@ -33,11 +35,25 @@ if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
 
 _DECL = frozenset(("declare", "typeset", "local", "export", "readonly"))
+_COMMENTS = re.compile(r"(?m)(?:^|(?<=[\s;]))#.*$")
+_NEGATED = re.compile(r"(?:^|[\s;&|])!\s*$")
 
 
 class SimpleCommands:
     current_cmd: s.SimpleCommand | None
     cs_status: int | None
+    top_line: int | None
+    _fatal_status = 0
+
+    @property
+    def fatal_status(self: Interpreter) -> int:
+        """The status a fatal expansion error (`set -u`, `${x:?}`) ends the shell with when
+        not its own: `bash -c` exits 127, unless errexit is on (then the error's, 1)."""
+        return 0 if self.state.options["errexit"] else self._fatal_status
+
+    @fatal_status.setter
+    def fatal_status(self: Interpreter, value: int) -> None:
+        self._fatal_status = value
 
     def trace(self: Interpreter, text: str) -> None:
         ps4 = self.state.get("PS4")
@@ -197,6 +213,8 @@ class SimpleCommands:
             if saved:
                 self.restore(saved)
             st.last_arg = argv[-1]  # `$_` changes when the command is done
+            if self.job_note:
+                self.flush_job_note()  # after the redirections, as bash prints it
         st.last_status = status
         return status
 
@@ -208,16 +226,15 @@ class SimpleCommands:
         saved_pos = st.positional
         st.positional = argv[1:]
         st.scopes.append({})
-        st.funcnames.insert(0, name)
-        st.call_lines.insert(0, st.lineno)
-        st.sources.insert(0, source.filename)
+        defined_in = self.definition_source(source)
+        st.frames.insert(0, (name, defined_in, st.lineno))
+        self.func_depth += 1
         self.update_funcname()
         old_source, old_offset, old_name = self.source, self.line_offset, self.error_name
         self.source, self.line_offset = source, offset
-        if source is not old_source and source.filename != old_source.filename:
-            self.error_name = source.filename  # bash names the file the function came from
-        self.func_depth += 1
+        self.error_name = defined_in  # bash names errors after BASH_SOURCE[0]
         saved_loops, self.loop_depth = self.loop_depth, 0
+        saved_top, self.top_line = self.top_line, source.line_col(fdef.span.start)[0] + offset
         self.local_options.append(None)
         # without errtrace a function does not inherit the ERR trap: bash clears it for the
         # call and puts it back afterwards unless the function set one of its own
@@ -227,6 +244,11 @@ class SimpleCommands:
                 status = self.run_command(fdef.body)
             except ReturnFromFunction as r:
                 status = r.status
+            except (ExpansionError, FatalError) as err:
+                # reported where it unwinds to, but named as bash names it here
+                if not err.message.startswith("\0"):
+                    err.message = f"\0{self.error_name}: line {st.lineno}: {err.message}"
+                raise
             trap = st.traps.get("RETURN")
             if not st.options["functrace"] and self.return_trap_depth != self.func_depth:
                 trap = None
@@ -237,29 +259,46 @@ class SimpleCommands:
                 st.traps.setdefault("ERR", saved_err)
             self.func_depth -= 1
             self.loop_depth = saved_loops
+            self.top_line = saved_top
             saved_options = self.local_options.pop()
             if saved_options is not None:
                 st.options.update(saved_options)
             self.source, self.line_offset, self.error_name = old_source, old_offset, old_name
             st.scopes.pop()
-            st.funcnames.pop(0)
-            st.call_lines.pop(0)
-            st.sources.pop(0)
+            st.frames.pop(0)
             st.positional = saved_pos
             self.update_funcname()
         return status
 
     def update_funcname(self: Interpreter) -> None:
+        """FUNCNAME, BASH_SOURCE and BASH_LINENO from the call stack (`state.frames` and the
+        script's own frame). FUNCNAME has a value only while a function runs."""
         st = self.state
         g = st.scopes[0]
-        if st.funcnames:
-            g["FUNCNAME"] = Var({i: n for i, n in enumerate([*st.funcnames, "main"])}, ARRAY)
-            lines = [*st.call_lines, 0]
-            g["BASH_LINENO"] = Var({i: str(n) for i, n in enumerate(lines)}, ARRAY)
+        frames = st.frames
+        main = [("main", st.base_sources[0], 0)] if st.base_sources else []
+        if self.func_depth:
+            names = [f[0] for f in frames] + [f[0] for f in main]
+            g["FUNCNAME"] = Var(dict(enumerate(names)), ARRAY)
         else:
-            g.pop("FUNCNAME", None)
-            g["BASH_LINENO"] = Var({}, ARRAY)
-        g["BASH_SOURCE"] = Var(dict(enumerate(st.sources + st.base_sources)), ARRAY)
+            g["FUNCNAME"] = Var(None, ARRAY)
+        g["BASH_LINENO"] = Var({i: str(f[2]) for i, f in enumerate(frames + main)}, ARRAY)
+        g["BASH_SOURCE"] = Var({i: f[1] for i, f in enumerate(frames + main)}, ARRAY)
+
+    def frame_lists(self: Interpreter) -> tuple[list[str], list[str], list[str]]:
+        """The whole call stack as bash keeps it (FUNCNAME, BASH_SOURCE, BASH_LINENO), also
+        where FUNCNAME shows no value (`caller` reads it)."""
+        st = self.state
+        frames = st.frames + ([("main", st.base_sources[0], 0)] if st.base_sources else [])
+        return [f[0] for f in frames], [f[1] for f in frames], [str(f[2]) for f in frames]
+
+    def definition_source(self: Interpreter, source: Source) -> str:
+        """A function's BASH_SOURCE: the file its text came from; for the text of `bash -c`
+        or of a script on stdin (no file) bash records "environment" / "main"."""
+        st = self.state
+        if st.base_sources or source.filename != st.arg0:
+            return source.filename
+        return "environment" if "c" in st.extra_flags else "main"
 
     def run_external(self: Interpreter, argv: list[str], env_extra: dict[str, str] | None) -> int:
         st = self.state
@@ -267,6 +306,8 @@ class SimpleCommands:
         if env_extra:
             env.update(env_extra)
         path = self.find_command(argv[0])
+        if path is None and argv[0] == BASH_PATH:
+            path = BASH_PATH  # `"$BASH"` where bash itself is not installed
         if path is None:
             if "/" in argv[0]:
                 self.error(f"{argv[0]}: No such file or directory")
@@ -279,16 +320,53 @@ class SimpleCommands:
                 self.write(2, f"bashflow: denied: {denied} ({self.source.filename}:{st.lineno})\n")
                 return 126
         env["_"] = path
-        result = self.runner.run(path, argv, env)
+        if is_bash(path):
+            # bash itself runs as a new shell of this interpreter (execute/nested.py)
+            if self.is_last_act():
+                lower_shell_level(env)
+            result: int | str | None = run_bash(self, argv, env)
+        else:
+            result = self.runner.run(path, argv, env)
         if isinstance(result, str):
             self.error(result if result.startswith(argv[0]) else f"{argv[0]}: {result}")
             return 127 if "No such file" in result or "required file" in result else 126
         if result is None:
             # ENOEXEC: a script without #!; bash runs it in a subshell of itself
             return self.run_file_in_subshell(path, argv)
-        if result > 128 and result - 128 not in (signal.SIGINT, signal.SIGPIPE):
-            self.report_signal(result - 128, pid=self.runner.last_pid)
+        signum = self.runner.last_signal
+        if signum:
+            cmd = self.current_cmd
+            if (
+                self.in_subshell
+                and cmd is not None
+                and cmd is self.exec_last
+                and not self.state.traps.get("EXIT")
+            ):
+                self.die_like(signum)  # bash would have exec'd it: the subshell dies so
+            text = self.command_text(cmd) if cmd is not None else argv[0]
+            line = self.note_line(cmd) if cmd is not None else st.lineno
+            self.note_job([(self.runner.last_pid, result, signum, text)], line)
         return result
+
+    def is_last_act(self: Interpreter) -> bool:
+        """Whether the command running is the last of a `bash -c` string, at its top level,
+        plain (no redirections, not negated): bash then execs it in place of itself (no
+        fork) and, like `exec`, lowers SHLVL first."""
+        cmd = self.current_cmd
+        if (
+            cmd is None
+            or cmd.redirects
+            or "c" not in self.state.extra_flags
+            or self.in_subshell
+            or self.func_depth
+            or self.source_depth
+            or self.cs_level
+            or self.state.traps.get("EXIT")
+        ):
+            return False
+        text = self.source.text
+        after = _COMMENTS.sub("", text[cmd.span.end :])
+        return not after.strip(" \t\n;") and not _NEGATED.search(text[: cmd.span.start])
 
     def child_env(self: Interpreter) -> dict[str, str]:
         """The environment of a program: exported variables and exported functions (in
@@ -300,17 +378,6 @@ class SimpleCommands:
                 text = self.function_text(fname)
                 env[f"BASH_FUNC_{fname}%%"] = "() " + text.split("\n", 1)[-1]
         return env
-
-    def report_signal(self: Interpreter, signum: int, pid: int) -> None:
-        """bash's note on a foreground program killed by a signal:
-        `NAME: line N: PID Killed                  COMMAND`."""
-        try:
-            name = signal.strsignal(signum) or f"Signal {signum}"
-        except ValueError:
-            name = f"Signal {signum}"
-        text = self.source_text(self.current_cmd.span) if self.current_cmd is not None else ""
-        with contextlib.suppress(OSError):
-            self.error(f"{pid:5d} {name:<24}{text}")
 
     def run_file_in_subshell(self: Interpreter, path: str, argv: list[str]) -> int:
         from bashflow.parser import parse

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 from bashflow.execute import casemap
 from bashflow.execute.errors import ExpansionError, ReadonlyError, ShellError
 
+BASH_PATH = (
+    "/usr/bin/bash"
+    if os.path.exists("/usr/bin/bash") or not os.path.exists("/bin/bash")
+    else "/bin/bash"
+)
+"""`$BASH`: bash's path, which scripts see and test with `-x`; a run of it is a new shell of
+the interpreter (execute/nested.py)."""
+
 ARRAY = 1
 ASSOC = 2
 EXPORT = 4
@@ -142,7 +150,12 @@ class State:
     """Everything a subshell copies: a fork of the interpreter inherits it as is."""
 
     def __init__(self) -> None:
-        self.scopes: list[dict[str, Var]] = [{}]
+        # bash declares the call-stack arrays (FUNCNAME has a value only inside a function)
+        # and sets BASH to its own path (the environment's value, if any, replaces it here)
+        self.scopes: list[dict[str, Var]] = [
+            {"FUNCNAME": Var(None, ARRAY), "BASH_SOURCE": Var({}, ARRAY),
+             "BASH_LINENO": Var({}, ARRAY), "BASH": Var(BASH_PATH)}
+        ]  # fmt: skip
         self.positional: list[str] = []
         self.arg0 = "bash"
         self.options: dict[str, bool] = {name: False for name in SET_OPTIONS}
@@ -155,16 +168,18 @@ class State:
         self.dirstack: list[str] = []
         self.last_status = 0
         self.last_bg_pid: int | None = None
+        self.job_texts: dict[int, str] = {}  # background jobs' commands, for bash's notes
         self.pipestatus: list[int] = [0]
         self.shell_pid = os.getpid()
         self.start_time = time.monotonic()
         self.seconds_base = 0
         self.rand_seed = _seed()
         self.lineno = 0
-        self.funcnames: list[str] = []
-        self.sources: list[str] = []
+        # bash's call stack, innermost first: (FUNCNAME, BASH_SOURCE, BASH_LINENO) of each
+        # function call and `source`; `base_sources` is the script's own "main" frame (a
+        # script file has one; `-c` and stdin have none)
+        self.frames: list[tuple[str, str, int]] = []
         self.base_sources: list[str] = []
-        self.call_lines: list[int] = []
         self.subshell_level = 0
         self.last_arg = ""
         self.hash: dict[str, str] = {}

@@ -52,7 +52,8 @@ _COMPOUND_WORDS = frozenset(
 _DECL_BUILTINS = frozenset(
     ("declare", "typeset", "local", "export", "readonly", "eval", "let", "alias")
 )
-_IOVAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}(?=[<>])")
+# `{name}>` or `{name[subscript]}>` (bash's valid_array_reference: a closing `]` ends it)
+_IOVAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\[[^\]\n]+\])?)\}(?=[<>])")
 _DIGITS_REDIR = re.compile(r"[0-9]+(?=[<>])")
 _NAME_AT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")

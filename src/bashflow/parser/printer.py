@@ -95,7 +95,9 @@ _DIGITS = re.compile(r"[0-9]+")
 _ESCAPED_NEWLINE = re.compile(r"(?<!\\)((?:\\\\)*)\\\n")
 # `${x OP word}` operators whose word bash reads as a pattern: a `$'..'` inside a
 # double-quoted one is decoded and single-quoted (extquote), elsewhere decoded bare
-_PATTERN_OPS = frozenset({"#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^", ",", ",,"})
+_PATTERN_OPS = frozenset(
+    {"#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^", ",", ",,", "~", "~~"}
+)
 
 
 # ----------------------------------------------------------------- bash's command shapes

@@ -196,7 +196,8 @@ class ParamExpansion:
     subscript  `${a[sub]}`: the subscript as a word (arithmetic for indexed arrays, a key for
                associative ones: bash decides at run time)
     op         None, or one of `:-` `-` `:=` `=` `:?` `?` `:+` `+` `#` `##` `%` `%%` `/` `//`
-               `/#` `/%` `^` `^^` `,` `,,` `:` (substring) `@` (transform), or `!*` / `!@`
+               `/#` `/%` `^` `^^` `,` `,,` `~` `~~` (case toggle) `:` (substring) `@`
+               (transform), or `!*` / `!@`
                for `${!prefix*}` / `${!prefix@}`
     arg        the operator's word (default, pattern, offset, transform letter, ...)
     arg2       the second word: replacement for `/`-forms, length for `${x:off:len}`

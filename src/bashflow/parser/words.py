@@ -73,7 +73,7 @@ def decode_ansi_c(raw: str) -> str:
             k = j
             while k < n and k < j + 3 and raw[k] in "01234567":
                 k += 1
-            out.append(_byte_char(int(raw[j:k], 8) & 0xFF))
+            out.append(byte_char(int(raw[j:k], 8) & 0xFF))
             i = k
         elif c == "x":
             k = i
@@ -82,7 +82,7 @@ def decode_ansi_c(raw: str) -> str:
             if k == i:
                 out.append("\\x")
             else:
-                out.append(_byte_char(int(raw[i:k], 16)))
+                out.append(byte_char(int(raw[i:k], 16)))
                 i = k
         elif c in "uU":
             limit = 4 if c == "u" else 8
@@ -92,8 +92,7 @@ def decode_ansi_c(raw: str) -> str:
             if k == i:
                 out.append("\\" + c)
             else:
-                code = int(raw[i:k], 16)
-                out.append(chr(code) if code < 0x110000 else "\ufffd")
+                out.append(code_point(int(raw[i:k], 16)))
                 i = k
         elif c == "c":
             if i < n:
@@ -111,9 +110,26 @@ def decode_ansi_c(raw: str) -> str:
     return decoded.split("\0", 1)[0]
 
 
-def _byte_char(value: int) -> str:
+def byte_char(value: int) -> str:
     """A raw byte as bash produces it: ASCII as itself, others as a surrogate-escaped byte."""
     return chr(value) if value < 0x80 else bytes([value]).decode("utf-8", "surrogateescape")
+
+
+def code_point(value: int) -> str:
+    """`\\u`/`\\U` as bash writes it: the UTF-8 bytes of `value`, also for a surrogate and
+    past U+10FFFF (UTF-8's original form, up to 6 bytes; nothing past 0x7FFFFFFF), kept as
+    surrogate-escaped bytes where they are not valid UTF-8 (`$'\\U110000'` is F4 90 80 80)."""
+    if value < 0x110000 and not 0xD800 <= value <= 0xDFFF:
+        return chr(value)
+    if value > 0x7FFFFFFF:
+        return ""
+    size = 3 if value < 0x10000 else 4 if value < 0x200000 else 5 if value < 0x4000000 else 6
+    tail = bytearray()
+    for _ in range(size - 1):
+        tail.append(0x80 | (value & 0x3F))
+        value >>= 6
+    lead = (0xFF << (8 - size)) & 0xFF | value
+    return bytes([lead, *reversed(tail)]).decode("utf-8", "surrogateescape")
 
 
 class WordParser:
@@ -688,7 +704,7 @@ class WordParser:
         elif ch in "-=?+":
             op = ch
             i += 1
-        elif ch in "#%^,":
+        elif ch in "#%^,~":
             op = ch
             i += 1
             if i < n and text[i] == ch:
@@ -715,7 +731,7 @@ class WordParser:
             return self._bad_substitution(start, in_dq)
         else:
             return self._bad_substitution(start, in_dq)
-        pattern_op = op[0] in "#%/^,"
+        pattern_op = op[0] in "#%/^,~"
         saved = self._dq_single_quotes_quote
         self._dq_single_quotes_quote = pattern_op
         try:

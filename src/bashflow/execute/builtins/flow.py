@@ -19,8 +19,9 @@ from bashflow.execute.errors import (
     ExpansionError,
     ReturnFromFunction,
 )
+from bashflow.execute.nested import become_bash, is_bash, lower_shell_level
 from bashflow.execute.quoting import single_quote
-from bashflow.execute.state import LETTER_OPTIONS, SET_OPTIONS
+from bashflow.execute.state import BASH_PATH, LETTER_OPTIONS, SET_OPTIONS
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -325,7 +326,7 @@ class FlowBuiltins:
         self.source, self.line_offset, self.error_name = src, 0, name
         self.source_depth += 1
         self.cs_level += 1
-        st.base_sources.insert(0, name)
+        st.frames.insert(0, ("source", name, st.lineno))
         self.update_funcname()
         saved_line = st.lineno
         try:
@@ -335,7 +336,7 @@ class FlowBuiltins:
         finally:
             self.source_depth -= 1
             self.cs_level -= 1
-            st.base_sources.pop(0)
+            st.frames.pop(0)
             self.update_funcname()
             self.source, self.line_offset, self.error_name = old
             st.lineno = saved_line
@@ -365,6 +366,8 @@ class FlowBuiltins:
         if not args:
             return 0
         path = self.find_command(args[0])
+        if path is None and args[0] == BASH_PATH:
+            path = BASH_PATH
         if path is None:
             self.error(
                 f"exec: {args[0]}: not found"
@@ -381,6 +384,11 @@ class FlowBuiltins:
                 )
                 raise ExitShell(126)
         run_argv = [argv0 or args[0], *args[1:]]
+        if is_bash(path):
+            env["_"] = path
+            if not clear and not self.in_subshell:
+                lower_shell_level(env)  # as bash's `exec` does, so the new shell shows the same
+            become_bash(self, run_argv, env)  # a new shell of this interpreter, in place
         msg = self.runner.replace(path, run_argv, env)
         self.error(f"{args[0]}: {msg}")
         raise ExitShell(126)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from bashflow.execute.builtins.flow import signal_number, signal_table
 from bashflow.execute.errors import CommandError
-from bashflow.execute.runner import exit_status
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -44,11 +43,13 @@ class JobBuiltins:
                     self.jobs.remove(pid)
                     if pvar is not None:
                         self.state.set(pvar, str(pid))
-                    self.waited[pid] = exit_status(ws)
+                    self.waited[pid] = self.reaped_job(pid, ws)
                     return self.waited[pid]
         if not args:  # bash's `wait` with no operands is always 0
             for pid in self.jobs:
-                self.wait_pid(pid)
+                ws = self.wait_raw_pid(pid)
+                if ws >= 0:
+                    self.reaped_job(pid, ws)
             self.jobs.clear()
             self.waited.clear()
             return 0
@@ -69,7 +70,8 @@ class JobBuiltins:
                 self.error(f"wait: pid {pid} is not a child of this shell")
                 status = 127
                 continue
-            status = self.waited[pid] = self.wait_pid(pid)
+            ws = self.wait_raw_pid(pid)
+            status = self.waited[pid] = self.reaped_job(pid, ws) if ws >= 0 else 127
             self.jobs.remove(pid)
             if pvar is not None:
                 self.state.set(pvar, str(pid))

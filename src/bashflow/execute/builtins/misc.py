@@ -22,19 +22,32 @@ class MiscBuiltins:
     shown_traps: dict[str, str] | None
 
     def b_caller(self: Interpreter, argv: list[str]) -> int:
-        st = self.state
-        n = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0
-        if not st.funcnames:
-            if len(argv) == 1:
-                return self.out("0 NULL\n")
-            return 1
-        if n >= len(st.funcnames):
-            return 1
-        line = st.call_lines[n]
-        caller = st.funcnames[n + 1] if n + 1 < len(st.funcnames) else "main"
+        """bash's `caller`: read from the call stack as bash reads its arrays (the frame
+        above N gives the function and file, frame N the line)."""
+        names, sources, lines = self.frame_lists()
         if len(argv) > 1:
-            return self.out(f"{line} {caller} {self.source.filename}\n")
-        return self.out(f"{line} {self.source.filename}\n")
+            arg = argv[1]
+            if arg.startswith("-") and arg != "-":
+                if arg == "--":
+                    arg = argv[2] if len(argv) > 2 else ""
+                else:
+                    self.error(f"caller: {arg[:2]}: invalid option")
+                    self.write(2, "caller: usage: caller [expr]\n")
+                    return 2
+            if arg:
+                try:
+                    n = int(arg.strip(), 10)
+                except ValueError:
+                    self.error(f"caller: {arg}: invalid number")
+                    self.write(2, "caller: usage: caller [expr]\n")
+                    return 2
+                if n < 0 or n + 1 >= len(names):
+                    return 1
+                return self.out(f"{lines[n]} {names[n + 1]} {sources[n + 1]}\n")
+        if not sources:
+            return 1
+        source = sources[1] if len(sources) > 1 else "NULL"
+        return self.out(f"{lines[0]} {source}\n")
 
     def b_times(self: Interpreter, argv: list[str]) -> int:
         t = os.times()
