@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import time
 
 _MAX_LINE = 4000
@@ -58,11 +59,17 @@ class Events:
         self.streams: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
         self.mark_streams()
 
-    def mark_streams(self) -> None:
-        """The current fds 1 and 2 are the relayed streams (at start; in a forked item, its
-        capture pipes, whose bytes the shell copies to the relayed streams in order)."""
+    def mark_streams(self, which: tuple[bool, bool] = (True, True)) -> None:
+        """The current fds 1 and 2 (those of `which`) are relayed streams: at start; in an
+        early-started item, its capture pipes stand for the shell's fds 1 and 2 that were
+        relayed (`relayed()` before they were replaced), since the shell copies them there."""
         if self.nonce:
-            self.streams = (_ident(1), _ident(2))
+            self.streams = (_ident(1) if which[0] else None, _ident(2) if which[1] else None)
+
+    def relayed(self) -> tuple[bool, bool]:
+        """Whether fds 1 and 2 are, right now, streams the host relays."""
+        out, err = self.streams
+        return (out is not None and _ident(1) == out, err is not None and _ident(2) == err)
 
     def emit(self, event: dict[str, object], *, whole: bool = False) -> None:
         """One line; longer than PIPE_BUF only when `whole` (the plan, written before any
@@ -81,10 +88,11 @@ class Events:
         mark = b"\x1e" + self.nonce + kind + str(node).encode() + b"\x1f"
         wrote = None
         if out is not None and _ident(1) == out:
-            _write(1, mark)
+            if not _write_quiet(1, mark):
+                self.streams = (None, None if err == out else err)
             wrote = out
-        if err is not None and err != wrote and _ident(2) == err:
-            _write(2, mark)
+        if err is not None and err != wrote and _ident(2) == err and not _write_quiet(2, mark):
+            self.streams = (self.streams[0], None)
 
     def started(self, node: int, attempt: int = 1) -> float:
         t = time.monotonic()
@@ -103,10 +111,21 @@ class Events:
         self.marker(b"E", node)
 
 
-def _write(fd: int, data: bytes) -> None:
+def _write_quiet(fd: int, data: bytes) -> bool:
+    """Write a marker; False when the stream is gone. A reader that went away must not kill
+    the shell with SIGPIPE for a write bash would not have made (the script's own writes
+    still get it): the signal is held while writing and taken back if it came."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPIPE})
     try:
         while data:
             n = os.write(fd, data)
             data = data[n:]
+    except BrokenPipeError:
+        signal.sigtimedwait([signal.SIGPIPE], 0)
+        return False
     except OSError:
-        pass
+        return False
+    finally:
+        if signal.SIGPIPE not in held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPIPE})
+    return True

@@ -557,6 +557,8 @@ def _child(sched: Scheduler, a: Ahead, out_r: int, out_w: int, err_r: int, err_w
     """The forked copy of the shell that runs one item and says how it ended."""
     code = 0
     try:
+        interp = sched.interp
+        relayed = interp.events.relayed() if interp.events is not None else (False, False)
         os.setpgid(0, 0)
         os.close(out_r)
         if err_r >= 0:
@@ -566,10 +568,9 @@ def _child(sched: Scheduler, a: Ahead, out_r: int, out_w: int, err_r: int, err_w
         os.close(out_w)
         if err_w != out_w:
             os.close(err_w)
-        interp = sched.interp
         sched.child = True
         if interp.events is not None:
-            interp.events.mark_streams()
+            interp.events.mark_streams(relayed)
         st = interp.state
         how, error = "done", None
         st.last_arg = _UNSET  # `$_` is handed back only when the item set it
