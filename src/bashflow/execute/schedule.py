@@ -228,6 +228,11 @@ class ListRun:
         free = sched.jobs - 1 - sched.running
         if free <= 0:
             return
+        if os.isatty(1) or os.isatty(2):
+            # an early-started item writes into a pipe: a program that asks whether its
+            # output is a terminal (ls, grep --color=auto) would answer otherwise than at
+            # its turn (only with --no-sandbox: sandboxed output is always relayed)
+            return
         plans = self.plans
         ready: list[int] = []
         start = max(self.next, i + 1)
