@@ -5,7 +5,7 @@ A script is 5-25 commands over a handful of names in the work dir (`a.txt`, `b.t
 and an edge the compiler forgot, or a scheduler that starts a node before its edges allow,
 changes what the script leaves behind or prints. Commands write to stdout and stderr (the
 order of both is part of the comparison), read and rewrite files, move them, branch on them,
-carry values through variables and the cwd, and sleep for a few hundredths of a second to
+carry values through variables and the cwd, write through a symlink to a directory, and sleep for a few hundredths of a second to
 shake the timing. Some scripts run under `set -e` with a command that fails somewhere in the
 middle: nothing after it may run.
 
@@ -45,6 +45,7 @@ TEMPLATES = [
     "mkdir -p {d}; touch {d}/x.txt",
     "mkdir -p {d}/sub; echo {w} > {d}/y.txt",
     "rm -rf {d}",
+    "ln -sfn {d} cur; echo {w} >> cur/x.txt",
     "[ -f {f} ] && cat {f}",
     "[ -s {f} ] || echo {f} is empty >&2",
     "x=$(cat {f} 2>/dev/null)",
@@ -58,12 +59,13 @@ TEMPLATES = [
     "sleep 0.0{n}",
     "cat {f}",
     "echo {w} >&2",
-    "head -n 1 {f} | tr a-z A-Z > {g}",
+    "head -n 1 {f} 2>/dev/null | tr a-z A-Z > {g}",
     "ls {d} 2>&1",
 ]
 
-PIPELINES = {"head -n 1 {f} | tr a-z A-Z > {g}"}
-"""Templates whose elements run at once (a pipeline): `{g}` is never `{f}` there."""
+PIPELINES = {"head -n 1 {f} 2>/dev/null | tr a-z A-Z > {g}"}
+"""Templates whose elements run at once (a pipeline): `{g}` is never `{f}` there, and only one
+element may write to stderr (bash interleaves two elements' messages as they come)."""
 
 FAILING = "grep -q nosuchword {f}"
 """The command that fails under `set -e` (grep's status 1: the script ends there)."""
