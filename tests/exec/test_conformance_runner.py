@@ -59,6 +59,7 @@ CATEGORIES = {
     "unseen",  # mixed-feature cases written after the interpreter, to measure first-run passes
     "nested-shell",  # bash run from the script ($BASH) and the call stack of -c / stdin
     "job-notes",  # what bash prints when a signal ends a job
+    "manual",  # written from the bash manual without reading the interpreter (first-run rate)
 }
 
 

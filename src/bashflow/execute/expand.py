@@ -223,20 +223,21 @@ class Expander:
             if not pattern.has_glob(pat, shopt["extglob"]):
                 out.append(text)
                 continue
+            gi = self.state.get("GLOBIGNORE")
             matches = pattern.glob(
                 pat,
-                dotglob=shopt["dotglob"],
+                dotglob=shopt["dotglob"] or bool(gi),  # a GLOBIGNORE turns dotglob on
                 extglob=shopt["extglob"],
                 nocase=shopt["nocaseglob"],
                 globstar=shopt["globstar"],
             )
-            gi = self.state.get("GLOBIGNORE")
             if gi and matches:
                 ignores = [g for g in gi.split(":") if g]
                 matches = [
                     m
                     for m in matches
-                    if not any(pattern.match(g, m, extglob=shopt["extglob"]) for g in ignores)
+                    if m.rpartition("/")[2] not in (".", "..")
+                    and not any(pattern.match(g, m, extglob=shopt["extglob"]) for g in ignores)
                 ]
             if matches:
                 out.extend(matches)

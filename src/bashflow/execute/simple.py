@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _DECL = frozenset(("declare", "typeset", "local", "export", "readonly"))
 _COMMENTS = re.compile(r"(?m)(?:^|(?<=[\s;]))#.*$")
+_LEAD_WORD = re.compile(r"(\s*)([A-Za-z0-9_.!%,@:+-]+)(?=\s|$)")
 _NEGATED = re.compile(r"(?:^|[\s;&|])!\s*$")
 
 
@@ -113,8 +114,7 @@ class SimpleCommands:
             if st.aliases and words and st.shopt["expand_aliases"]:
                 first = words[0].parts
                 if len(first) == 1 and type(first[0]) is s.Literal and first[0].text in st.aliases:
-                    rest = self.source.text[words[0].span.end : cmd.span.end]
-                    return self.run_string(st.aliases[first[0].text] + rest + "\n", "alias")
+                    return self.run_string(self.alias_text(cmd) + "\n", "alias")
             if words:
                 first = words[0].parts
                 if len(first) == 1 and type(first[0]) is s.Literal and first[0].text in _DECL:
@@ -130,6 +130,39 @@ class SimpleCommands:
         finally:
             if len(self.procsub_fds) > mark:
                 self.close_procsubs(mark)
+
+    def alias_text(self: Interpreter, cmd: s.SimpleCommand) -> str:
+        """The command with its first word's alias expanded; while an alias's value ends in
+        a blank, the next word is expanded too, as bash does."""
+        st = self.state
+        words = cmd.words
+        out = []
+        k = 0
+        end = cmd.span.start  # assignments before the word stay
+        while k < len(words):
+            parts = words[k].parts
+            first = parts[0] if len(parts) == 1 else None
+            name = first.text if isinstance(first, s.Literal) else None
+            if name is None or name not in st.aliases:
+                break
+            value = st.aliases[name]
+            if k:  # a word after a blank-ended alias: its value's first word is one too
+                value = self.alias_lead(value, {name})
+            out.append(self.source.text[end : words[k].span.start] + value)
+            end = words[k].span.end
+            k += 1
+            if not value or value[-1] not in " \t":
+                break
+        return "".join(out) + self.source.text[end : cmd.span.end]
+
+    def alias_lead(self: Interpreter, value: str, used: set[str]) -> str:
+        """`value` with its first word alias-expanded (recursively, each alias once)."""
+        m = _LEAD_WORD.match(value)
+        if m is None or m.group(2) not in self.state.aliases or m.group(2) in used:
+            return value
+        used.add(m.group(2))
+        inner = self.alias_lead(self.state.aliases[m.group(2)], used)
+        return m.group(1) + inner + value[m.end() :]
 
     def run_assignments_only(self: Interpreter, cmd: s.SimpleCommand) -> int:
         st = self.state
@@ -223,6 +256,9 @@ class SimpleCommands:
     ) -> int:
         fdef, source, offset = func
         st = self.state
+        nest = st.get("FUNCNEST")
+        if nest and nest.isdigit() and 0 < int(nest) <= self.func_depth:
+            raise ExpansionError(f"{name}: maximum function nesting level exceeded ({nest})")
         saved_pos = st.positional
         st.positional = argv[1:]
         st.scopes.append({})
@@ -399,12 +435,31 @@ class SimpleCommands:
         pid = self.fork(child)
         return self.wait_pid(pid)
 
-    def find_command(self: Interpreter, name: str) -> str | None:
+    def find_command(self: Interpreter, name: str, *, remember: bool = True) -> str | None:
+        """A program's path: its hashed path (one more hit), else the first executable
+        `name` on PATH, which is then hashed with one hit unless `remember` is false
+        (`type`, `command -v` look without hashing)."""
         if "/" in name:
             return name if os.path.exists(name) else None
-        cached = self.state.hash.get(name) if self.path_override is None else None
+        st = self.state
+        cached = st.hash.get(name) if self.path_override is None else None
         if cached is not None and os.path.exists(cached):
+            st.hash_hits[name] = st.hash_hits.get(name, 0) + 1
             return cached
+        full = self.search_path(name)
+        if (
+            full is not None
+            and remember
+            and self.path_override is None
+            and os.access(full, os.X_OK)
+        ):
+            st.hash.pop(name, None)  # re-hashed: now the newest entry
+            st.hash[name] = full
+            st.hash_hits[name] = 1
+        return full
+
+    def search_path(self: Interpreter, name: str) -> str | None:
+        """The first executable `name` on PATH (else the first such file at all)."""
         path = self.path_override or self.state.get("PATH")
         if path is None:
             path = "/usr/local/bin:/usr/bin:/bin"
@@ -413,7 +468,6 @@ class SimpleCommands:
             full = os.path.join(d or ".", name)
             if os.path.isfile(full):
                 if os.access(full, os.X_OK):
-                    self.state.hash[name] = full
                     return full
                 if found_noexec is None:
                     found_noexec = full

@@ -72,15 +72,16 @@ class Var:
         return Var(v, self.flags)
 
 
-def assoc_order(keys: list[str]) -> list[str]:
-    """bash's iteration order of an associative array: by bucket of its FNV-1 hash table
-    (1024 buckets), newest first within a bucket."""
+def assoc_order(keys: list[str], buckets: int = 1024) -> list[str]:
+    """bash's iteration order of one of its FNV-1 hash tables: by bucket, newest first within
+    a bucket (`keys` oldest first). An associative array has 1024 buckets, the table of
+    hashed commands 256."""
 
     def bucket(item: tuple[int, str]) -> tuple[int, int]:
         h = 2166136261
         for c in item[1].encode("utf-8", "surrogateescape"):
             h = ((h * 16777619) & 0xFFFFFFFF) ^ c
-        return (h & 1023, -item[0])
+        return (h & (buckets - 1), -item[0])
 
     return [k for _, k in sorted(enumerate(keys), key=bucket)]
 
@@ -182,7 +183,8 @@ class State:
         self.base_sources: list[str] = []
         self.subshell_level = 0
         self.last_arg = ""
-        self.hash: dict[str, str] = {}
+        self.hash: dict[str, str] = {}  # hashed commands: name -> path
+        self.hash_hits: dict[str, int] = {}
         self.aliases: dict[str, str] = {}
         self.extra_flags = ""
         self.arith: Callable[[str], int] = lambda text: int(text or "0")
@@ -335,6 +337,8 @@ class State:
         elif name == "SECONDS":
             self.seconds_base = int(value) if value.isdigit() else 0
             self.start_time = time.monotonic()
+        elif name == "PATH":
+            self.hash.clear()  # bash forgets the hashed commands when PATH is assigned
         element = self.ref_element(name)
         if element is not None:
             self.set_elem(element[0], str(element[1]), value, append)

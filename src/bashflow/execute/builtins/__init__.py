@@ -37,7 +37,7 @@ TABLE: dict[str, str] = {
     "readarray": "b_mapfile", "alias": "b_alias", "unalias": "b_unalias",
     "enable": "b_enable", "jobs": "b_jobs", "disown": "b_true", "fg": "b_false",
     "bg": "b_false", "ulimit": "b_ulimit", "help": "b_false", "history": "b_true",
-    "suspend": "b_false", "logout": "b_exit", "compgen": "b_false", "complete": "b_true",
+    "suspend": "b_false", "logout": "b_exit", "compgen": "b_compgen", "complete": "b_true",
     "compopt": "b_true", "fc": "b_false", "bind": "b_true",
 }  # fmt: skip
 SPECIAL = frozenset(

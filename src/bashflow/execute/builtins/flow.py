@@ -21,7 +21,7 @@ from bashflow.execute.errors import (
 )
 from bashflow.execute.nested import become_bash, is_bash, lower_shell_level
 from bashflow.execute.quoting import single_quote
-from bashflow.execute.state import BASH_PATH, LETTER_OPTIONS, SET_OPTIONS
+from bashflow.execute.state import BASH_PATH, LETTER_OPTIONS, SET_OPTIONS, assoc_order
 
 if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
@@ -459,7 +459,7 @@ class FlowBuiltins:
             return "function", name
         if name in TABLE and name not in self.disabled_builtins:
             return "builtin", name
-        path = self.find_command(name)
+        path = self.find_command(name, remember=False)
         if path is not None and os.access(path, os.X_OK) and not os.path.isdir(path):
             return "file", path
         return "", ""
@@ -478,14 +478,14 @@ class FlowBuiltins:
         if mode == "a":
             return self.type_all(args)
         for name in args:
-            kind, where = self.describe(name)
             if mode == "P":
-                path = self.find_command(name)
+                path = self.find_command(name, remember=False)
                 if path:
                     self.out(path + "\n")
                 else:
                     status = 1
                 continue
+            kind, where = self.describe(name)
             if not kind:
                 if mode not in ("t", "p"):
                     self.error(f"type: {name}: not found")
@@ -505,7 +505,7 @@ class FlowBuiltins:
             elif kind == "builtin":
                 self.out(f"{name} is a shell builtin\n")
             else:
-                hashed = self.state.hash.get(name) == where and False
+                hashed = self.state.hash.get(name) == where
                 self.out(f"{name} is {'hashed (' + where + ')' if hashed else where}\n")
         return status
 
@@ -549,32 +549,85 @@ class FlowBuiltins:
         return f"{name} () \n{text}"
 
     def b_hash(self: Interpreter, argv: list[str]) -> int:
+        """bash's table of hashed commands: `hash` (hits and paths, in bash's table order),
+        `hash NAME` (hashed afresh, 0 hits), `-p PATH NAME`, `-d`, `-r`, `-t`, `-l`."""
+        st = self.state
         args = argv[1:]
-        if "-r" in args:
-            self.state.hash.clear()
-            return 0
-        if args and args[0] == "-t":
-            status = 0
-            for name in args[1:]:
-                path = self.state.hash.get(name)
+        flags = ""
+        path_for = None
+        while args and args[0].startswith("-") and len(args[0]) > 1:
+            a = args.pop(0)
+            if a == "--":
+                break
+            for k, ch in enumerate(a[1:]):
+                if ch not in "dlprt":
+                    raise CommandError(
+                        f"hash: -{ch}: invalid option\n"
+                        "hash: usage: hash [-lr] [-p pathname] [-dt] [name ...]",
+                        2,
+                    )
+                flags += ch
+                if ch == "p":
+                    rest = a[k + 2 :]
+                    if rest:
+                        path_for = rest
+                    elif args:
+                        path_for = args.pop(0)
+                    else:
+                        raise CommandError(
+                            "hash: -p: option requires an argument\n"
+                            "hash: usage: hash [-lr] [-p pathname] [-dt] [name ...]",
+                            2,
+                        )
+                    break
+        if not args and ("d" in flags or "t" in flags):
+            self.error(f"hash: -{'d' if 'd' in flags else 't'}: option requires an argument")
+            return 1
+        if "r" in flags:
+            st.hash.clear()
+            st.hash_hits.clear()
+        if not args:
+            if "r" in flags and "l" not in flags:
+                return 0
+            order = assoc_order(list(st.hash), 256)
+            if "l" in flags:
+                return self.out("".join(f"builtin hash -p {st.hash[n]} {n}\n" for n in order))
+            if not order:
+                return self.out("hash: hash table empty\n")
+            rows = "".join(f"{st.hash_hits.get(n, 0):4d}\t{st.hash[n]}\n" for n in order)
+            return self.out("hits\tcommand\n" + rows)
+        status = 0
+        for name in args:
+            if "t" in flags:
+                path = st.hash.get(name)
                 if path is None:
                     self.error(f"hash: {name}: not found")
                     status = 1
+                    continue
+                st.hash_hits[name] = st.hash_hits.get(name, 0) + 1  # a lookup, as in bash
+                if "l" in flags:
+                    self.out(f"builtin hash -p {path} {name}\n")
                 else:
-                    self.out(path + "\n")
-            return status
-        if not args:
-            if not self.state.hash:
-                return self.out("hash: hash table empty\n")
-            lines = ["hits\tcommand"] + [f"   1\t{p}" for p in self.state.hash.values()]
-            return self.out("\n".join(lines) + "\n")
-        status = 0
-        for name in args:
-            if name.startswith("-"):
+                    self.out(f"{name}\t{path}\n" if len(args) > 1 else path + "\n")
+            elif "d" in flags:
+                if st.hash.pop(name, None) is None:
+                    self.error(f"hash: {name}: not found")
+                    status = 1
+            elif path_for is not None:
+                st.hash.pop(name, None)
+                st.hash[name] = path_for
+                st.hash_hits[name] = 0
+            elif "/" in name or self.builtin_for(name) is not None or name in st.functions:
                 continue
-            if self.find_command(name) is None:
-                self.error(f"hash: {name}: not found")
-                status = 1
+            else:
+                full = self.search_path(name)
+                if full is None or not os.access(full, os.X_OK):
+                    self.error(f"hash: {name}: not found")
+                    status = 1
+                    continue
+                st.hash.pop(name, None)
+                st.hash[name] = full
+                st.hash_hits[name] = 0
         return status
 
     def b_let(self: Interpreter, argv: list[str]) -> int:

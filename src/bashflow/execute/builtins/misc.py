@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from typing import TYPE_CHECKING
@@ -18,8 +19,179 @@ if TYPE_CHECKING:
     from bashflow.execute.interp import Interpreter
 
 
+# `compgen -k`: bash's reserved words in the order of its table
+_KEYWORD_ORDER = ("if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while",
+                  "until", "do", "done", "in", "function", "time", "{", "}", "!", "[[", "]]",
+                  "coproc")  # fmt: skip
+_COMPGEN_USAGE = (
+    "compgen: usage: compgen [-abcdefgjksuv] [-o option] [-A action] [-G globpat] "
+    "[-W wordlist] [-F function] [-C command] [-X filterpat] [-P prefix] [-S suffix] [word]"
+)
+_ACTIONS = {"a": "alias", "b": "builtin", "c": "command", "d": "directory", "e": "export",
+            "f": "file", "g": "group", "j": "job", "k": "keyword", "s": "service", "u": "user",
+            "v": "variable"}  # fmt: skip
+
+
 class MiscBuiltins:
     shown_traps: dict[str, str] | None
+
+    def b_compgen(self: Interpreter, argv: list[str]) -> int:
+        """`compgen`: the candidates bash's completion would offer for WORD, one a line: the
+        actions (-A NAME or the letters), -W words (expanded as bash expands them), -G glob,
+        then -X filters, -P/-S affixes. Status 1 when there is none."""
+        args = argv[1:]
+        actions: list[str] = []
+        wordlist = glob = filt = None
+        prefix = suffix = ""
+        while args and args[0].startswith("-") and len(args[0]) > 1:
+            a = args.pop(0)
+            if a == "--":
+                break
+            k = 1
+            while k < len(a):
+                ch = a[k]
+                k += 1
+                if ch in _ACTIONS:
+                    actions.append(_ACTIONS[ch])
+                    continue
+                if ch not in "AWGXPSFCo":
+                    raise CommandError(f"compgen: -{ch}: invalid option\n{_COMPGEN_USAGE}", 2)
+                value = a[k:] if k < len(a) else (args.pop(0) if args else None)
+                if value is None:
+                    raise CommandError(f"compgen: -{ch}: option requires an argument", 2)
+                if ch == "A":
+                    actions.append(value)
+                elif ch == "W":
+                    wordlist = value
+                elif ch == "G":
+                    glob = value
+                elif ch == "X":
+                    filt = value
+                elif ch == "P":
+                    prefix = value
+                elif ch == "S":
+                    suffix = value
+                elif ch == "o" and value in ("dirnames", "default", "bashdefault", "plusdirs"):
+                    actions.append("directory" if value == "dirnames" else "file")
+                break
+        word = args[0] if args else ""
+        found: list[str] = []
+        for action in actions:
+            found.extend(c for c in self.compgen_action(action, word) if c.startswith(word))
+        if wordlist is not None:
+            found.extend(w for w in self.compgen_words(wordlist) if w.startswith(word))
+        if glob is not None:
+            from bashflow.execute import pattern
+
+            sh = self.state.shopt
+            matches = pattern.glob(
+                glob, dotglob=sh["dotglob"], extglob=sh["extglob"], nocase=sh["nocaseglob"]
+            )
+            if "/" not in glob:  # bash lists them unsorted: the directory's order, reversed
+                with contextlib.suppress(OSError):
+                    order = {e: i for i, e in enumerate(os.listdir("."))}
+                    matches.sort(key=lambda m: -order.get(m, -1))
+            found.extend(matches)
+        if filt is not None:
+            from bashflow.execute import pattern
+
+            negate = filt.startswith("!")
+            pat = filt[1:] if negate else filt
+            ext = self.state.shopt["extglob"]
+            found = [c for c in found if pattern.match(pat, c, extglob=ext) == negate]
+        if not found:
+            return 1
+        return self.out("".join(f"{prefix}{c}{suffix}\n" for c in found))
+
+    def compgen_words(self: Interpreter, text: str) -> list[str]:
+        """-W's list: the words of `text` after bash's expansions and splitting."""
+        from bashflow.errors import ParseError
+        from bashflow.parser import parse
+
+        try:
+            script = parse(f": {text}\n")
+            cmd = script.body.items[0].command.first.commands[0]
+        except (ParseError, IndexError):
+            return text.split()
+        words = getattr(cmd, "words", ())[1:]
+        return self.expand_words(list(words)) if words else []
+
+    def compgen_action(self: Interpreter, action: str, word: str) -> list[str]:
+        import pwd
+
+        from bashflow.execute.builtins import TABLE
+        from bashflow.execute.builtins.flow import SIGNALS
+        from bashflow.execute.state import ARRAY, ASSOC, EXPORT, SET_OPTIONS
+
+        st = self.state
+        if action == "alias":
+            return sorted(st.aliases)
+        if action in ("builtin", "enabled", "disabled"):
+            names = sorted(TABLE)
+            if action == "disabled":
+                return [n for n in names if n in self.disabled_builtins]
+            return [n for n in names if n not in self.disabled_builtins or action == "builtin"]
+        if action == "keyword":
+            return list(_KEYWORD_ORDER)
+        if action == "function":
+            return sorted(st.functions)
+        if action in ("variable", "export", "arrayvar"):
+            out = []
+            for name in sorted(st.iter_names()):
+                v = st.lookup(name)
+                if v is None or (v.value is None and action != "variable"):
+                    continue
+                if action == "export" and not v.flags & EXPORT:
+                    continue
+                if action == "arrayvar" and not v.flags & (ARRAY | ASSOC):
+                    continue
+                out.append(name)
+            return out
+        if action == "setopt":
+            return sorted(SET_OPTIONS)
+        if action == "shopt":
+            return sorted(st.shopt)
+        if action == "signal":
+            return ["SIG" + n for n, _ in sorted(SIGNALS.items(), key=lambda kv: kv[1])]
+        if action == "user":
+            return [p.pw_name for p in pwd.getpwall()]
+        if action in ("file", "directory"):
+            return self.compgen_files(word, dirs_only=action == "directory")
+        if action == "command":
+            names = [*sorted(st.aliases), *sorted(TABLE), *sorted(st.functions)]
+            names.extend(_KEYWORD_ORDER)
+            for d in (st.get("PATH") or "").split(":"):
+                try:
+                    entries = os.listdir(d or ".")
+                except OSError:
+                    continue
+                for e in entries:
+                    full = os.path.join(d or ".", e)
+                    if e.startswith(word) and os.access(full, os.X_OK) and not os.path.isdir(full):
+                        names.append(e)
+            return names
+        if action == "job":
+            return []
+        return []
+
+    def compgen_files(self: Interpreter, word: str, *, dirs_only: bool) -> list[str]:
+        """Names starting with `word`, in directory order (as bash lists them, unsorted)."""
+        head, _, tail = word.rpartition("/")
+        where = head if head or not word.startswith("/") else "/"
+        base = (head + "/") if "/" in word else ""
+        try:
+            entries = os.listdir(os.path.expanduser(where) if where else ".")
+        except OSError:
+            return []
+        out = []
+        for e in entries:
+            if not e.startswith(tail) or (e.startswith(".") and not tail.startswith(".")):
+                continue
+            full = base + e
+            if dirs_only and not os.path.isdir(full):
+                continue
+            out.append(full)
+        return out
 
     def b_caller(self: Interpreter, argv: list[str]) -> int:
         """bash's `caller`: read from the call stack as bash reads its arrays (the frame
