@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  per node (slope 200 -> 1,000 lines): bashflow -j1 {per['bashflow -j1']:.3f} ms, "
           f"bash {per['bash']:.3f} ms; beyond bash's spawn {result['per_node_overhead_ms']:.3f} ms"
           f"   target {targets['per_node_overhead_ms']}")  # fmt: skip
+    if max(load) > (os.cpu_count() or 1):  # type: ignore[call-overload]
+        print(f"  note: load average above {os.cpu_count()} cores: the CPU-bound nodes share the"
+              " cores with other work, so compare cpu/* with make -j2 in the same run")  # fmt: skip
     if not result["same_output"]:
         print("  OUTPUT DIFFERS from bash")
     return 0
