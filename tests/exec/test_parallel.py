@@ -550,8 +550,8 @@ def _kill_nodes(argv: list[str], cwd: Path, tag: str) -> tuple[bytes, int]:
 
 def test_kill_9_of_a_running_node(runner: Runner) -> None:
     """A node killed from outside has status 137 and the script goes on, as in bash, with
-    -j1 and -j4; no process of the run is left. (bash also prints `Killed` on stderr, which
-    the interpreter does not: docs/exec.md, missing or approximate.)"""
+    -j1 and -j4; no process of the run is left. (stderr is not compared: bash's `Killed`
+    note names the killed process's pid.)"""
     results = {}
     for how in ("bash", "j1", "j4"):
         tag = f"{os.getpid() % 10000}{time.monotonic_ns() % 100000:05d}"
