@@ -292,7 +292,12 @@ class ParamExpander:
             elif c == "n":
                 out.append("\n")
             elif c == "u":
-                out.append(self.state.get("USER") or "")
+                import pwd as passwd
+
+                try:
+                    out.append(passwd.getpwuid(os.geteuid()).pw_name)
+                except KeyError:
+                    out.append("I have no name!")
             elif c in "hH":
                 host = socket.gethostname()
                 out.append(host.split(".")[0] if c == "h" else host)

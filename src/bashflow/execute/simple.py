@@ -301,7 +301,7 @@ class SimpleCommands:
                 st.options.update(saved_options)
             self.source, self.line_offset, self.error_name = old_source, old_offset, old_name
             st.scopes.pop()
-            st.frames.pop(0)
+            st.lineno = st.frames.pop(0)[2]  # back on the caller's line (an ERR trap's LINENO)
             st.positional = saved_pos
             self.update_funcname()
         return status

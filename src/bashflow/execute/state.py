@@ -182,7 +182,8 @@ class State:
         self.frames: list[tuple[str, str, int]] = []
         self.base_sources: list[str] = []
         self.subshell_level = 0
-        self.last_arg = ""
+        # `$_` at start-up: the environment's `_`, else the shell's own path (bash's argv[0])
+        self.last_arg = os.environ.get("_") or BASH_PATH
         self.hash: dict[str, str] = {}  # hashed commands: name -> path
         self.hash_hits: dict[str, int] = {}
         self.aliases: dict[str, str] = {}

@@ -393,8 +393,12 @@ class VarBuiltins:
             if name not in funcs:
                 status = 1
                 continue
-            if mode == "F":
-                out.append(f"declare -f {name}\n")
+            if mode == "F" and names:
+                out.append(f"{name}\n")  # named: only the name, as bash prints it
+            elif mode == "F":
+                flags = "x" if name in self.exported_functions else ""
+                flags += "r" if name in self.readonly_functions else ""
+                out.append(f"declare -f{flags} {name}\n")
             else:
                 out.append(self.function_text(name) + "\n")
         self.out("".join(out))
