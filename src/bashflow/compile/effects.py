@@ -334,6 +334,21 @@ def exec_effects(lw: Lowerer, node: CNode, ex: Exec) -> None:
     apply_usage(lw, node, u, prog, ex.cwd, 0)
 
 
+def made_parents(node: CNode, path: str, cwd: str | None) -> None:
+    """`mkdir -p src/net` may create `src` too: a later `echo > src/main.c` must wait for it.
+    The ancestors it may create are written: those below the cwd, or (outside it) those two
+    or more levels deep (never `/` or `/tmp`, which would order everything)."""
+    parent = posixpath.dirname(path)
+    while parent and parent != "/":
+        inside = cwd is not None and parent.startswith(cwd.rstrip("/") + "/")
+        if not inside and parent.count("/") < 2:
+            break
+        if cwd is not None and parent == cwd:
+            break
+        node.writes[("tree", parent, None)] = None
+        parent = posixpath.dirname(parent)
+
+
 def apply_usage(lw: Lowerer, node: CNode, u: Usage, prog: str, cwd: str | None, depth: int) -> None:
     from bashflow.compile.cmdspec import Arg, usage
 
@@ -363,6 +378,8 @@ def apply_usage(lw: Lowerer, node: CNode, u: Usage, prog: str, cwd: str | None, 
             if r is None:
                 continue
             (node.writes if write else node.reads)[r] = None
+            if write and prog == "mkdir" and r[1] is not None:
+                made_parents(node, r[1], cwd)
     if u.stdin:
         node.reads[STDIN] = None
         node.writes[STDIN] = None

@@ -98,13 +98,31 @@ class ItemPlan:
 class RunPlan:
     """The plan of one script: events' node table and edges, pipelines and lists by id()."""
 
-    __slots__ = ("edges", "lists", "nodes", "pipelines")
+    __slots__ = ("edges", "lists", "nodes", "pipelines", "serial")
 
     def __init__(self) -> None:
         self.nodes: list[dict[str, object]] = []
         self.edges: list[tuple[int, int]] = []
         self.pipelines: dict[int, int] = {}
         self.lists: dict[int, list[ItemPlan]] = {}
+        self.serial = ""
+        """Why nothing may start early in this script ("" when things may)."""
+
+
+def makes_symlink(n: CNode) -> bool:
+    """`ln -s`, `ln --symbolic`, `cp -s`: after it, two paths may name one file and the graph,
+    which compares paths as text, would not see the conflict."""
+    words = n.words or []
+    if not words or n.name not in ("ln", "cp") or n.resolution != "program":
+        return False
+    for w in words[1:]:
+        if w is None:
+            return True  # unknown: it may be the flag
+        if w == "--":
+            break
+        if w == "--symbolic" or (w[:1] == "-" and w[1:2] != "-" and "s" in w[1:]):
+            return True
+    return False
 
 
 def plain(n: CNode) -> str:
@@ -189,6 +207,8 @@ def run_plan(source: Source, tree: Script, *, cwd: str, home: str,
         if enabled:
             gc.enable()
     plan = RunPlan()
+    if any(makes_symlink(n) for n in nodes):
+        plan.serial = "the script makes symbolic links"
     line_of = source.line_col
     for n in visible:
         parent = n.parent

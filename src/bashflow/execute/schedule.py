@@ -31,6 +31,7 @@ import pickle
 import random
 import select
 import signal
+import stat
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -190,7 +191,7 @@ class ListRun:
             sched.enforce_deadlines(time.monotonic())
         if sched.skip and plan.fork and set(plan.nodes) <= sched.skip:
             return self.skipped(plan)
-        if sched.jobs > 1 and not sched.child:
+        if sched.jobs > 1 and not sched.child and not sched.plan.serial:
             self.launch_ready(i)
         a = self.ahead.pop(i, None)
         if a is None:
@@ -228,10 +229,11 @@ class ListRun:
         free = sched.jobs - 1 - sched.running
         if free <= 0:
             return
-        if os.isatty(1) or os.isatty(2):
-            # an early-started item writes into a pipe: a program that asks whether its
-            # output is a terminal (ls, grep --color=auto) would answer otherwise than at
-            # its turn (only with --no-sandbox: sandboxed output is always relayed)
+        if not (_is_pipe(1) and _is_pipe(2)):
+            # an early-started item writes into a pipe: a program that looks at its output
+            # (a terminal for ls or grep --color=auto, `cat log >&2` into that same log after
+            # `exec 2>log`) must see what it would see at its turn - so only while the
+            # shell's own are pipes (sandboxed output is relayed through pipes)
             return
         plans = self.plans
         ready: list[int] = []
@@ -515,6 +517,14 @@ class ListRun:
 
 def _failed(outcome: tuple[Any, ...]) -> bool:
     return bool(outcome[0] in ("exit", "error") or outcome[1] != 0)
+
+
+def _is_pipe(fd: int) -> bool:
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _kill_group(pid: int) -> None:
