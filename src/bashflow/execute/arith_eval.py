@@ -429,23 +429,26 @@ class Evaluator:
 
         return element
 
-    def store(self, name: str, sub: str | None, value: int) -> None:
+    def store(self, name: str, sub: str | None, value: int, key: str | None = None) -> None:
         if sub is None:
             self.state.set(name, str(value))
         else:
-            self.state.set_elem(name, self.subscript(name, sub), str(value))
+            k = key if key is not None else self.subscript(name, sub)
+            self.state.set_elem(name, k, str(value))
 
-    def load(self, name: str, sub: str | None) -> int:
+    def load(self, name: str, sub: str | None, key: str | None = None) -> int:
         if sub is None:
             return self.value_of(self.state.get(name), name)
-        key = self.subscript(name, sub)
-        return self.value_of(self.get_element(name, key), f"{name}[{sub}]")
+        k = key if key is not None else self.subscript(name, sub)
+        return self.value_of(self.get_element(name, k), f"{name}[{sub}]")
 
     def make_incdec(self, name: str, sub: str | None, delta: int, prefix: bool) -> Thunk:
         def run() -> int:
-            old = self.load(name, sub)
+            # the subscript is evaluated once (`a[i++]++` moves i by one)
+            key = self.subscript(name, sub) if sub is not None else None
+            old = self.load(name, sub, key)
             new = wrap(old + delta)
-            self.store(name, sub, new)
+            self.store(name, sub, new, key)
             return new if prefix else old
 
         return run
@@ -461,11 +464,16 @@ class Evaluator:
                 return value
 
             return plain
-        binop = self.make_binary(op[:-1], lambda: self.load(name, sub), rhs, text, pos)
+        keys: list[str | None] = [None]  # the element's key, evaluated once per assignment
+        binop = self.make_binary(op[:-1], lambda: self.load(name, sub, keys[-1]), rhs, text, pos)
 
         def compound() -> int:
-            value = binop()
-            self.store(name, sub, value)
+            keys.append(self.subscript(name, sub) if sub is not None else None)
+            try:
+                value = binop()
+                self.store(name, sub, value, keys[-1])
+            finally:
+                keys.pop()
             return value
 
         return compound

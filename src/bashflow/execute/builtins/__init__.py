@@ -81,10 +81,23 @@ class Builtins(
     def b_enable(self: Interpreter, argv: list[str]) -> int:
         args = argv[1:]
         disable = False
-        while args and args[0].startswith("-"):
-            if "n" in args[0]:
+        flags = ""
+        while args and args[0].startswith("-") and len(args[0]) > 1:
+            a = args.pop(0)
+            if a == "--":
+                break
+            flags += a[1:]
+            if "n" in a:
                 disable = True
-            args.pop(0)
+        if not args:  # a listing, as `enable NAME` / `enable -n NAME` commands
+            lines = []
+            for name in sorted(TABLE):
+                off = name in self.disabled_builtins
+                if "s" in flags and name not in SPECIAL:
+                    continue
+                if "a" in flags or off == disable:
+                    lines.append(f"enable {'-n ' if off else ''}{name}\n")
+            return self.out("".join(lines))
         status = 0
         for name in args:
             if name not in TABLE:
