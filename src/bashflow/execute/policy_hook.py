@@ -73,6 +73,8 @@ class PolicyHook:
     def __init__(self, policy: Policy | LitePolicy, *, home: str | None = None) -> None:
         self.policy = policy
         self.home = home
+        self.base = os.getcwd()
+        """The run's work dir: the policy's `.` stays there when the script `cd`s away."""
         self.cache: dict[tuple[str, tuple[str, ...]], str | None] = {}
 
     def judge(self, argv: list[str], path: str, interp: Interpreter) -> str | None:
@@ -84,7 +86,7 @@ class PolicyHook:
         if key in self.cache:
             return self.cache[key]
         script = " ".join(single_quote(a) for a in argv)
-        verdict = check(script, self.policy, cwd=cwd, home=self.home)
+        verdict = check(script, self.policy, cwd=cwd, home=self.home, base=self.base)
         reason = None
         if not verdict.allowed:
             reason = "; ".join(f.message for f in verdict.findings) or "not allowed by the policy"
@@ -100,7 +102,8 @@ class PolicyHook:
         cwd = os.getcwd()
         key = (cwd, (">", path))
         if key not in self.cache:
-            verdict = check(f": > {single_quote(path)}", self.policy, cwd=cwd, home=self.home)
+            verdict = check(f": > {single_quote(path)}", self.policy, cwd=cwd, home=self.home,
+                            base=self.base)  # fmt: skip
             reason = None
             if not verdict.allowed:
                 reason = "; ".join(f.message for f in verdict.findings) or "not allowed"

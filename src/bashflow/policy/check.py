@@ -51,13 +51,14 @@ class Target:
 class Context:
     """A policy compiled for one working directory and home; immutable once built."""
 
-    def __init__(self, policy: Policy | LitePolicy, cwd: str, home: str) -> None:
+    def __init__(self, policy: Policy | LitePolicy, cwd: str, home: str,
+                 base: str | None = None) -> None:  # fmt: skip
         self.policy = policy
         self.cwd = cwd
         self.home = home
         try:
             self.commands = CommandRules(policy.commands.allow, policy.commands.deny)
-            resolved = resolve_paths(policy, cwd=cwd, home=home, must_exist=False)  # type: ignore[arg-type]
+            resolved = resolve_paths(policy, cwd=base or cwd, home=home, must_exist=False)  # type: ignore[arg-type]
         except UnknownGroup as err:
             raise PolicyError(str(err.args[0])) from None
         self.trie: PathTrie = resolved.trie()
@@ -130,21 +131,23 @@ def _norm(p: str) -> str:
     return "/" + n.lstrip("/") if n.startswith("//") else n
 
 
-_CACHE: dict[int, tuple[weakref.ref[Any], str, str, Context]] = {}
+_CACHE: dict[int, tuple[weakref.ref[Any], tuple[str, str | None], str, Context]] = {}
 _LOCK = threading.Lock()
 
 
-def compile_policy(policy: Policy | LitePolicy, cwd: str, home: str) -> Context:
+def compile_policy(policy: Policy | LitePolicy, cwd: str, home: str,
+                   base: str | None = None) -> Context:  # fmt: skip
     key = id(policy)
+    where = (cwd, base)
     with _LOCK:
         hit = _CACHE.get(key)
-        if hit is not None and hit[0]() is policy and hit[1] == cwd and hit[2] == home:
+        if hit is not None and hit[0]() is policy and hit[1] == where and hit[2] == home:
             return hit[3]
-    ctx = Context(policy, cwd, home)
+    ctx = Context(policy, cwd, home, base)
     with _LOCK:
         if len(_CACHE) >= 64:
             _CACHE.clear()
-        _CACHE[key] = (weakref.ref(policy), cwd, home, ctx)
+        _CACHE[key] = (weakref.ref(policy), where, home, ctx)
     return ctx
 
 
@@ -182,16 +185,19 @@ def check(
     cwd: str | None = None,
     home: str | None = None,
     filename: str = "<string>",
+    base: str | None = None,
 ) -> Verdict:
     """Check a script against a policy (default: the `workspace` profile).
 
     `cwd` and `home` are what the checker may assume (default: this process's working
-    directory and `$HOME`). Deny on any finding, definite or unknown.
+    directory and `$HOME`). The policy's relative paths (`.`) are taken from `base`
+    (default: `cwd`); the run-time check gives the run's work dir, so a `cd` inside the
+    script does not move them. Deny on any finding, definite or unknown.
     """
     pol = _as_policy(policy)
     cwd = _norm(cwd if cwd is not None else os.getcwd())
     home = _norm(home if home is not None else os.path.expanduser("~"))
-    ctx = compile_policy(pol, cwd, home)
+    ctx = compile_policy(pol, cwd, home, _norm(base) if base is not None else None)
     if isinstance(script, bytes):
         source = Source.from_bytes(script, filename)
     elif isinstance(script, str):
